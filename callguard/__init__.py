@@ -1,0 +1,54 @@
+"""callguard: call-control middleware for Twilio voice.
+
+The public API is re-exported here; everything else is internal and may change.
+"""
+
+from __future__ import annotations
+
+from .clock import Clock, FakeClock, system_clock
+from .decision import Action, Decision, DialRequest, Refusal
+from .engine import AuditSink, Guard, NullAudit
+from .errors import CallguardError, ConfigError, PolicyError, SignatureError, StoreUnavailable
+from .numbers import (
+    DialTarget,
+    NumberClassifier,
+    NumberInfo,
+    RiskCategory,
+    TargetKind,
+    classify_number,
+    normalize_dial_string,
+)
+from .policy import Policy, load_policy, parse_policy
+from .web import CallGuard, create_app
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "AuditSink",
+    "CallGuard",
+    "CallguardError",
+    "Clock",
+    "ConfigError",
+    "Decision",
+    "DialRequest",
+    "DialTarget",
+    "FakeClock",
+    "Guard",
+    "NullAudit",
+    "NumberClassifier",
+    "NumberInfo",
+    "Policy",
+    "PolicyError",
+    "Refusal",
+    "RiskCategory",
+    "SignatureError",
+    "StoreUnavailable",
+    "TargetKind",
+    "classify_number",
+    "create_app",
+    "load_policy",
+    "normalize_dial_string",
+    "parse_policy",
+    "system_clock",
+]

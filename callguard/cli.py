@@ -1,0 +1,167 @@
+"""The ``callguard`` command line.
+
+Errors are one line on stderr naming the file, key or field at fault, and a non-zero exit:
+1 when the thing checked was refused or invalid, 2 for bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from .config import Settings, config_from_environment
+from .decision import Action, DialRequest
+from .errors import CallguardError, ConfigError
+from .policy.loader import load_policy
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"callguard: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="callguard-voice")
+def main() -> None:
+    """callguard: call-control middleware for Twilio voice."""
+
+
+@main.group()
+def policy() -> None:
+    """Work with policy files."""
+
+
+@policy.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def policy_validate(file: str) -> None:
+    """Check a policy file; print what is wrong, naming the key, or a summary."""
+    try:
+        loaded = load_policy(file)
+    except ConfigError as exc:
+        _fail(str(exc), 1)
+    subaccounts = sum(1 for a in loaded.accounts.values() if a.parent)
+    click.echo(
+        f"{file}: ok ({len(loaded.accounts)} accounts, {subaccounts} of them subaccounts; "
+        f"{len(loaded.blocked_prefixes)} blocked prefixes)"
+    )
+
+
+def _policy_option(function: Any) -> Any:
+    return click.option(
+        "--policy",
+        "-p",
+        "policy_path",
+        envvar="CALLGUARD_POLICY",
+        show_envvar=True,
+        type=click.Path(dir_okay=False),
+        help="Policy file.",
+    )(function)
+
+
+@main.command()
+@_policy_option
+@click.option("--account", "account_sid", required=True, help="Account SID placing the call.")
+@click.option("--from", "from_", help="From: caller number, client:…, or SIP URI.")
+@click.option("--to", "to", required=True, help="What was dialled: number, tel:, sip: or client: URI.")
+@click.option("--caller-id", help="Explicit caller ID (wins over --from).")
+@click.option("--sip-domain", help="SIP Domain the call came through (selects per-trunk settings).")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@click.option("--no-audit", is_flag=True, help="Do not record this decision in the audit log.")
+@click.option("--database-url", envvar="CALLGUARD_DATABASE_URL", help="Audit database (default: ./callguard.db).")
+def check(
+    policy_path: str | None,
+    account_sid: str,
+    from_: str | None,
+    to: str,
+    caller_id: str | None,
+    sip_domain: str | None,
+    as_json: bool,
+    no_audit: bool,
+    database_url: str | None,
+) -> None:
+    """Decide one dial and say why. Exit 0 to connect, 1 to reject."""
+    from .engine import Guard
+    from .store.audit import SqlAuditLog
+    from .store.database import create_database_engine, default_database_url
+    from .store.schema import ensure_schema
+
+    if not policy_path:
+        _fail("--policy: no policy file given (or set CALLGUARD_POLICY)")
+    try:
+        loaded = load_policy(policy_path)
+        audit = None
+        engine = None
+        if not no_audit:
+            engine = create_database_engine(database_url or default_database_url())
+            ensure_schema(engine)
+            audit = SqlAuditLog(engine)
+        guard = Guard(loaded, audit=audit)
+        decision = guard.check(
+            DialRequest(account_sid=account_sid, to=to, from_=from_, caller_id=caller_id, sip_domain=sip_domain, source="cli")
+        )
+    except CallguardError as exc:
+        _fail(str(exc))
+    finally:
+        if "engine" in locals() and engine is not None:
+            engine.dispose()
+    if as_json:
+        click.echo(json.dumps(decision.as_dict(), indent=2))
+    else:
+        click.echo(f"{decision.action.value}  {', '.join(decision.reasons)}")
+        click.echo(f"  {decision.sentence}")
+        for refusal in decision.refusals[1:]:
+            click.echo(f"  also: {refusal.sentence}")
+        if decision.info is not None:
+            info = decision.info
+            click.echo(
+                f"  to: {info.e164}  region {info.region or '-'}  type {info.type_name}  risk {info.risk.value}"
+                f"  time zones {', '.join(info.time_zones) or '-'}"
+            )
+        elif decision.target.dial_value:
+            click.echo(f"  to: {decision.target.dial_value} ({decision.target.kind.value})")
+        click.echo(f"  caller ID: {decision.caller_id or '-'}")
+        click.echo(f"  checks run: {', '.join(decision.checks) or '-'}")
+    sys.exit(0 if decision.action is not Action.REJECT else 1)
+
+
+@main.command()
+@_policy_option
+@click.option("--bind", "-b", default="127.0.0.1:8000", show_default=True, help="Address to listen on.")
+@click.option("--workers", "-w", type=int, help="Worker processes (default: 2 x cores + 1).")
+@click.option("--timeout", type=int, default=30, show_default=True, help="Worker timeout, seconds.")
+@click.option("--access-log", is_flag=True, help="Log every request.")
+def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int, access_log: bool) -> None:
+    """Serve the webhooks under gunicorn."""
+    from .serve import serve as run_server
+    from .store.database import create_database_engine
+    from .store.schema import ensure_schema
+    from .web.signature import resolve_auth_tokens
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+    config: dict[str, Any] = config_from_environment()
+    if policy_path:
+        config["CALLGUARD_POLICY"] = os.path.abspath(policy_path)
+    try:
+        # Check everything once in the master, so a bad policy is one line here rather than a
+        # traceback from every worker; creating the schema here also spares the workers a race.
+        settings = Settings.from_mapping(config)
+        config["CALLGUARD_DATABASE_URL"] = settings.database_url
+        loaded = load_policy(settings.policy_path)
+        resolve_auth_tokens(loaded, config)
+        engine = create_database_engine(settings.database_url)
+        ensure_schema(engine)
+        engine.dispose()
+    except CallguardError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # the database refusing us, most likely
+        _fail(f"CALLGUARD_DATABASE_URL: cannot open the database: {str(exc).splitlines()[0]}")
+    run_server(config, bind=bind, workers=workers, timeout=timeout, access_log=access_log)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,84 @@
+"""Settings: the ``CALLGUARD_*`` keys, read from Flask config or the environment.
+
+The same keys work in both places; Flask config wins, so a test or an embedding app can pass
+them to ``create_app(config)`` while a deployment sets environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .clock import Clock, system_clock
+from .errors import ConfigError
+from .store.database import default_database_url
+
+ENVIRONMENT_KEYS = (
+    "CALLGUARD_POLICY",
+    "CALLGUARD_DATABASE_URL",
+    "CALLGUARD_PUBLIC_URL",
+    "CALLGUARD_AUDIT_MODE",
+    "CALLGUARD_AUDIT_FLUSH_INTERVAL",
+    "CALLGUARD_MAX_BODY_BYTES",
+    "CALLGUARD_LOG_LEVEL",
+    "TWILIO_AUTH_TOKEN",
+)
+
+
+def config_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The callguard keys present in the environment."""
+    environ = os.environ if environ is None else environ
+    return {key: environ[key] for key in ENVIRONMENT_KEYS if key in environ}
+
+
+@dataclass(frozen=True)
+class Settings:
+    policy_path: str
+    database_url: str
+    public_url: str | None
+    default_auth_token: str | None
+    audit_mode: str
+    audit_flush_interval: float
+    max_body_bytes: int
+    log_level: str | None
+    clock: Clock
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
+        policy = config.get("CALLGUARD_POLICY")
+        if not policy:
+            raise ConfigError(
+                "not set: point it at a policy file, e.g. CALLGUARD_POLICY=examples/policy.toml", key="CALLGUARD_POLICY"
+            )
+        public_url = config.get("CALLGUARD_PUBLIC_URL") or None
+        if public_url is not None and not str(public_url).startswith(("http://", "https://")):
+            raise ConfigError(f"{public_url!r} is not an http(s) URL", key="CALLGUARD_PUBLIC_URL")
+        audit_mode = str(config.get("CALLGUARD_AUDIT_MODE", "batched"))
+        if audit_mode not in ("batched", "sync"):
+            raise ConfigError(f"expected 'batched' or 'sync', got {audit_mode!r}", key="CALLGUARD_AUDIT_MODE")
+        clock = config.get("CALLGUARD_CLOCK", system_clock)
+        if not callable(clock):
+            raise ConfigError("must be a callable returning epoch seconds", key="CALLGUARD_CLOCK")
+        return cls(
+            policy_path=os.fspath(policy),
+            database_url=str(config.get("CALLGUARD_DATABASE_URL") or default_database_url()),
+            public_url=str(public_url).rstrip("/") if public_url else None,
+            default_auth_token=config.get("TWILIO_AUTH_TOKEN") or None,
+            audit_mode=audit_mode,
+            audit_flush_interval=_number(config, "CALLGUARD_AUDIT_FLUSH_INTERVAL", 0.2, float, minimum=0.01),
+            max_body_bytes=_number(config, "CALLGUARD_MAX_BODY_BYTES", 65_536, int, minimum=1024),
+            log_level=config.get("CALLGUARD_LOG_LEVEL") or None,
+            clock=clock,
+        )
+
+
+def _number(config: Mapping[str, Any], key: str, default: Any, kind: Callable[[Any], Any], *, minimum: float) -> Any:
+    raw = config.get(key, default)
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"expected a number, got {raw!r}", key=key) from None
+    if value < minimum:
+        raise ConfigError(f"must be at least {minimum}, got {value}", key=key)
+    return value

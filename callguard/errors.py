@@ -1,0 +1,69 @@
+"""The callguard exception tree.
+
+Every error callguard raises on purpose derives from :class:`CallguardError` and carries the
+context a caller needs (which file, which key, which account) as attributes, so handlers and
+the CLI never have to parse message strings.
+"""
+
+from __future__ import annotations
+
+
+class CallguardError(Exception):
+    """Base class of every error callguard raises on purpose."""
+
+
+class ConfigError(CallguardError):
+    """Configuration or policy that callguard cannot run with.
+
+    ``source`` names the file or setting the problem is in, ``key`` the dotted key inside it
+    (``accounts.AC....permissions.GB.low_risk``) and ``problem`` what is wrong. ``line`` is set
+    when the problem is a syntax error at a known line.
+    """
+
+    def __init__(
+        self, problem: str, *, source: str | None = None, key: str | None = None, line: int | None = None
+    ) -> None:
+        self.problem = problem
+        self.source = source
+        self.key = key
+        self.line = line
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        parts = []
+        if self.source:
+            parts.append(self.source if self.line is None else f"{self.source}:{self.line}")
+        if self.key:
+            parts.append(self.key)
+        parts.append(self.problem)
+        return ": ".join(parts)
+
+
+class PolicyError(CallguardError):
+    """A request the policy cannot be applied to (for example an account it does not know)."""
+
+    def __init__(self, problem: str, *, account_sid: str | None = None) -> None:
+        self.problem = problem
+        self.account_sid = account_sid
+        super().__init__(problem if account_sid is None else f"{account_sid}: {problem}")
+
+
+class StoreUnavailable(CallguardError):
+    """A durable store or counter backend could not be reached or refused a write."""
+
+    def __init__(self, problem: str, *, backend: str, operation: str | None = None) -> None:
+        self.problem = problem
+        self.backend = backend
+        self.operation = operation
+        where = backend if operation is None else f"{backend} ({operation})"
+        super().__init__(f"{where}: {problem}")
+
+
+class SignatureError(CallguardError):
+    """A webhook request whose X-Twilio-Signature does not verify."""
+
+    def __init__(self, problem: str, *, account_sid: str | None = None, url: str | None = None) -> None:
+        self.problem = problem
+        self.account_sid = account_sid
+        self.url = url
+        super().__init__(problem)

@@ -1,0 +1,165 @@
+"""The policy snapshot the engine decides against.
+
+A :class:`Policy` is immutable and fully resolved: subaccount inheritance (permissions, caller
+IDs, suspension, regions, prefix blocks) is worked out once when the policy is loaded, so a
+check reads one :class:`Account` and never walks a parent chain on the hot path.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from ..numbers.risk import RiskCategory, RiskTable
+
+
+class FailMode(str, enum.Enum):
+    """What an internal fault does to a non-emergency call."""
+
+    REJECT = "reject"
+    CONNECT = "connect"
+
+
+class RejectStyle(str, enum.Enum):
+    """How a refusal is rendered: ``<Reject reason="rejected"/>`` or ``<Say>`` then ``<Hangup/>``."""
+
+    REJECT = "reject"
+    ANNOUNCE = "announce"
+
+
+class NonPstnMode(str, enum.Enum):
+    """What to do with dials to ``client:`` identities and SIP endpoints that are not numbers."""
+
+    REJECT = "reject"
+    CONNECT = "connect"
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """Dialing permission for one country (or non-geographic calling code)."""
+
+    low_risk: bool = False
+    high_risk_special: bool = False
+    high_risk_tollfraud: bool = False
+    direct_request: bool = False
+
+    def allows(self, category: RiskCategory) -> bool:
+        if category is RiskCategory.LOW_RISK:
+            return self.low_risk
+        if category is RiskCategory.HIGH_RISK_SPECIAL:
+            return self.high_risk_special
+        return self.high_risk_tollfraud
+
+
+NO_PERMISSION = Permission()
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedPrefix:
+    """A blocked E.164 prefix; global when ``account`` is None. ``expires`` is epoch seconds."""
+
+    prefix: str
+    reason: str
+    expires: float | None = None
+    account: str | None = None
+
+    def active(self, now: float) -> bool:
+        return self.expires is None or now < self.expires
+
+
+@dataclass(frozen=True)
+class PrefixBlockIndex:
+    """Blocked prefixes that apply to one account, indexed for longest-prefix lookup."""
+
+    blocks: tuple[BlockedPrefix, ...] = ()
+    _by_prefix: Mapping[str, tuple[BlockedPrefix, ...]] = field(init=False, repr=False, compare=False)
+    _lengths: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_prefix: dict[str, list[BlockedPrefix]] = {}
+        for block in self.blocks:
+            by_prefix.setdefault(block.prefix, []).append(block)
+        object.__setattr__(self, "_by_prefix", {p: tuple(b) for p, b in by_prefix.items()})
+        object.__setattr__(self, "_lengths", tuple(sorted({len(p) for p in by_prefix}, reverse=True)))
+
+    def match(self, e164: str, now: float) -> BlockedPrefix | None:
+        """The active block with the longest prefix of ``e164``, or None."""
+        by_prefix = self._by_prefix
+        for length in self._lengths:
+            if length <= len(e164):
+                for block in by_prefix.get(e164[:length], ()):
+                    if block.active(now):
+                        return block
+        return None
+
+
+@dataclass(frozen=True)
+class TrunkSettings:
+    """Per-SIP-Domain overrides, selected by the webhook's ``SipDomain`` parameter."""
+
+    domain: str
+    outside_line_prefix: str | None = None
+    default_region: str | None = None
+    default_caller_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account or subaccount, with everything it inherits already resolved."""
+
+    sid: str
+    name: str
+    parent: str | None
+    lineage: tuple[str, ...]  # this account, its parent, its grandparent …
+    auth_token_env: str | None
+    caller_ids: frozenset[str]
+    default_caller_id: str | None
+    default_region: str
+    outside_line_prefix: str | None
+    suspended: bool
+    suspended_by: str | None
+    suspension_reason: str | None
+    permissions: Mapping[str, Permission]
+    sip_domains: Mapping[str, TrunkSettings]
+    non_pstn: NonPstnMode
+    blocked: PrefixBlockIndex
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.sid})" if self.name and self.name != self.sid else self.sid
+
+    def permission(self, geo_key: str) -> Permission:
+        return self.permissions.get(geo_key, NO_PERMISSION)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    fail_mode: FailMode = FailMode.REJECT
+    reject_style: RejectStyle = RejectStyle.REJECT
+    announce_voice: str | None = None
+    announce_language: str | None = None
+    non_pstn: NonPstnMode = NonPstnMode.REJECT
+    default_region: str = "US"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded, validated, resolved policy."""
+
+    source: str
+    defaults: Defaults
+    accounts: Mapping[str, Account]
+    blocked_prefixes: tuple[BlockedPrefix, ...]
+    risk_table: RiskTable
+    direct_request_countries: frozenset[str]
+    global_blocks: PrefixBlockIndex = field(default_factory=PrefixBlockIndex)
+
+    def account(self, sid: str | None) -> Account | None:
+        if not sid:
+            return None
+        return self.accounts.get(sid)
+
+    def auth_token_envs(self) -> Iterable[tuple[str, str | None]]:
+        """(account SID, environment variable naming its auth token) for every account."""
+        return ((sid, account.auth_token_env) for sid, account in self.accounts.items())

@@ -1,0 +1,47 @@
+"""Turn a :class:`~callguard.decision.Decision` into the TwiML that carries it out."""
+
+from __future__ import annotations
+
+import twiml
+
+from .decision import Action, Decision
+from .numbers.dialstring import TargetKind
+from .policy.model import Defaults, RejectStyle
+
+# What the caller hears when the policy announces refusals: short, and free of policy detail.
+_SPOKEN = {
+    "account": "This account cannot place calls at the moment.",
+    "destination": "The number you dialled cannot be reached from this line.",
+    "prefix": "Calls to this destination are not permitted.",
+    "geo": "Calls to this destination are not permitted.",
+    "callerid": "This call cannot be placed with the caller ID in use.",
+    "fault": "This call cannot be completed at the moment.",
+}
+_SPOKEN_DEFAULT = "This call cannot be connected."
+
+
+def spoken_reason(decision: Decision) -> str:
+    family = decision.reason.split(".", 1)[0]
+    return _SPOKEN.get(family, _SPOKEN_DEFAULT) + " Goodbye."
+
+
+def render_decision(decision: Decision, defaults: Defaults) -> str:
+    """The TwiML document for a decision, following the policy's reject style."""
+    if decision.action is not Action.REJECT:
+        target = decision.target
+        value = target.dial_value
+        if target.kind is TargetKind.CLIENT and value:
+            return twiml.dial_client(value, caller_id=decision.caller_id)
+        if target.kind is TargetKind.SIP and value:
+            return twiml.dial_sip(value, caller_id=decision.caller_id)
+        if target.kind in (TargetKind.PSTN, TargetKind.EMERGENCY) and value:
+            return twiml.dial_number(value, caller_id=decision.caller_id)
+        # A connect with nothing to dial cannot happen through the engine; refuse rather than guess.
+    return render_refusal(decision, defaults)
+
+
+def render_refusal(decision: Decision | None, defaults: Defaults) -> str:
+    if defaults.reject_style is RejectStyle.ANNOUNCE:
+        text = spoken_reason(decision) if decision is not None else _SPOKEN["fault"] + " Goodbye."
+        return twiml.say_and_hangup(text, voice=defaults.announce_voice, language=defaults.announce_language)
+    return twiml.reject("rejected")

@@ -1,0 +1,70 @@
+"""Run callguard under gunicorn from Python (what ``callguard serve`` does)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from typing import Any, Mapping
+
+from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger("callguard")
+
+
+def default_workers() -> int:
+    """gunicorn's recommendation for CPU-bound sync workers: 2 × cores + 1."""
+    return multiprocessing.cpu_count() * 2 + 1
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    # Write the worker's audit backlog before it goes.
+    app = getattr(worker, "wsgi", None)
+    state = getattr(app, "extensions", {}).get("callguard") if app is not None else None
+    if state is not None:
+        state.close()
+
+
+class CallguardServer(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application whose workers each build the app with ``create_app(config)``."""
+
+    def __init__(self, config: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+        self.app_config = dict(config)
+        self.options = dict(options)
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+        self.cfg.set("worker_exit", _worker_exit)
+
+    def load(self) -> Any:
+        from .web.app import create_app
+
+        return create_app(self.app_config)
+
+
+def serve(
+    config: Mapping[str, Any],
+    *,
+    bind: str = "127.0.0.1:8000",
+    workers: int | None = None,
+    timeout: int = 30,
+    access_log: bool = False,
+) -> None:
+    options = {
+        "bind": bind,
+        "workers": workers or default_workers(),
+        "worker_class": "sync",
+        "timeout": timeout,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": "-" if access_log else None,
+        "proc_name": "callguard",
+        # Twilio's requests are small; refuse anything silly before Flask sees it.
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+    }
+    log.info("serving on %s with %d workers (pid %d)", bind, options["workers"], os.getpid())
+    CallguardServer(config, options).run()

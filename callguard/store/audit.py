@@ -1,0 +1,298 @@
+"""The audit log of decisions: every decision the engine makes becomes one row.
+
+:class:`SqlAuditLog` writes and reads rows synchronously. :class:`BatchingAuditLog` is what a
+web worker uses: :meth:`~BatchingAuditLog.record` only appends to an in-memory queue (no I/O on
+the request's thread), and a background thread writes the queue in batches every
+``flush_interval`` seconds, at shutdown, and after a fork in the child. If the database is down
+the rows wait in the queue (bounded by ``max_backlog``; beyond it the oldest are dropped,
+counted and logged) and are written when it comes back.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timezone
+from typing import Any, Sequence
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+
+from ..clock import utc_datetime
+from ..decision import Decision
+from ..errors import StoreUnavailable
+from .schema import COLUMN_LENGTHS, decisions
+
+log = logging.getLogger("callguard.audit")
+
+
+def _clip(value: str | None, column: str) -> str | None:
+    if value is None:
+        return None
+    value = value.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    return value[: COLUMN_LENGTHS[column]]
+
+
+def decision_row(decision: Decision) -> dict[str, Any]:
+    """The ``callguard_decisions`` row for a decision.
+
+    What the caller sent (account, numbers, call SID, SIP domain) is clipped to its column and
+    cleaned of NUL; what callguard computed is bounded by construction.
+    """
+    request = decision.request
+    info = decision.info
+    return {
+        "decided_at": utc_datetime(decision.decided_at),
+        "account_sid": _clip(request.account_sid, "account_sid"),
+        "call_sid": _clip(request.call_sid, "call_sid"),
+        "action": decision.action.value,
+        "reasons": ",".join(decision.reasons),
+        "sentence": decision.sentence.replace("\x00", "\ufffd"),
+        "to_raw": _clip(request.to if isinstance(request.to, str) else repr(request.to), "to_raw"),
+        "from_raw": _clip(request.from_, "from_raw"),
+        "target_kind": decision.target.kind.value,
+        "e164": decision.target.e164,
+        "caller_id": decision.caller_id,
+        "region": info.region if info is not None else None,
+        "country_code": info.country_code if info is not None else None,
+        "number_type": info.type_name if info is not None else None,
+        "risk": info.risk.value if info is not None else None,
+        "checks": ",".join(decision.checks),
+        "source": _clip(request.source, "source"),
+        "sip_domain": _clip(request.sip_domain, "sip_domain"),
+        "elapsed_us": round(decision.elapsed_us, 1),
+        "fault": decision.fault.replace("\x00", "\ufffd") if decision.fault else None,
+    }
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One row of the audit log as read back."""
+
+    id: int
+    decided_at: float
+    account_sid: str | None
+    call_sid: str | None
+    action: str
+    reasons: tuple[str, ...]
+    sentence: str
+    to_raw: str | None
+    from_raw: str | None
+    e164: str | None
+    caller_id: str | None
+    region: str | None
+    risk: str | None
+    checks: tuple[str, ...]
+    source: str | None
+    fault: str | None
+
+
+class SqlAuditLog:
+    """Synchronous reads and writes of the ``callguard_decisions`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, decision: Decision) -> None:
+        self.write_rows([decision_row(decision)])
+
+    def write_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(decisions), list(rows))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc).splitlines()[0], backend=self.engine.dialect.name, operation="audit insert") from exc
+
+    def recent(self, limit: int = 100, *, account_sid: str | None = None, call_sid: str | None = None) -> list[AuditRecord]:
+        """The newest rows first."""
+        query = select(decisions).order_by(decisions.c.id.desc()).limit(limit)
+        if account_sid is not None:
+            query = query.where(decisions.c.account_sid == account_sid)
+        if call_sid is not None:
+            query = query.where(decisions.c.call_sid == call_sid)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_record(row) for row in rows]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(decisions)).scalar_one())
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc).splitlines()[0], backend=self.engine.dialect.name, operation="ping") from exc
+
+
+def _record(row: Any) -> AuditRecord:
+    decided_at = row["decided_at"]
+    if decided_at.tzinfo is None:  # SQLite hands back naive UTC
+        decided_at = decided_at.replace(tzinfo=timezone.utc)
+    return AuditRecord(
+        id=row["id"],
+        decided_at=decided_at.timestamp(),
+        account_sid=row["account_sid"],
+        call_sid=row["call_sid"],
+        action=row["action"],
+        reasons=tuple(r for r in row["reasons"].split(",") if r),
+        sentence=row["sentence"],
+        to_raw=row["to_raw"],
+        from_raw=row["from_raw"],
+        e164=row["e164"],
+        caller_id=row["caller_id"],
+        region=row["region"],
+        risk=row["risk"],
+        checks=tuple(c for c in (row["checks"] or "").split(",") if c),
+        source=row["source"],
+        fault=row["fault"],
+    )
+
+
+@dataclass
+class AuditStats:
+    queued: int
+    written: int
+    dropped: int
+    failed_batches: int
+    last_error: str | None
+    last_error_at: float | None
+
+
+class BatchingAuditLog:
+    """Queues decisions and writes them from a background thread in batches."""
+
+    def __init__(
+        self,
+        log_: SqlAuditLog,
+        *,
+        flush_interval: float = 0.2,
+        max_batch: int = 500,
+        max_backlog: int = 100_000,
+    ) -> None:
+        self.sql = log_
+        self.flush_interval = flush_interval
+        self.max_batch = max_batch
+        self.max_backlog = max_backlog
+        self._reset()
+        atexit.register(self.close)
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _reset(self) -> None:
+        self._queue: collections.deque[Decision] = collections.deque()
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._written = 0
+        self._dropped = 0
+        self._failed_batches = 0
+        self._last_error: str | None = None
+        self._last_error_at: float | None = None
+
+    def _after_fork(self) -> None:
+        # The parent's queue belongs to the parent, and its pooled connections must not be
+        # shared with the child.
+        self._reset()
+        self.sql.engine.dispose(close=False)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or self._pid != os.getpid():
+            with self._write_lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="callguard-audit", daemon=True)
+                    self._thread.start()
+
+    def record(self, decision: Decision) -> None:
+        queue = self._queue
+        queue.append(decision)  # deque.append is atomic: no lock on the request thread
+        if self._thread is None:
+            self._ensure_thread()
+        if len(queue) > self.max_backlog:
+            dropped = 0
+            while len(queue) > self.max_backlog:
+                try:
+                    queue.popleft()
+                except IndexError:
+                    break
+                dropped += 1
+            self._dropped += dropped
+            log.error("audit backlog over %d rows (database unavailable?): dropped %d oldest", self.max_backlog, dropped)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # keep the writer alive whatever happens; flush() logs
+                log.exception("audit writer fault")
+
+    def flush(self) -> int:
+        """Write everything queued so far; returns rows written. Failed rows stay queued."""
+        written = 0
+        with self._write_lock:
+            while self._queue:
+                batch: list[Decision] = []
+                while self._queue and len(batch) < self.max_batch:
+                    batch.append(self._queue.popleft())
+                try:
+                    self._write(batch)
+                except StoreUnavailable as exc:
+                    self._queue.extendleft(reversed(batch))
+                    self._failed_batches += 1
+                    self._last_error, self._last_error_at = str(exc), time.time()
+                    log.warning("audit write failed, %d rows kept for retry: %s", len(self._queue), exc)
+                    break
+                written += len(batch)
+        self._written += written
+        return written
+
+    def _write(self, batch: list[Decision]) -> None:
+        rows = [decision_row(d) for d in batch]
+        try:
+            self.sql.write_rows(rows)
+        except StoreUnavailable as exc:
+            if not isinstance(exc.__cause__, DBAPIError) or exc.__cause__.connection_invalidated or _is_connectivity(exc.__cause__):
+                raise
+            # A row the database refuses (not an outage): write the rest one by one so one bad
+            # row cannot block the log forever.
+            for row in rows:
+                try:
+                    self.sql.write_rows([row])
+                except StoreUnavailable as row_exc:
+                    if _is_connectivity(row_exc.__cause__):
+                        raise
+                    self._dropped += 1
+                    log.error("audit row refused by the database and dropped: %s (%r)", row_exc, row)
+
+    def stats(self) -> AuditStats:
+        return AuditStats(len(self._queue), self._written, self._dropped, self._failed_batches, self._last_error, self._last_error_at)
+
+    def close(self) -> None:
+        """Stop the writer and write what is left."""
+        atexit.unregister(self.close)
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread() and self._pid == os.getpid():
+            thread.join(timeout=5)
+        try:
+            self.flush()
+        except Exception:
+            log.exception("audit flush at shutdown failed; %d rows lost", len(self._queue))
+
+
+def _is_connectivity(exc: BaseException | None) -> bool:
+    return isinstance(exc, (OperationalError, InterfaceError))

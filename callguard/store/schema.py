@@ -1,0 +1,64 @@
+"""The tables callguard keeps (SQLAlchemy Core), and creating them safely from many workers."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table, Text, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger("callguard.store")
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, so the 64-bit id is INTEGER there.
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+decisions = Table(
+    "callguard_decisions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("account_sid", String(34), index=True),
+    Column("call_sid", String(64), index=True),
+    Column("action", String(16), nullable=False),
+    Column("reasons", String(512), nullable=False),
+    Column("sentence", Text, nullable=False),
+    Column("to_raw", String(300)),
+    Column("from_raw", String(300)),
+    Column("target_kind", String(16)),
+    Column("e164", String(32), index=True),
+    Column("caller_id", String(32)),
+    Column("region", String(8)),
+    Column("country_code", Integer),
+    Column("number_type", String(32)),
+    Column("risk", String(32)),
+    Column("checks", String(200)),
+    Column("source", String(16)),
+    Column("sip_domain", String(255)),
+    Column("elapsed_us", Float),
+    Column("fault", Text),
+)
+
+# Lengths of the bounded string columns, for clipping values before they reach the database.
+COLUMN_LENGTHS = {c.name: c.type.length for c in decisions.columns if isinstance(c.type, String) and c.type.length}
+
+_ADVISORY_LOCK_KEY = 0x63616C6C  # "call": serialises schema creation across PostgreSQL clients
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create missing tables. Safe when several workers or hosts start at once."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            metadata.create_all(conn, checkfirst=True)
+        return
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except DBAPIError:
+        # Another worker created a table between our check and our CREATE; fine if all exist now.
+        missing = set(metadata.tables) - set(inspect(engine).get_table_names())
+        if missing:
+            raise
+        log.debug("schema created concurrently by another process")

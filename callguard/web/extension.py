@@ -1,0 +1,64 @@
+"""The Flask extension: ``CallGuard(app)`` or ``guard.init_app(app)``.
+
+It reads the ``CALLGUARD_*`` settings from the app's config, loads and validates the policy
+(a bad policy stops start-up with one line naming file, key and problem), resolves every
+account's auth token, opens the database, and registers the webhook and health routes. Its
+state lives in ``app.extensions["callguard"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ..config import Settings
+from ..engine import Guard
+from ..policy.loader import load_policy
+from ..store.audit import BatchingAuditLog, SqlAuditLog
+from ..store.database import create_database_engine
+from ..store.schema import ensure_schema
+from .health import health
+from .signature import SignatureValidator, resolve_auth_tokens
+from .state import CallguardState
+from .voice import voice
+
+log = logging.getLogger("callguard")
+
+
+class CallGuard:
+    def __init__(self, app: Flask | None = None, *, register_routes: bool = True) -> None:
+        self.register_routes = register_routes
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> CallguardState:
+        settings = Settings.from_mapping(app.config)
+        if settings.log_level:
+            logging.getLogger("callguard").setLevel(settings.log_level.upper())
+        policy = load_policy(settings.policy_path)
+        tokens, default = resolve_auth_tokens(policy, app.config)
+        engine = create_database_engine(settings.database_url)
+        ensure_schema(engine)
+        audit_sql = SqlAuditLog(engine)
+        audit: BatchingAuditLog | SqlAuditLog
+        if settings.audit_mode == "sync":
+            audit = audit_sql
+        else:
+            audit = BatchingAuditLog(audit_sql, flush_interval=settings.audit_flush_interval)
+        state = CallguardState(
+            settings=settings,
+            guard=Guard(policy, clock=settings.clock, audit=audit),
+            validator=SignatureValidator(tokens, default),
+            engine=engine,
+            audit_sql=audit_sql,
+            audit=audit,
+        )
+        app.extensions["callguard"] = state
+        if app.config.get("MAX_CONTENT_LENGTH") is None:
+            app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+        if self.register_routes:
+            app.register_blueprint(voice)
+            app.register_blueprint(health)
+        log.info("callguard ready: policy %s (%d accounts)", policy.source, len(policy.accounts))
+        return state

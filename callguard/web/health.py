@@ -1,0 +1,49 @@
+"""``GET /healthz``: can this instance decide, and is its audit log keeping up."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Response, jsonify
+
+from ..errors import StoreUnavailable
+from ..store.audit import BatchingAuditLog
+from ..store.database import redact_url
+from .state import current_state
+
+health = Blueprint("callguard_health", __name__)
+
+
+@health.get("/healthz")
+def healthz() -> Response:
+    state = current_state()
+    policy = state.guard.policy
+    database: dict[str, object] = {"url": redact_url(state.settings.database_url)}
+    try:
+        started = time.perf_counter()
+        state.audit_sql.ping()
+        database.update(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+    except StoreUnavailable as exc:
+        database.update(ok=False, error=str(exc))
+    audit: dict[str, object] = {"mode": state.settings.audit_mode}
+    if isinstance(state.audit, BatchingAuditLog):
+        stats = state.audit.stats()
+        audit.update(
+            queued=stats.queued,
+            written=stats.written,
+            dropped=stats.dropped,
+            failed_batches=stats.failed_batches,
+            last_error=stats.last_error,
+        )
+    degraded = not database["ok"] or bool(audit.get("dropped"))
+    body = {
+        # Decisions never depend on the database, so an unreachable database degrades the
+        # audit trail but not call handling: still 200, status "degraded".
+        "status": "degraded" if degraded else "ok",
+        "pid": os.getpid(),
+        "policy": {"source": policy.source, "accounts": len(policy.accounts), "blocked_prefixes": len(policy.blocked_prefixes)},
+        "database": database,
+        "audit": audit,
+    }
+    return jsonify(body)

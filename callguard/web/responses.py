@@ -1,0 +1,23 @@
+"""The two kinds of answer a webhook gives: TwiML (with the decision header) or a bare 403."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from ..decision import Decision
+
+TWIML_MIMETYPE = "application/xml"
+DECISION_HEADER = "X-Callguard-Decision"
+
+
+def twiml_response(body: str, decision: Decision | None = None, *, header_value: str | None = None) -> Response:
+    response = Response(body, status=200, mimetype=TWIML_MIMETYPE)
+    value = decision.header_value() if decision is not None else header_value
+    if value:
+        response.headers[DECISION_HEADER] = value
+    return response
+
+
+def forbidden() -> Response:
+    """An unsigned or mis-signed request gets 403 and nothing else."""
+    return Response("Forbidden\n", status=403, mimetype="text/plain")

@@ -1,0 +1,112 @@
+"""Check ``X-Twilio-Signature`` with the auth token of the request's account.
+
+Twilio signs each webhook with the auth token of the account the call belongs to (subaccounts
+have their own), over the URL it requested plus the sorted POST parameters. The tokens come
+from the environment variables the policy names (``auth_token_env``; a comma-separated value
+holds several tokens, for rotation), or ``TWILIO_AUTH_TOKEN`` for accounts that name none.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from typing import Any, Iterator, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+
+from ..errors import ConfigError
+from ..policy.model import Policy
+
+
+def _tokens(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(token.strip() for token in value.split(",") if token.strip())
+
+
+def resolve_auth_tokens(
+    policy: Policy, config: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """(tokens per account SID, default tokens). Raises :class:`ConfigError` for a token that is not set."""
+    environ = os.environ if environ is None else environ
+    default = _tokens(config.get("TWILIO_AUTH_TOKEN") or environ.get("TWILIO_AUTH_TOKEN"))
+    per_account: dict[str, tuple[str, ...]] = {}
+    for sid, env_name in policy.auth_token_envs():
+        if env_name is not None:
+            tokens = _tokens(config.get(env_name) or environ.get(env_name))
+            if not tokens:
+                raise ConfigError(
+                    f"names the environment variable {env_name}, which is not set",
+                    source=policy.source,
+                    key=f"accounts.{sid}.auth_token_env",
+                )
+            per_account[sid] = tokens
+        elif default:
+            per_account[sid] = default
+        else:
+            raise ConfigError(
+                "has no auth token: set TWILIO_AUTH_TOKEN or give the account an auth_token_env",
+                source=policy.source,
+                key=f"accounts.{sid}",
+            )
+    return per_account, default
+
+
+def _other_port_form(url: str) -> str | None:
+    """The URL with its default port added if absent, or removed if present (Twilio signs either)."""
+    parts = urlsplit(url)
+    if parts.port is not None:
+        host = parts.netloc.rsplit(":", 1)[0]
+        return urlunsplit(parts._replace(netloc=host))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    port = 443 if parts.scheme == "https" else 80
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
+
+
+def _url_forms(url: str) -> Iterator[str]:
+    yield url
+    other = _other_port_form(url)  # only worked out when the URL as given did not match
+    if other is not None:
+        yield other
+
+
+class SignatureValidator:
+    """Validates webhook signatures for the accounts of one policy.
+
+    Signatures are computed with twilio's own ``RequestValidator``; unlike its ``validate()``,
+    which always computes the signature twice (with and without the port), this tries the URL
+    as given first and the other port form only when that fails.
+    """
+
+    def __init__(self, tokens: Mapping[str, tuple[str, ...]], default: tuple[str, ...]) -> None:
+        self._validators = {sid: tuple(RequestValidator(t) for t in ts) for sid, ts in tokens.items()}
+        self._default = tuple(RequestValidator(t) for t in default)
+
+    def has_token_for(self, account_sid: str | None) -> bool:
+        return bool(self._validators.get(account_sid or "") or self._default)
+
+    def validate(
+        self,
+        account_sid: str | None,
+        url: str,
+        params: Any,
+        signature: str | None,
+        *,
+        settings_header: str | None = None,
+    ) -> bool:
+        if not signature:
+            return False
+        validators = self._validators.get(account_sid or "") or self._default
+        if not validators:
+            return False
+        algorithm = get_signature_algorithm(settings_header)
+        try:
+            for candidate in _url_forms(url):
+                for validator in validators:
+                    if hmac.compare_digest(validator.compute_signature(candidate, params, algorithm), signature):
+                        return True
+        except (ValueError, TypeError, UnicodeError):  # unsupported algorithm, non-ASCII signature
+            return False
+        return False

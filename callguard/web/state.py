@@ -1,0 +1,33 @@
+"""What the callguard extension keeps in ``app.extensions["callguard"]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy.engine import Engine
+
+from ..config import Settings
+from ..engine import Guard
+from ..store.audit import BatchingAuditLog, SqlAuditLog
+from .signature import SignatureValidator
+
+
+@dataclass
+class CallguardState:
+    settings: Settings
+    guard: Guard
+    validator: SignatureValidator
+    engine: Engine
+    audit_sql: SqlAuditLog
+    audit: BatchingAuditLog | SqlAuditLog
+
+    def close(self) -> None:
+        """Write the audit backlog and release database connections."""
+        if isinstance(self.audit, BatchingAuditLog):
+            self.audit.close()
+        self.engine.dispose()
+
+
+def current_state() -> CallguardState:
+    return current_app.extensions["callguard"]  # type: ignore[no-any-return]

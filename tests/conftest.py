@@ -1,0 +1,266 @@
+"""Shared fixtures: policies, a fake clock, databases (SQLite and the real PostgreSQL), and a
+Flask test client that signs requests exactly as Twilio does."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import urlencode
+
+import pytest
+from defusedxml import ElementTree
+from twilio.request_validator import RequestValidator
+
+from callguard import FakeClock, Guard, create_app, load_policy
+from callguard.policy import Policy
+
+MAIN = "AC00000000000000000000000000000001"
+TENANT = "AC00000000000000000000000000000002"
+GRANDCHILD = "AC00000000000000000000000000000003"
+SUSPENDED = "AC00000000000000000000000000000004"
+STRANGER = "AC0000000000000000000000000000ffff"
+
+MAIN_TOKEN = "main-auth-token-0123456789abcdef"
+TENANT_TOKEN = "tenant-auth-token-0123456789abcd"
+PUBLIC_URL = "https://callguard.example.com"
+
+BASE_POLICY = f"""
+[defaults]
+fail_mode = "reject"
+reject_style = "reject"
+default_region = "US"
+
+[accounts.{MAIN}]
+name = "Main"
+caller_ids = ["+14155550100", "+14155550101"]
+default_region = "US"
+outside_line_prefix = "9"
+
+[accounts.{MAIN}.permissions]
+US = {{ low_risk = true }}
+CA = {{ low_risk = true }}
+GB = {{ low_risk = true, high_risk_special = true }}
+SG = {{ low_risk = true }}
+TW = {{ low_risk = true, direct_request = true }}
+JM = {{ low_risk = true }}
+
+[accounts.{MAIN}.sip_domains."pbx.sip.twilio.com"]
+default_caller_id = "+14155550101"
+
+[accounts.{TENANT}]
+name = "Tenant"
+parent = "{MAIN}"
+auth_token_env = "TWILIO_AUTH_TOKEN_TENANT"
+caller_ids = ["+442079460000"]
+
+[accounts.{TENANT}.permissions]
+DE = {{ low_risk = true }}
+GB = {{ low_risk = true }}
+
+[accounts.{GRANDCHILD}]
+name = "Grandchild"
+parent = "{TENANT}"
+auth_token_env = "TWILIO_AUTH_TOKEN_TENANT"
+
+[accounts.{SUSPENDED}]
+name = "Suspended"
+suspended = true
+suspended_reason = "unpaid invoice"
+caller_ids = ["+14155550199"]
+
+[accounts.{SUSPENDED}.permissions]
+US = {{ low_risk = true }}
+
+[[blocked_prefixes]]
+prefix = "+1415555019"
+reason = "fraud investigation"
+expires = 2026-07-01T00:00:00Z
+
+[[blocked_prefixes]]
+prefix = "+4930"
+reason = "tenant asked for Berlin to be closed"
+account = "{TENANT}"
+"""
+
+
+@pytest.fixture
+def write_policy(tmp_path: Path) -> Callable[[str], Path]:
+    """Write policy text (dedented) to a file and return its path."""
+
+    def write(text: str, name: str = "policy.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def policy_path(write_policy: Callable[[str], Path]) -> Path:
+    return write_policy(BASE_POLICY)
+
+
+@pytest.fixture
+def policy(policy_path: Path) -> Policy:
+    return load_policy(policy_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # A Monday in June 2026, 15:00 UTC: before the +1415555019 block expires.
+    return FakeClock(datetime(2026, 6, 1, 15, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def guard(policy: Policy, clock: FakeClock) -> Guard:
+    return Guard(policy, clock=clock)
+
+
+# -- databases ------------------------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("CALLGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3):
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL URL; skips (or, with CI=true, fails) when the server is unreachable."""
+    problem = _postgres_reachable()
+    if problem is not None:
+        message = f"PostgreSQL at {POSTGRES_URL} is unreachable: {problem}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    import psycopg
+
+    schema = f"cg_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in postgres_server else "?"
+    yield f"{postgres_server}{separator}{urlencode({'options': f'-csearch_path={schema}'})}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'callguard.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each store test runs on the embedded SQLite default and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
+
+
+# -- the web app ----------------------------------------------------------------------------
+
+
+class TwilioClient:
+    """Sends requests to the app the way Twilio does: form-encoded and signed."""
+
+    def __init__(self, flask_client: Any, public_url: str = PUBLIC_URL) -> None:
+        self.client = flask_client
+        self.public_url = public_url
+
+    def sign(self, path: str, params: Mapping[str, str], token: str) -> str:
+        return RequestValidator(token).compute_signature(self.public_url + path, dict(params))
+
+    def post(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        token: str = MAIN_TOKEN,
+        signature: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        sig = self.sign(path, params, token) if signature is None else signature
+        return self.client.post(path, data=dict(params), headers={"X-Twilio-Signature": sig, **(headers or {})})
+
+    def get(self, path_with_query: str, *, token: str = MAIN_TOKEN) -> Any:
+        sig = RequestValidator(token).compute_signature(self.public_url + path_with_query, {})
+        return self.client.get(path_with_query, headers={"X-Twilio-Signature": sig})
+
+
+def dial_params(to: str, from_: str = "+14155550100", account: str = MAIN, **extra: str) -> dict[str, str]:
+    """The parameters Twilio sends with an outbound dial webhook."""
+    params = {
+        "AccountSid": account,
+        "ApiVersion": "2010-04-01",
+        "CallSid": "CA" + uuid.uuid4().hex,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "From": from_,
+        "To": to,
+        "Caller": from_,
+        "Called": to,
+    }
+    params.update(extra)
+    return params
+
+
+def parse_twiml(data: bytes) -> Any:
+    """The parsed TwiML document (defusedxml); asserts it is a <Response>."""
+    root = ElementTree.fromstring(data)
+    assert root.tag == "Response", data
+    return root
+
+
+@pytest.fixture
+def app_config(policy_path: Path, sqlite_url: str, clock: FakeClock) -> dict[str, Any]:
+    return {
+        "CALLGUARD_POLICY": str(policy_path),
+        "CALLGUARD_DATABASE_URL": sqlite_url,
+        "CALLGUARD_PUBLIC_URL": PUBLIC_URL,
+        "CALLGUARD_CLOCK": clock,
+        "CALLGUARD_AUDIT_MODE": "sync",
+        "TWILIO_AUTH_TOKEN": MAIN_TOKEN,
+        "TWILIO_AUTH_TOKEN_TENANT": TENANT_TOKEN,
+        "TESTING": True,
+    }
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[[dict[str, Any]], Any]]:
+    apps = []
+
+    def make(config: dict[str, Any]) -> Any:
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["callguard"].close()
+
+
+@pytest.fixture
+def app(make_app: Callable[[dict[str, Any]], Any], app_config: dict[str, Any]) -> Any:
+    return make_app(app_config)
+
+
+@pytest.fixture
+def twilio(app: Any) -> TwilioClient:
+    return TwilioClient(app.test_client())

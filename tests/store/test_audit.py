@@ -1,0 +1,125 @@
+"""The audit log, on SQLite and on PostgreSQL (callguard.store.audit)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from callguard import Action, DialRequest, FakeClock, Guard
+from callguard.errors import StoreUnavailable
+from callguard.policy import Policy
+from callguard.store import BatchingAuditLog, SqlAuditLog, create_database_engine, ensure_schema
+
+from ..conftest import MAIN
+
+
+@pytest.fixture
+def audit_sql(database_url: str):
+    engine = create_database_engine(database_url)
+    ensure_schema(engine)
+    yield SqlAuditLog(engine)
+    engine.dispose()
+
+
+def test_decisions_round_trip(audit_sql: SqlAuditLog, policy: Policy, clock: FakeClock) -> None:
+    guard = Guard(policy, clock=clock, audit=audit_sql)
+    guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid="CA-connect", source="webhook"))
+    guard.check(DialRequest(MAIN, "+18765550100", "+14155550177", call_sid="CA-reject"))
+    rows = audit_sql.recent(10)
+    assert [r.call_sid for r in rows] == ["CA-reject", "CA-connect"]
+    reject, connect = rows
+    assert connect.action == "connect" and connect.reasons == ("ok",) and connect.e164 == "+14155550123"
+    assert connect.region == "US" and connect.risk == "low_risk" and connect.source == "webhook"
+    assert connect.checks == ("emergency", "account", "destination", "prefix", "geo", "callerid")
+    assert connect.decided_at == pytest.approx(clock())
+    assert reject.reasons == ("geo.high_risk_tollfraud", "callerid.not_owned")
+    assert "Jamaica" in reject.sentence
+    assert audit_sql.recent(10, call_sid="CA-connect")[0].action == "connect"
+    assert audit_sql.count() == 2
+
+
+def test_hostile_values_are_clipped_not_refused(audit_sql: SqlAuditLog, policy: Policy) -> None:
+    guard = Guard(policy, audit=audit_sql)
+    decision = guard.check(DialRequest(MAIN, "+1415\x00" + "9" * 1000, "x" * 5000, call_sid="C" * 200))
+    assert decision.action is Action.REJECT
+    row = audit_sql.recent(1)[0]
+    assert row.to_raw is not None and len(row.to_raw) == 300 and "\x00" not in row.to_raw
+    assert row.from_raw is not None and len(row.from_raw) == 300
+    assert row.call_sid is not None and len(row.call_sid) == 64
+
+
+def test_the_batching_writer_writes_everything_it_was_given(audit_sql: SqlAuditLog, policy: Policy) -> None:
+    batching = BatchingAuditLog(audit_sql, flush_interval=60, max_batch=7)
+    guard = Guard(policy, audit=batching)
+    threads = [
+        threading.Thread(target=lambda n=n: [guard.check(DialRequest(MAIN, f"+1415555{n:02d}{i:02d}", "+14155550100")) for i in range(25)])
+        for n in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batching.close()
+    assert audit_sql.count() == 100
+    stats = batching.stats()
+    assert (stats.written, stats.queued, stats.dropped) == (100, 0, 0)
+
+
+def test_schema_creation_is_idempotent(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    ensure_schema(engine)
+    ensure_schema(engine)
+    SqlAuditLog(engine).ping()
+    engine.dispose()
+
+
+def test_rows_wait_while_the_database_is_down_and_are_written_when_it_is_back(
+    tmp_path: Path, policy: Policy, sqlite_url: str
+) -> None:
+    down = SqlAuditLog(create_database_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'audit.db'}"))
+    with pytest.raises(StoreUnavailable):
+        down.ping()
+    batching = BatchingAuditLog(down, flush_interval=60)
+    guard = Guard(policy, audit=batching)
+    for i in range(5):
+        guard.check(DialRequest(MAIN, f"+141555501{i:02d}", "+14155550100"))
+    assert batching.flush() == 0
+    stats = batching.stats()
+    assert stats.queued == 5 and stats.failed_batches == 1 and stats.last_error
+
+    up_engine = create_database_engine(sqlite_url)
+    ensure_schema(up_engine)
+    batching.sql = SqlAuditLog(up_engine)  # the database is back
+    assert batching.flush() == 5
+    assert batching.sql.count() == 5
+    batching.close()
+    up_engine.dispose()
+
+
+def test_the_backlog_is_bounded_and_keeps_the_newest(tmp_path: Path, policy: Policy, sqlite_url: str) -> None:
+    down = SqlAuditLog(create_database_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'audit.db'}"))
+    batching = BatchingAuditLog(down, flush_interval=60, max_backlog=10)
+    guard = Guard(policy, audit=batching)
+    for i in range(25):
+        guard.check(DialRequest(MAIN, f"+141555501{i:02d}", "+14155550100", call_sid=f"CA{i:02d}"))
+    stats = batching.stats()
+    assert stats.queued == 10 and stats.dropped == 15
+    up_engine = create_database_engine(sqlite_url)
+    ensure_schema(up_engine)
+    batching.sql = SqlAuditLog(up_engine)
+    batching.close()
+    assert sorted(r.call_sid for r in batching.sql.recent(100)) == [f"CA{i:02d}" for i in range(15, 25)]
+    up_engine.dispose()
+
+
+def test_unsupported_database_urls() -> None:
+    from callguard import ConfigError
+
+    with pytest.raises(ConfigError, match="CALLGUARD_DATABASE_URL: unsupported database 'mysql'"):
+        create_database_engine("mysql://root@localhost/test")
+    with pytest.raises(ConfigError, match="in-memory SQLite"):
+        create_database_engine("sqlite://")
+    with pytest.raises(ConfigError, match="not a database URL"):
+        create_database_engine("not a url")

@@ -1,0 +1,91 @@
+"""The command line (callguard.cli)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from click.testing import CliRunner
+
+from callguard.cli import main
+from callguard.store import SqlAuditLog, create_database_engine
+
+from .conftest import MAIN
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_policy_validate_ok(policy_path: Path) -> None:
+    code, out, _ = run("policy", "validate", str(policy_path))
+    assert code == 0
+    assert out.strip() == f"{policy_path}: ok (4 accounts, 2 of them subaccounts; 2 blocked prefixes)"
+
+
+def test_policy_validate_names_the_key(write_policy: Callable[..., Path]) -> None:
+    path = write_policy(f"[accounts.{MAIN}.permissions]\nUK = {{ low_risk = true }}\n")
+    code, out, err = run("policy", "validate", str(path))
+    assert code == 1 and out == ""
+    assert err == f"callguard: {path}: accounts.{MAIN}.permissions.UK: 'UK' is not a region phonenumbers knows (did you mean 'GB'?)\n"
+
+
+def test_check_connect(policy_path: Path, sqlite_url: str) -> None:
+    code, out, _ = run(
+        "check", "--policy", str(policy_path), "--account", MAIN, "--from", "+14155550100", "--to", "011 44 20 7946 0000",
+        "--database-url", sqlite_url,
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "connect  ok"
+    assert "to: +442079460000  region GB  type fixed_line  risk low_risk" in out
+    assert "checks run: emergency, account, destination, prefix, geo, callerid" in out
+    rows = SqlAuditLog(create_database_engine(sqlite_url)).recent(5)
+    assert [(r.source, r.e164) for r in rows] == [("cli", "+442079460000")]
+
+
+def test_check_reject_explains_every_refusal(policy_path: Path) -> None:
+    code, out, _ = run(
+        "check", "-p", str(policy_path), "--account", MAIN, "--from", "+14155550177", "--to", "+18765550100", "--no-audit"
+    )
+    assert code == 1
+    assert out.splitlines()[0] == "reject  geo.high_risk_tollfraud, callerid.not_owned"
+    assert "also: The caller ID +14155550177 (From) is not declared" in out
+
+
+def test_check_json(policy_path: Path) -> None:
+    code, out, _ = run("check", "-p", str(policy_path), "--account", MAIN, "--to", "911", "--json", "--no-audit")
+    assert code == 0
+    decision = json.loads(out)
+    assert decision["action"] == "connect" and decision["reasons"] == ["emergency"] and decision["dial"] == "911"
+
+
+def test_check_policy_from_the_environment(policy_path: Path) -> None:
+    code, _, _ = run("check", "--account", MAIN, "--to", "+14155550123", "--no-audit", env={"CALLGUARD_POLICY": str(policy_path)})
+    assert code == 0
+
+
+def test_check_with_a_bad_policy_is_one_line(write_policy: Callable[..., Path]) -> None:
+    path = write_policy("[defaults]\nfail_mode = 1\n")
+    code, _, err = run("check", "-p", str(path), "--account", MAIN, "--to", "+14155550123", "--no-audit")
+    assert code == 2
+    assert err == f"callguard: {path}: defaults.fail_mode: expected one of 'reject', 'connect', got 1\n"
+
+
+def test_check_without_a_policy(monkeypatch: object) -> None:
+    code, _, err = run("check", "--account", MAIN, "--to", "+1", "--no-audit", env={"CALLGUARD_POLICY": ""})
+    assert code == 2 and "no policy file" in err
+
+
+def test_serve_refuses_a_bad_policy_before_starting(write_policy: Callable[..., Path]) -> None:
+    path = write_policy("[defaults]\nreject_style = \"mumble\"\n")
+    code, _, err = run("serve", "--policy", str(path), env={"TWILIO_AUTH_TOKEN": "x"})
+    assert code == 2
+    assert err.count("\n") == 1 and "defaults.reject_style" in err
+
+
+def test_serve_refuses_a_missing_token(policy_path: Path) -> None:
+    code, _, err = run("serve", "--policy", str(policy_path), env={"TWILIO_AUTH_TOKEN": "", "TWILIO_AUTH_TOKEN_TENANT": ""})
+    assert code == 2 and "auth_token_env" in err

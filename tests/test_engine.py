@@ -1,0 +1,109 @@
+"""The decision engine: order, recording, faults and fail modes (callguard.engine)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from callguard import Action, Decision, DialRequest, FakeClock, Guard, load_policy
+from callguard.checks import DEFAULT_CHECKS
+from callguard.checks.context import DialContext
+from callguard.numbers import TargetKind
+from callguard.policy import Policy
+
+from .conftest import MAIN, STRANGER
+
+
+class ListAudit:
+    def __init__(self) -> None:
+        self.decisions: list[Decision] = []
+
+    def record(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+
+
+def test_a_clean_call_connects_and_says_which_checks_ran(guard: Guard) -> None:
+    decision = guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid="CA1"))
+    assert decision.action is Action.CONNECT
+    assert decision.reasons == ("ok",)
+    assert decision.checks == ("emergency", "account", "destination", "prefix", "geo", "callerid")
+    assert decision.e164 == "+14155550123" and decision.region == "US" and decision.risk == "low_risk"
+    assert decision.header_value() == "connect; reasons=ok"
+    assert decision.as_dict()["call_sid"] == "CA1"
+
+
+def test_the_first_refusal_wins_and_every_refusal_is_recorded(guard: Guard) -> None:
+    # Blocked prefix, then no German permission, then a caller ID the account does not own.
+    policy_blocked = guard.check(DialRequest(STRANGER, "+14155550191", "+19995550100"))
+    assert policy_blocked.reasons == ("account.unknown", "prefix.blocked")
+    decision = guard.check(DialRequest(MAIN, "+14155550191", "+14155550177"))
+    assert decision.reasons == ("prefix.blocked", "callerid.not_owned")
+    assert decision.sentence == decision.refusals[0].sentence
+    assert [r.check for r in decision.refusals] == ["prefix", "callerid"]
+    assert decision.header_value() == "reject; reasons=prefix.blocked,callerid.not_owned"
+
+
+def test_every_decision_goes_to_the_audit_sink(policy: Policy, clock: FakeClock) -> None:
+    audit = ListAudit()
+    guard = Guard(policy, clock=clock, audit=audit)
+    guard.check(DialRequest(MAIN, "+14155550123", "+14155550100"))
+    guard.check(DialRequest(MAIN, "911", None))
+    guard.check(DialRequest(MAIN, "hello", None))
+    assert [d.action for d in audit.decisions] == [Action.CONNECT, Action.CONNECT, Action.REJECT]
+    assert all(d.decided_at == clock() for d in audit.decisions)
+
+
+def _exploding(ctx: DialContext) -> None:
+    raise RuntimeError("boom")
+
+
+def test_a_fault_rejects_by_default_but_never_an_emergency_call(policy: Policy) -> None:
+    audit = ListAudit()
+    guard = Guard(policy, audit=audit, checks=(("explode", _exploding), *DEFAULT_CHECKS))
+    decision = guard.check(DialRequest(MAIN, "+14155550123", "+14155550100"))
+    assert decision.action is Action.REJECT
+    assert decision.reasons == ("fault.internal",)
+    assert decision.fault == "RuntimeError: boom"
+    emergency = guard.check(DialRequest(MAIN, "911", "+14155550100"))
+    assert emergency.action is Action.CONNECT and emergency.target.digits == "911"
+    assert emergency.reasons == ("emergency", "fault.internal")
+    assert len(audit.decisions) == 2  # faults are audited too
+
+
+def test_fail_mode_connect_connects_valid_numbers_only(write_policy: Callable[..., object]) -> None:
+    path = write_policy(
+        f"""
+        [defaults]
+        fail_mode = "connect"
+        [accounts.{MAIN}]
+        caller_ids = ["+14155550100"]
+        """
+    )
+    guard = Guard(load_policy(path), checks=(("explode", _exploding),))
+    decision = guard.check(DialRequest(MAIN, "+14155550123", "+14155550100"))
+    assert decision.action is Action.CONNECT and decision.reasons == ("fault.fail_open",)
+    assert decision.caller_id == "+14155550100"
+    assert guard.check(DialRequest(MAIN, "garbage", "+14155550100")).action is Action.REJECT
+
+
+def test_replacing_the_policy_takes_effect_at_once(guard: Guard, write_policy: Callable[..., object]) -> None:
+    request = DialRequest(MAIN, "+14155550123", "+14155550100")
+    assert guard.check(request).action is Action.CONNECT
+    path = write_policy(f"[accounts.{MAIN}]\nsuspended = true\n", name="suspended.toml")
+    guard.replace_policy(load_policy(path))
+    assert guard.check(request).reason == "account.suspended"
+
+
+def test_repeated_requests_come_from_the_cache_but_time_still_counts(guard: Guard, clock: FakeClock) -> None:
+    request = DialRequest(MAIN, "+14155550191", "+14155550100")
+    assert guard.check(request).reasons == ("prefix.blocked",)
+    clock.advance(60 * 86400)  # past the block's expiry: the cached resolution must not hide it
+    assert guard.check(request).action is Action.CONNECT
+
+
+@pytest.mark.parametrize("to", [None, 12345, b"+14155550123"])
+def test_non_text_fields_do_not_crash_the_engine(guard: Guard, to: object) -> None:
+    decision = guard.check(DialRequest(MAIN, to, "+14155550100"))  # type: ignore[arg-type]
+    assert decision.action is Action.REJECT
+    assert decision.target.kind is TargetKind.INVALID

@@ -1,0 +1,90 @@
+"""The app factory and the extension: configuration and start-up errors (callguard.web)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from flask import Flask
+
+from callguard import CallGuard, ConfigError, create_app
+
+from ..conftest import MAIN, MAIN_TOKEN, TwilioClient, dial_params
+
+
+def test_state_lives_in_app_extensions(app: Any) -> None:
+    state = app.extensions["callguard"]
+    assert state.guard.policy.accounts[MAIN].name == "Main"
+    assert app.config["MAX_CONTENT_LENGTH"] == 65_536
+
+
+def test_configuration_from_the_environment(monkeypatch: pytest.MonkeyPatch, policy_path: Path, sqlite_url: str) -> None:
+    monkeypatch.setenv("CALLGUARD_POLICY", str(policy_path))
+    monkeypatch.setenv("CALLGUARD_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("CALLGUARD_PUBLIC_URL", "https://cg.example.org/")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", MAIN_TOKEN)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN_TENANT", "tenant")
+    app = create_app()
+    try:
+        assert app.extensions["callguard"].settings.public_url == "https://cg.example.org"
+        response = TwilioClient(app.test_client(), "https://cg.example.org").post("/voice/outbound", dial_params("+14155550123"))
+        assert response.status_code == 200
+    finally:
+        app.extensions["callguard"].close()
+
+
+def test_the_extension_pattern(app_config: dict[str, Any]) -> None:
+    app = Flask("someone-elses-app")
+    app.config.update(app_config)
+    guard = CallGuard()
+    state = guard.init_app(app)
+    try:
+        assert app.extensions["callguard"] is state
+        assert "callguard_voice.outbound" in app.view_functions
+    finally:
+        state.close()
+    bare = Flask("no-routes")
+    bare.config.update(app_config)
+    CallGuard(bare, register_routes=False)
+    assert "callguard_voice.outbound" not in bare.view_functions
+    bare.extensions["callguard"].close()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"CALLGUARD_POLICY": None}, "CALLGUARD_POLICY: not set"),
+        ({"CALLGUARD_PUBLIC_URL": "callguard.example.com"}, "CALLGUARD_PUBLIC_URL: 'callguard.example.com' is not an http(s) URL"),
+        ({"CALLGUARD_AUDIT_MODE": "later"}, "CALLGUARD_AUDIT_MODE: expected 'batched' or 'sync'"),
+        ({"CALLGUARD_MAX_BODY_BYTES": "lots"}, "CALLGUARD_MAX_BODY_BYTES: expected a number"),
+        ({"CALLGUARD_DATABASE_URL": "oracle://x"}, "CALLGUARD_DATABASE_URL: unsupported database"),
+        ({"TWILIO_AUTH_TOKEN_TENANT": None}, "auth_token_env: names the environment variable TWILIO_AUTH_TOKEN_TENANT, which is not set"),
+        ({"TWILIO_AUTH_TOKEN": None}, f"accounts.{MAIN}: has no auth token"),
+    ],
+)
+def test_bad_configuration_stops_start_up_with_one_line(
+    app_config: dict[str, Any], change: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN_TENANT", "CALLGUARD_POLICY"):
+        monkeypatch.delenv(key, raising=False)
+    config = {k: v for k, v in {**app_config, **change}.items() if v is not None}
+    with pytest.raises(ConfigError) as caught:
+        create_app(config)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bad_policy_file_stops_start_up(app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:
+    path = write_policy("[defaults]\nfail_mode = \"sometimes\"\n", name="bad.toml")
+    with pytest.raises(ConfigError) as caught:
+        create_app({**app_config, "CALLGUARD_POLICY": str(path)})
+    assert str(caught.value) == f"{path}: defaults.fail_mode: expected one of 'reject', 'connect', got 'sometimes'"
+
+
+def test_token_rotation_accepts_either_token(make_app: Callable[..., Any], app_config: dict[str, Any]) -> None:
+    app = make_app({**app_config, "TWILIO_AUTH_TOKEN": f"old-token,{MAIN_TOKEN}"})
+    twilio = TwilioClient(app.test_client())
+    assert twilio.post("/voice/outbound", dial_params("+14155550123"), token="old-token").status_code == 200
+    assert twilio.post("/voice/outbound", dial_params("+14155550123"), token=MAIN_TOKEN).status_code == 200
+    assert twilio.post("/voice/outbound", dial_params("+14155550123"), token="other").status_code == 403

@@ -1,0 +1,31 @@
+"""GET /healthz (callguard.web.health)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+def test_healthy(app: Any) -> None:
+    body = app.test_client().get("/healthz").get_json()
+    assert body["status"] == "ok"
+    assert body["policy"]["accounts"] == 4
+    assert body["database"]["ok"] is True and body["database"]["url"].startswith("sqlite:///")
+    assert body["audit"]["mode"] == "sync"
+
+
+def test_database_unreachable(make_app: Any, app_config: dict[str, Any], tmp_path: Any) -> None:
+    from callguard.store import SqlAuditLog, create_database_engine
+
+    app = make_app(app_config)
+    state = app.extensions["callguard"]
+    state.audit_sql = SqlAuditLog(create_database_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}"))
+    response = app.test_client().get("/healthz")
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["status"] == "degraded" and body["database"]["ok"] is False
+    assert "unable to open database" in body["database"]["error"]
+
+
+def test_batched_audit_stats(make_app: Any, app_config: dict[str, Any]) -> None:
+    app = make_app({**app_config, "CALLGUARD_AUDIT_MODE": "batched"})
+    body = app.test_client().get("/healthz").get_json()
+    assert body["audit"] == {"mode": "batched", "queued": 0, "written": 0, "dropped": 0, "failed_batches": 0, "last_error": None}
