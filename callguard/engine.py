@@ -39,7 +39,7 @@ class NullAudit:
 class _Resolved:
     """Everything about a request that depends only on the policy and the request's fields."""
 
-    __slots__ = ("account", "target", "info", "region", "caller_id", "caller_id_valid", "caller_id_source", "caller_region")
+    __slots__ = ("account", "target", "info", "region", "caller_id", "caller_id_valid", "caller_id_source")
 
     def __init__(
         self,
@@ -50,7 +50,6 @@ class _Resolved:
         caller_id: str | None,
         caller_id_valid: bool,
         caller_id_source: str,
-        caller_region: str | None,
     ) -> None:
         self.account = account
         self.target = target
@@ -59,7 +58,6 @@ class _Resolved:
         self.caller_id = caller_id
         self.caller_id_valid = caller_id_valid
         self.caller_id_source = caller_id_source
-        self.caller_region = caller_region
 
 
 class _Snapshot:
@@ -122,10 +120,8 @@ class _Snapshot:
         emergency_regions = (region,) if cid_region in (None, region) else (region, cid_region)  # type: ignore[assignment]
         target = normalize_dial_string(to, default_region=region, outside_line_prefix=prefix, emergency_regions=emergency_regions)
         info = self.classifier.classify(target.e164, target.number) if target.kind is TargetKind.PSTN else None  # type: ignore[arg-type]
-        return _Resolved(account, target, info, region, cid, cid_valid, cid_source, cid_region)
+        return _Resolved(account, target, info, region, cid, cid_valid, cid_source)
 
-
-    # -- decisions ---------------------------------------------------------------------------
 
 class Guard:
     """Decides connect or reject for outbound dials against one policy snapshot.
@@ -238,24 +234,34 @@ class Guard:
 
         The web layer uses this too, for faults outside the engine.
         """
-        policy, classifier = self._snapshot.policy, self._snapshot.classifier
+        snapshot = self._snapshot
+        policy = snapshot.policy
         now = self.clock() if now is None else now
         started = time.perf_counter() if started is None else started
         fault = f"{type(exc).__name__}: {exc}"
-        account = None
+        account: Account | None = None
         target = DialTarget(TargetKind.INVALID, str(request.to), error="not examined: internal fault")
-        info = None
+        info: NumberInfo | None = None
+        caller_id: str | None = None
         try:
-            account = policy.account(request.account_sid)
-            region = account.default_region if account is not None else policy.defaults.default_region
-            prefix = account.outside_line_prefix if account is not None else None
-            target = normalize_dial_string(request.to, default_region=region, outside_line_prefix=prefix)
-            if target.kind is TargetKind.PSTN:
-                info = classifier.classify(target.e164, target.number)  # type: ignore[arg-type]
+            # The fault may have been in a check, with resolution fine: then emergency numbers
+            # are recognised for exactly the regions a normal decision would use.
+            resolved = snapshot._resolve(request.account_sid, request.to, request.from_, request.caller_id, request.sip_domain)
+            account, target, info = resolved.account, resolved.target, resolved.info
+            caller_id = resolved.caller_id if resolved.caller_id_valid else None
         except Exception:
-            log.exception("fault while examining call %s after an earlier fault", request.call_sid)
+            try:
+                account = policy.account(request.account_sid)
+                region = account.default_region if account is not None else policy.defaults.default_region
+                prefix = account.outside_line_prefix if account is not None else None
+                target = normalize_dial_string(request.to, default_region=region, outside_line_prefix=prefix)
+                if target.kind is TargetKind.PSTN:
+                    info = snapshot.classifier.classify(target.e164, target.number)  # type: ignore[arg-type]
+            except Exception:
+                log.exception("fault while examining call %s after an earlier fault", request.call_sid)
+        if caller_id is None and account is not None:
+            caller_id = account.default_caller_id
 
-        caller_id = account.default_caller_id if account is not None else None
         if target.kind is TargetKind.EMERGENCY:
             action, reasons = Action.CONNECT, ("emergency", "fault.internal")
             sentence = f"{target.digits} is an emergency number: connected despite an internal fault ({fault})."

@@ -107,3 +107,10 @@ def test_non_text_fields_do_not_crash_the_engine(guard: Guard, to: object) -> No
     decision = guard.check(DialRequest(MAIN, to, "+14155550100"))  # type: ignore[arg-type]
     assert decision.action is Action.REJECT
     assert decision.target.kind is TargetKind.INVALID
+
+
+def test_a_fault_still_recognises_emergency_numbers_of_the_caller_ids_region(policy: Policy) -> None:
+    guard = Guard(policy, checks=(("explode", _exploding), *DEFAULT_CHECKS))
+    decision = guard.check(DialRequest(MAIN, "999", "+442079460000"))
+    assert decision.action is Action.CONNECT and decision.reasons == ("emergency", "fault.internal")
+    assert decision.caller_id == "+442079460000"

@@ -105,7 +105,7 @@ def _parse_e164(digits: str) -> phonenumbers.PhoneNumber | None:
     ``PhoneNumber(country_code, national_number)`` by a long way round. Everything else goes
     to parse() itself; tests/test_numbers.py checks the two agree on any "+digits" string.
     """
-    if not 4 <= len(digits) <= 21:
+    if not 4 <= len(digits) <= 21 or digits[1] == "0":  # no country calling code starts with 0
         return None
     country_codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
     for length in (1, 2, 3):
@@ -113,8 +113,6 @@ def _parse_e164(digits: str) -> phonenumbers.PhoneNumber | None:
         if code in country_codes:
             break
     else:
-        return None
-    if digits[1] == "0":
         return None
     national = digits[1 + length :]
     if not 2 <= len(national) <= 17 or national[0] == "0":
@@ -174,8 +172,6 @@ def _resolve_digits(
         return DialTarget(TargetKind.EMERGENCY, raw, digits=digits)
 
     candidates = [digits]
-    # With one candidate there is nothing to choose between: skip the validity test here and
-    # let classification (which needs the number type anyway) say whether it is valid.
     if outside_line_prefix and digits.startswith(outside_line_prefix) and len(digits) > len(outside_line_prefix):
         stripped = digits[len(outside_line_prefix):]
         if _is_emergency(stripped, emergency_regions):
@@ -189,6 +185,8 @@ def _resolve_digits(
 
     parsed = [n for n in (_parse_pstn(c, region) for c in candidates) if n is not None]
     if len(parsed) == 1:
+        # Nothing to choose between: classification (which needs the number type anyway)
+        # will say whether it is valid.
         return DialTarget(TargetKind.PSTN, raw, e164=_e164(parsed[0]), number=parsed[0])
     for number in parsed:
         if _is_valid(number):

@@ -241,7 +241,7 @@ def test_an_exception_escaping_the_view_is_still_valid_twiml(twilio: TwilioClien
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("escaped")
 
-    monkeypatch.setattr(voice_module, "dial_request_from_params", broken)
+    monkeypatch.setattr(voice_module, "dial_request_from_params", broken)  # raises inside the view
     response = twilio.post(OUTBOUND, dial_params("+14155550123"))
     refused(response)
     assert response.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal"

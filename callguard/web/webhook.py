@@ -1,0 +1,70 @@
+"""What every Twilio webhook does first: check the signature, or answer 403 and nothing else.
+
+``@twilio_webhook`` wraps a view ``view(state, params)``: it runs only for a request whose
+``X-Twilio-Signature`` verifies with the auth token of the request's ``AccountSid``, over
+``CALLGUARD_PUBLIC_URL`` + path + query; anything else gets a bare 403.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Callable, Mapping
+
+from flask import Response, request
+from werkzeug.exceptions import HTTPException
+
+from .responses import forbidden
+from .state import CallguardState, current_state
+from .twilio_request import signed_url
+
+log = logging.getLogger("callguard.web")
+
+# Set in the WSGI environ once a request's signature has verified, so error handlers know
+# whether they may answer with TwiML or only with 403.
+VERIFIED = "callguard.verified"
+
+
+def verified_params(state: CallguardState) -> Mapping[str, str] | None:
+    """The request's Twilio parameters if its signature verifies, else None."""
+    try:
+        if request.method == "POST":
+            params: Mapping[str, str] = request.form  # raises 413 past MAX_CONTENT_LENGTH
+            signed_params: Mapping[str, str] = params
+        else:
+            params, signed_params = request.args, {}
+    except HTTPException:
+        return None  # oversized or unreadable: Twilio never sends such a request
+    account_sid = params.get("AccountSid")
+    url = signed_url(state.settings.public_url, lambda: request.url_root, request.script_root + request.path, request.query_string)
+    headers = request.headers
+    ok = state.validator.validate(
+        account_sid,
+        url,
+        signed_params,
+        headers.get("X-Twilio-Signature"),
+        settings_header=headers.get("X-Twilio-Webhooks-Signature-Settings"),
+    )
+    if not ok:
+        log.warning("rejected webhook with a bad or missing signature: account=%r url=%s", account_sid, url)
+        return None
+    request.environ[VERIFIED] = True
+    return params
+
+
+def is_verified() -> bool:
+    return bool(request.environ.get(VERIFIED))
+
+
+def twilio_webhook(view: Callable[[CallguardState, Mapping[str, str]], Response]) -> Callable[[], Response]:
+    """Run ``view(state, params)`` for correctly signed requests; 403 for the rest."""
+
+    @functools.wraps(view)
+    def wrapper() -> Response:
+        state = current_state()
+        params = verified_params(state)
+        if params is None:
+            return forbidden()
+        return view(state, params)
+
+    return wrapper
