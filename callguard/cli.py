@@ -70,6 +70,7 @@ def _policy_option(function: Any) -> Any:
 @click.option("--to", "to", required=True, help="What was dialled: number, tel:, sip: or client: URI.")
 @click.option("--caller-id", help="Explicit caller ID (wins over --from).")
 @click.option("--sip-domain", help="SIP Domain the call came through (selects per-trunk settings).")
+@click.option("--campaign", help="Campaign the call belongs to (default: the account's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 @click.option("--no-audit", is_flag=True, help="Do not record this decision in the audit log.")
 @click.option("--database-url", envvar="CALLGUARD_DATABASE_URL", help="Audit database (default: ./callguard.db).")
@@ -80,34 +81,45 @@ def check(
     to: str,
     caller_id: str | None,
     sip_domain: str | None,
+    campaign: str | None,
     as_json: bool,
     no_audit: bool,
     database_url: str | None,
 ) -> None:
-    """Decide one dial and say why. Exit 0 to connect, 1 to reject."""
+    """Decide one dial and say why. Exit 0 to connect or disclose, 1 to reject."""
     from .engine import Guard
+    from .lookups import Lookups
     from .store.audit import SqlAuditLog
+    from .store.consents import ConsentStore
     from .store.database import create_database_engine, default_database_url
+    from .store.optouts import OptOutStore
     from .store.schema import ensure_schema
 
     if not policy_path:
         _fail("--policy: no policy file given (or set CALLGUARD_POLICY)")
+    engine = None
     try:
         loaded = load_policy(policy_path)
-        audit = None
-        engine = None
-        if not no_audit:
-            engine = create_database_engine(database_url or default_database_url())
-            ensure_schema(engine)
-            audit = SqlAuditLog(engine)
-        guard = Guard(loaded, audit=audit)
+        # The database holds the opt-outs and consent the telemarketing checks read, and the audit log.
+        engine = create_database_engine(database_url or default_database_url())
+        ensure_schema(engine)
+        lookups = Lookups(optouts=OptOutStore(engine), consents=ConsentStore(engine))
+        guard = Guard(loaded, audit=None if no_audit else SqlAuditLog(engine), lookups=lookups)
         decision = guard.check(
-            DialRequest(account_sid=account_sid, to=to, from_=from_, caller_id=caller_id, sip_domain=sip_domain, source="cli")
+            DialRequest(
+                account_sid=account_sid,
+                to=to,
+                from_=from_,
+                caller_id=caller_id,
+                sip_domain=sip_domain,
+                source="cli",
+                campaign=campaign,
+            )
         )
     except CallguardError as exc:
         _fail(str(exc))
     finally:
-        if "engine" in locals() and engine is not None:
+        if engine is not None:
             engine.dispose()
     if as_json:
         click.echo(json.dumps(decision.as_dict(), indent=2))
@@ -162,6 +174,11 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
         _fail(f"CALLGUARD_DATABASE_URL: cannot open the database: {str(exc).splitlines()[0]}")
     run_server(config, bind=bind, workers=workers, timeout=timeout, access_log=access_log)
 
+
+from .compliance_cli import consent, optout  # noqa: E402
+
+main.add_command(optout)
+main.add_command(consent)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -24,7 +24,8 @@ class DialRequest:
 
     ``to`` and ``from_`` are what the request carried (``To``/``From``); ``caller_id`` is an
     explicit caller ID the app asked for (the ``callerId`` parameter), which wins over ``From``.
-    ``source`` says where the request came from (``webhook``, ``cli``, ``api``) for the audit log.
+    ``source`` says where the request came from (``webhook``, ``cli``, ``api``) for the audit log;
+    ``campaign`` names the policy campaign the call belongs to (else the account's default).
     """
 
     account_sid: str | None
@@ -35,6 +36,7 @@ class DialRequest:
     sip_domain: str | None = None
     direction: str | None = None
     source: str = "api"
+    campaign: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class Decision:
     decided_at: float = 0.0
     elapsed_us: float = 0.0
     fault: str | None = field(default=None)
+    campaign: str | None = None  # the campaign whose rules applied (a disclose plays its disclosure)
 
     @property
     def reason(self) -> str:
@@ -131,4 +134,5 @@ class Decision:
             "decided_at": self.decided_at,
             "elapsed_us": round(self.elapsed_us, 1),
             "source": self.request.source,
+            "campaign": self.campaign,
         }

@@ -13,9 +13,10 @@ import logging
 import time
 from typing import Protocol
 
-from .checks import DEFAULT_CHECKS, SKIP, Check, DialContext
+from .checks import DEFAULT_CHECKS, SKIP, TELEMARKETING_CHECKS, Check, DialContext
 from .clock import Clock, system_clock
 from .decision import Action, Allow, Decision, DialRequest, Refusal
+from .lookups import NO_LOOKUPS, Lookups
 from .numbers.classify import NumberClassifier, NumberInfo
 from .numbers.dialstring import DialTarget, TargetKind, normalize_dial_string
 from .policy.model import Account, FailMode, Policy
@@ -137,9 +138,13 @@ class Guard:
         clock: Clock = system_clock,
         audit: AuditSink | None = None,
         checks: tuple[tuple[str, Check], ...] = DEFAULT_CHECKS,
+        telemarketing_checks: tuple[tuple[str, Check], ...] = TELEMARKETING_CHECKS,
         cache_size: int = 65_536,
+        lookups: Lookups = NO_LOOKUPS,
     ) -> None:
         self.clock = clock
+        self.lookups = lookups
+        self.telemarketing_checks = telemarketing_checks
         self.audit: AuditSink = audit if audit is not None else NullAudit()
         self.checks = checks
         self.cache_size = cache_size
@@ -172,10 +177,13 @@ class Guard:
             resolved = snapshot.resolve(request.account_sid, request.to, request.from_, request.caller_id, request.sip_domain)
         except TypeError:  # an unhashable field: resolve without the cache
             resolved = snapshot._resolve(request.account_sid, request.to, request.from_, request.caller_id, request.sip_domain)
+        policy = snapshot.policy
+        account = resolved.account
+        campaign_id = request.campaign or (account.default_campaign if account is not None else None)
         ctx = DialContext(
             request,
-            snapshot.policy,
-            resolved.account,
+            policy,
+            account,
             resolved.target,
             resolved.info,
             resolved.region,
@@ -183,10 +191,16 @@ class Guard:
             resolved.caller_id_valid,
             resolved.caller_id_source,
             now,
+            campaign_id,
+            policy.campaigns.get(campaign_id) if campaign_id else None,
+            self.lookups,
         )
         ran: list[str] = []
         refusals: list[Refusal] = []
-        for name, check in self.checks:
+        checks = self.checks
+        if ctx.campaign is not None and ctx.campaign.telemarketing:
+            checks = checks + self.telemarketing_checks
+        for name, check in checks:
             outcome = check(ctx)
             if outcome is None:
                 ran.append(name)
@@ -198,6 +212,14 @@ class Guard:
         if refusals:
             reasons = tuple(r.code for r in refusals)
             return self._finish(ctx, Action.REJECT, reasons, refusals[0].sentence, ran, tuple(refusals), now, started)
+        if ctx.telemarketing_number:
+            campaign = ctx.campaign
+            assert campaign is not None
+            sentence = (
+                f"Connect {ctx.target.e164} after the callee hears campaign {campaign.id}'s disclosure "
+                f"({campaign.organization}) and the opt-out prompt."
+            )
+            return self._finish(ctx, Action.DISCLOSE, ("disclosure.required",), sentence, ran, (), now, started)
         return self._finish(ctx, Action.CONNECT, ("ok",), "", ran, (), now, started)
 
     @staticmethod
@@ -225,6 +247,8 @@ class Guard:
             refusals,
             now,
             (time.perf_counter() - started) * 1e6,
+            None,
+            ctx.campaign.id if ctx.campaign is not None else None,
         )
 
     def fault_decision(

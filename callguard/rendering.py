@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import twiml
 
 from .decision import Action, Decision
@@ -25,9 +27,23 @@ def spoken_reason(decision: Decision) -> str:
     return _SPOKEN.get(family, _SPOKEN_DEFAULT) + " Goodbye."
 
 
-def render_decision(decision: Decision, defaults: Defaults) -> str:
-    """The TwiML document for a decision, following the policy's reject style."""
-    if decision.action is not Action.REJECT:
+def disclosure_url(base_url: str, campaign_id: str) -> str:
+    """Where Twilio fetches the whisper played to the callee on answer, before the call is bridged."""
+    return f"{base_url}/voice/disclosure?{urlencode({'campaign': campaign_id})}"
+
+
+def render_decision(decision: Decision, defaults: Defaults, *, base_url: str = "") -> str:
+    """The TwiML document for a decision, following the policy's reject style.
+
+    A disclose dials the number with ``<Number url>`` pointing at ``base_url``/voice/disclosure.
+    """
+    if decision.action is Action.DISCLOSE and decision.campaign and decision.target.e164:
+        return twiml.dial_number(
+            decision.target.e164,
+            caller_id=decision.caller_id,
+            number_attributes={"url": disclosure_url(base_url, decision.campaign), "method": "POST"},
+        )
+    if decision.action is Action.CONNECT:
         target = decision.target
         value = target.dial_value
         if target.kind is TargetKind.CLIENT and value:

@@ -13,7 +13,7 @@ tests/twiml/test_responses.py checks the two agree on any input.
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import Literal, Mapping
 from xml.sax.saxutils import escape
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -29,30 +29,39 @@ def _render(response: VoiceResponse) -> str:
     return str(response)
 
 
-def render_dial_number(number: str, *, caller_id: str | None = None, **dial_attributes: object) -> str:
-    """``<Dial callerId="…"><Number>number</Number></Dial>`` rendered by ``VoiceResponse`` itself."""
+def render_dial_number(
+    number: str, *, caller_id: str | None = None, number_attributes: Mapping[str, object] | None = None, **dial_attributes: object
+) -> str:
+    """``<Dial callerId="…"><Number …>number</Number></Dial>`` rendered by ``VoiceResponse`` itself."""
     response = VoiceResponse()
     dial = response.dial(caller_id=caller_id, **dial_attributes)
-    dial.number(number)
+    dial.number(number, **(number_attributes or {}))
     return _render(response)
 
 
 @functools.lru_cache(maxsize=4096)
-def _dial_number_shape(caller_id: str | None, attributes: tuple[tuple[str, object], ...]) -> tuple[str, str] | None:
-    parts = render_dial_number(_SLOT, caller_id=caller_id, **dict(attributes)).split(_SLOT)
+def _dial_number_shape(
+    caller_id: str | None, number_attributes: tuple[tuple[str, object], ...], attributes: tuple[tuple[str, object], ...]
+) -> tuple[str, str] | None:
+    rendered = render_dial_number(_SLOT, caller_id=caller_id, number_attributes=dict(number_attributes), **dict(attributes))
+    parts = rendered.split(_SLOT)
     return (parts[0], parts[1]) if len(parts) == 2 else None  # None: an attribute holds the slot too
 
 
-def dial_number(number: str, *, caller_id: str | None = None, **dial_attributes: object) -> str:
-    """``<Dial callerId="…"><Number>number</Number></Dial>``."""
+def dial_number(
+    number: str, *, caller_id: str | None = None, number_attributes: Mapping[str, object] | None = None, **dial_attributes: object
+) -> str:
+    """``<Dial callerId="…"><Number url="…">number</Number></Dial>``; ``number_attributes`` go on ``<Number>``."""
     if not number or _SLOT in number:  # ElementTree writes an empty element as <Number />
-        return render_dial_number(number, caller_id=caller_id, **dial_attributes)
+        return render_dial_number(number, caller_id=caller_id, number_attributes=number_attributes, **dial_attributes)
     try:
-        shape = _dial_number_shape(caller_id, tuple(sorted(dial_attributes.items())))
+        shape = _dial_number_shape(
+            caller_id, tuple(sorted((number_attributes or {}).items())), tuple(sorted(dial_attributes.items()))
+        )
     except TypeError:  # an unhashable attribute value
         shape = None
     if shape is None:
-        return render_dial_number(number, caller_id=caller_id, **dial_attributes)
+        return render_dial_number(number, caller_id=caller_id, number_attributes=number_attributes, **dial_attributes)
     return shape[0] + escape(number) + shape[1]
 
 
@@ -85,4 +94,60 @@ def say_and_hangup(text: str, *, voice: str | None = None, language: str | None 
     response = VoiceResponse()
     response.say(text, voice=voice, language=language)
     response.hangup()
+    return _render(response)
+
+
+def hangup() -> str:
+    """``<Hangup/>``."""
+    response = VoiceResponse()
+    response.hangup()
+    return _render(response)
+
+
+def empty() -> str:
+    """``<Response/>``: nothing to do (a whisper that ends here bridges the call)."""
+    return _render(VoiceResponse())
+
+
+def redirect(url: str, *, method: str = "POST") -> str:
+    """``<Redirect method="…">url</Redirect>``."""
+    response = VoiceResponse()
+    response.redirect(url, method=method)
+    return _render(response)
+
+
+def gather_prompt(
+    *,
+    action: str,
+    say: tuple[str, ...] = (),
+    play_url: str | None = None,
+    after_play: tuple[str, ...] = (),
+    language: str | None = None,
+    voice: str | None = None,
+    speech_hints: tuple[str, ...] = (),
+    timeout: int = 3,
+    then_redirect: str | None = None,
+    then_method: str = "POST",
+) -> str:
+    """A one-key ``<Gather>`` (and speech, given hints) around spoken text and/or audio.
+
+    Inside the ``<Gather>``: ``say`` texts, then ``play_url``, then ``after_play`` texts. Without
+    input Twilio moves on: to ``<Redirect>then_redirect</Redirect>`` when given, else to the end
+    of the document.
+    """
+    response = VoiceResponse()
+    options: dict[str, object] = {"num_digits": 1, "action": action, "method": "POST", "timeout": timeout}
+    if speech_hints:
+        options.update(input="dtmf speech", hints=", ".join(speech_hints), speech_timeout="auto")
+        if language:
+            options["language"] = language
+    gather = response.gather(**options)
+    for text in say:
+        gather.say(text, voice=voice, language=language)
+    if play_url:
+        gather.play(play_url)
+    for text in after_play:
+        gather.say(text, voice=voice, language=language)
+    if then_redirect:
+        response.redirect(then_redirect, method=then_method)
     return _render(response)

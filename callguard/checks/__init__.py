@@ -2,6 +2,9 @@
 
 from .account import check_account
 from .callerid import check_caller_id
+from .campaign import check_campaign
+from .dnc import check_national_dnc, check_optout
+from .hours import check_hours
 from .context import SKIP, Check, DialContext, Outcome
 from .destination import check_destination
 from .emergency import check_emergency
@@ -12,20 +15,34 @@ from .prefix import check_prefix
 DEFAULT_CHECKS: tuple[tuple[str, Check], ...] = (
     ("emergency", check_emergency),
     ("account", check_account),
+    ("campaign", check_campaign),
     ("destination", check_destination),
     ("prefix", check_prefix),
     ("geo", check_geo),
     ("callerid", check_caller_id),
 )
 
+# Run after the checks above, and only for calls of a telemarketing campaign. Disclosure is not
+# a check: it turns a telemarketing connect into a disclose (see Guard).
+TELEMARKETING_CHECKS: tuple[tuple[str, Check], ...] = (
+    ("dnc.optout", check_optout),
+    ("dnc.national", check_national_dnc),
+    ("hours", check_hours),
+)
+
 __all__ = [
     "DEFAULT_CHECKS",
+    "TELEMARKETING_CHECKS",
     "SKIP",
     "Check",
     "DialContext",
     "Outcome",
     "check_account",
     "check_caller_id",
+    "check_campaign",
+    "check_hours",
+    "check_national_dnc",
+    "check_optout",
     "check_destination",
     "check_emergency",
     "check_geo",

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Callable, Final, Union
 
 from ..decision import Allow, DialRequest, Refusal
+from ..lookups import Lookups
 from ..numbers.classify import NumberInfo
-from ..numbers.dialstring import DialTarget
-from ..policy.model import Account, Policy
+from ..numbers.dialstring import DialTarget, TargetKind
+from ..policy.model import Account, Campaign, Policy
 
 
 class _Skip:
@@ -41,6 +42,22 @@ class DialContext:
     caller_id_valid: bool
     caller_id_source: str  # "callerId", "From", "sip_domain default", "account default", "none"
     now: float
+    campaign_id: str | None = None  # asked for by the request, or the account's default
+    campaign: Campaign | None = None  # None when there is no campaign or it is unknown
+    lookups: Lookups | None = None
+
+    @property
+    def telemarketing_number(self) -> bool:
+        """A valid PSTN number called by a known account for a telemarketing campaign."""
+        campaign = self.campaign
+        return (
+            campaign is not None
+            and campaign.telemarketing
+            and self.account is not None
+            and self.target.kind is TargetKind.PSTN
+            and self.info is not None
+            and self.info.valid
+        )
 
 
 Check = Callable[[DialContext], Outcome]

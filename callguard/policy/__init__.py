@@ -1,15 +1,18 @@
-"""The policy: accounts, permissions, caller IDs, prefix blocks and defaults, loaded from TOML."""
+"""The policy: accounts, permissions, caller IDs, prefix blocks, campaigns and calling hours, loaded from TOML."""
 
 from .loader import load_policy, parse_policy
 from .model import (
     Account,
     BlockedPrefix,
+    Campaign,
     Defaults,
     FailMode,
     NonPstnMode,
+    OptOutScope,
     Permission,
     Policy,
     PrefixBlockIndex,
+    Purpose,
     RejectStyle,
     TrunkSettings,
 )
@@ -17,12 +20,15 @@ from .model import (
 __all__ = [
     "Account",
     "BlockedPrefix",
+    "Campaign",
     "Defaults",
     "FailMode",
     "NonPstnMode",
+    "OptOutScope",
     "Permission",
     "Policy",
     "PrefixBlockIndex",
+    "Purpose",
     "RejectStyle",
     "TrunkSettings",
     "load_policy",

@@ -19,16 +19,21 @@ from typing import Any, Iterable, Mapping
 import phonenumbers
 
 from ..errors import ConfigError
+from ..hours.rules import parse_calling_hours, parse_campaign_hours
 from ..numbers.risk import RiskCategory, RiskPrefix, shipped_risk_data, validate_e164_prefix
 from .model import (
+    DEFAULT_OPT_OUT_WORDS,
     Account,
     BlockedPrefix,
+    Campaign,
     Defaults,
     FailMode,
     NonPstnMode,
+    OptOutScope,
     Permission,
     Policy,
     PrefixBlockIndex,
+    Purpose,
     RejectStyle,
     TrunkSettings,
 )
@@ -38,7 +43,11 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OUTSIDE_LINE_PREFIX = re.compile(r"[0-9]{1,4}")
 NON_GEO_KEYS = frozenset(f"+{code}" for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
 REGION_HINTS = {"UK": "GB", "EL": "GR", "EN": "GB", "USA": "US", "CAN": "CA"}
-TOP_LEVEL_KEYS = ("defaults", "accounts", "blocked_prefixes", "risk")
+TOP_LEVEL_KEYS = ("defaults", "accounts", "blocked_prefixes", "risk", "campaigns", "calling_hours")
+CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+REGISTRY_NAME = re.compile(r"[a-z0-9_]{1,64}")
+HTTP_URL = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?")
+OPT_OUT_DIGITS = frozenset("0123456789*#")
 
 
 def _format_key(parts: Iterable[str]) -> str:
@@ -157,12 +166,74 @@ def _timestamp(table: _Table, name: str, value: Any) -> float:
     raise table.error(name, f"expected a TOML date-time such as 2027-01-01T00:00:00Z, got {_describe(value)}")
 
 
+def _urls(table: _Table, name: str) -> tuple[str, ...]:
+    urls = table.str_list(name) or []
+    for index, url in enumerate(urls):
+        if not HTTP_URL.fullmatch(url):
+            raise table.error(f"{name}[{index}]", f"{url!r} is not an absolute http(s) URL")
+    return tuple(urls)
+
+
+def _read_campaigns(table: _Table | None) -> dict[str, Campaign]:
+    campaigns: dict[str, Campaign] = {}
+    for campaign_id in (table.data if table else {}):
+        if not CAMPAIGN_ID.fullmatch(campaign_id):
+            raise table.error(campaign_id, "a campaign ID is 1 to 64 letters, digits, '_' or '-'")  # type: ignore[union-attr]
+        entry = table.table(campaign_id)  # type: ignore[union-attr]
+        assert entry is not None
+        entry.check_keys(
+            (
+                "purpose", "organization", "disclosure", "disclosure_url", "language", "voice", "opt_out_digit",
+                "opt_out_scope", "opt_out_words", "opt_out_prompt", "confirmation", "calling_hours", "registries",
+                "answer_urls",
+            )
+        )
+        if "purpose" not in entry.data:
+            raise entry.error("purpose", 'missing: "telemarketing" or "informational"')
+        purpose = entry.choice("purpose", Purpose, Purpose.TELEMARKETING)
+        organization = entry.str("organization")
+        disclosure = entry.str("disclosure")
+        audio = entry.str("disclosure_url", pattern=HTTP_URL, what="an absolute http(s) URL")
+        if purpose is Purpose.TELEMARKETING:
+            if not organization:
+                raise entry.error("organization", "missing: a telemarketing campaign must say who is calling")
+            if not disclosure and not audio:
+                raise entry.error("disclosure", "missing: a telemarketing campaign needs disclosure text or a disclosure_url")
+        digit = entry.str("opt_out_digit", "9") or "9"
+        if digit not in OPT_OUT_DIGITS or len(digit) != 1:
+            raise entry.error("opt_out_digit", f"{digit!r} is not one key (0-9, * or #)")
+        words = entry.str_list("opt_out_words")
+        registries = entry.str_list("registries")
+        for index, name in enumerate(registries or ()):
+            if not REGISTRY_NAME.fullmatch(name):
+                raise entry.error(f"registries[{index}]", f"{name!r} is not a registry name (lower-case letters, digits, '_')")
+        campaigns[campaign_id] = Campaign(
+            id=campaign_id,
+            purpose=purpose,
+            organization=organization or "",
+            disclosure_text=disclosure,
+            disclosure_audio_url=audio,
+            language=entry.str("language", "en-US") or "en-US",
+            voice=entry.str("voice"),
+            opt_out_digit=digit,
+            opt_out_scope=entry.choice("opt_out_scope", OptOutScope, OptOutScope.ACCOUNT),
+            opt_out_words=tuple(w.lower() for w in words) if words is not None else DEFAULT_OPT_OUT_WORDS,
+            opt_out_prompt=entry.str("opt_out_prompt"),
+            confirmation_text=entry.str("confirmation"),
+            calling_hours=parse_campaign_hours(entry.data.get("calling_hours"), source=entry.source, key=entry.key("calling_hours")),
+            registries=tuple(registries) if registries is not None else None,
+            answer_urls=_urls(entry, "answer_urls"),
+        )
+    return campaigns
+
+
 def _read_defaults(table: _Table | None) -> Defaults:
     if table is None:
         return Defaults()
-    table.check_keys(("fail_mode", "reject_style", "announce_voice", "announce_language", "non_pstn", "default_region"))
+    table.check_keys(("fail_mode", "reject_style", "announce_voice", "announce_language", "non_pstn", "default_region", "answer_urls"))
     default_region = table.data.get("default_region", "US")
     return Defaults(
+        answer_urls=_urls(table, "answer_urls"),
         fail_mode=table.choice("fail_mode", FailMode, FailMode.REJECT),
         reject_style=table.choice("reject_style", RejectStyle, RejectStyle.REJECT),
         announce_voice=table.str("announce_voice"),
@@ -231,6 +302,7 @@ _ACCOUNT_KEYS = (
     "permissions",
     "sip_domains",
     "non_pstn",
+    "campaign",
 )
 
 
@@ -258,6 +330,7 @@ class _DeclaredAccount:
         self.suspended_reason = table.str("suspended_reason")
         self.inherit_permissions = table.bool("inherit_permissions", True)
         self.permissions = _read_permissions(table.table("permissions"))
+        self.campaign = table.str("campaign")
         raw_non_pstn = table.data.get("non_pstn")
         self.non_pstn = None if raw_non_pstn is None else table.choice("non_pstn", NonPstnMode, NonPstnMode.REJECT)
         self.sip_domains: dict[str, TrunkSettings] = {}
@@ -379,6 +452,7 @@ def _resolve(
         sip_domains=sip_domains,
         non_pstn=own.non_pstn or (parent.non_pstn if parent else defaults.non_pstn),
         blocked=PrefixBlockIndex(applicable),
+        default_campaign=own.campaign or (parent.default_campaign if parent else None),
     )
     resolved[sid] = account
     return account
@@ -401,6 +475,13 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
         assert table is not None
         declared[sid] = _DeclaredAccount(sid, table)
 
+    campaigns = _read_campaigns(root.table("campaigns"))
+    for sid, account in declared.items():
+        if account.campaign is not None and account.campaign not in campaigns:
+            raise account.table.error("campaign", f"{account.campaign!r} is not a campaign in this policy")
+    calling_hours_table = root.table("calling_hours")
+    calling_hours = parse_calling_hours(calling_hours_table.data if calling_hours_table else None, source=source)
+
     blocks = _read_blocks(data.get("blocked_prefixes"), source, declared)
     resolved: dict[str, Account] = {}
     for sid in declared:
@@ -414,6 +495,8 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
         risk_table=shipped.table.with_overrides(overrides, keep_shipped=keep_shipped),
         direct_request_countries=direct if direct is not None else shipped.direct_request_countries,
         global_blocks=PrefixBlockIndex(tuple(b for b in blocks if b.account is None)),
+        campaigns=campaigns,
+        calling_hours=calling_hours,
     )
 
 

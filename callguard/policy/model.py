@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from ..hours.rules import CallingHours, shipped_calling_hours
+from ..hours.windows import WeeklyWindows
 from ..numbers.risk import RiskCategory, RiskTable
 
 
@@ -33,6 +35,66 @@ class NonPstnMode(str, enum.Enum):
 
     REJECT = "reject"
     CONNECT = "connect"
+
+
+class Purpose(str, enum.Enum):
+    """Why a campaign calls: only telemarketing runs the DNC, hours and disclosure rules."""
+
+    TELEMARKETING = "telemarketing"
+    INFORMATIONAL = "informational"
+
+
+class OptOutScope(str, enum.Enum):
+    """What an opt-out taken by a campaign's prompt covers."""
+
+    ACCOUNT = "account"  # every campaign of the account family (the default, and what the FCC expects)
+    CAMPAIGN = "campaign"  # this campaign only
+
+
+# Under the FCC's revocation rules each of these words, said or typed, revokes consent.
+DEFAULT_OPT_OUT_WORDS = ("stop", "quit", "end", "revoke", "opt out", "cancel", "unsubscribe")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A named campaign: why it calls, who it says is calling, and its own limits."""
+
+    id: str
+    purpose: Purpose
+    organization: str
+    disclosure_text: str | None = None
+    disclosure_audio_url: str | None = None
+    language: str = "en-US"
+    voice: str | None = None
+    opt_out_digit: str = "9"
+    opt_out_scope: OptOutScope = OptOutScope.ACCOUNT
+    opt_out_words: tuple[str, ...] = DEFAULT_OPT_OUT_WORDS
+    opt_out_prompt: str | None = None
+    confirmation_text: str | None = None
+    calling_hours: WeeklyWindows | None = None
+    registries: tuple[str, ...] | None = None  # None: every loaded registry covering the callee
+    answer_urls: tuple[str, ...] = ()
+
+    @property
+    def telemarketing(self) -> bool:
+        return self.purpose is Purpose.TELEMARKETING
+
+    @property
+    def speech_opt_out(self) -> bool:
+        """Opt-out words are recognised in speech for English-language campaigns."""
+        return self.language.lower().startswith("en") and bool(self.opt_out_words)
+
+    def prompt_text(self) -> str:
+        if self.opt_out_prompt:
+            return self.opt_out_prompt
+        digit = {"*": "star", "#": "pound"}.get(self.opt_out_digit, self.opt_out_digit)
+        say = ' or say "stop"' if self.speech_opt_out else ""
+        return f"To stop receiving these calls, press {digit}{say} now."
+
+    def confirmation(self) -> str:
+        if self.confirmation_text:
+            return self.confirmation_text
+        return f"Your number has been removed. You will not receive further calls from {self.organization}. Goodbye."
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +186,12 @@ class Account:
     sip_domains: Mapping[str, TrunkSettings]
     non_pstn: NonPstnMode
     blocked: PrefixBlockIndex
+    default_campaign: str | None = None
+
+    @property
+    def family(self) -> str:
+        """The root account of this account's family: opt-outs and consent are kept per family."""
+        return self.lineage[-1]
 
     @property
     def label(self) -> str:
@@ -141,6 +209,7 @@ class Defaults:
     announce_language: str | None = None
     non_pstn: NonPstnMode = NonPstnMode.REJECT
     default_region: str = "US"
+    answer_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,6 +223,11 @@ class Policy:
     risk_table: RiskTable
     direct_request_countries: frozenset[str]
     global_blocks: PrefixBlockIndex = field(default_factory=PrefixBlockIndex)
+    campaigns: Mapping[str, Campaign] = field(default_factory=dict)
+    calling_hours: CallingHours = field(default_factory=shipped_calling_hours)
+
+    def campaign(self, campaign_id: str | None) -> Campaign | None:
+        return self.campaigns.get(campaign_id) if campaign_id else None
 
     def account(self, sid: str | None) -> Account | None:
         if not sid:

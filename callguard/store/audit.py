@@ -66,6 +66,7 @@ def decision_row(decision: Decision) -> dict[str, Any]:
         "checks": ",".join(decision.checks),
         "source": _clip(request.source, "source"),
         "sip_domain": _clip(request.sip_domain, "sip_domain"),
+        "campaign": _clip(request.campaign, "campaign"),
         "elapsed_us": round(decision.elapsed_us, 1),
         "fault": decision.fault.replace("\x00", "\ufffd") if decision.fault else None,
     }

@@ -8,13 +8,16 @@ psycopg 3 driver (SQLAlchemy would otherwise pick psycopg2, which callguard does
 from __future__ import annotations
 
 import os
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy import Insert, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreUnavailable
 
 DEFAULT_SQLITE_FILE = "callguard.db"
 
@@ -71,3 +74,30 @@ def redact_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<invalid URL>"
+
+
+@contextmanager
+def transaction(engine: Engine, operation: str) -> Iterator[Connection]:
+    """``engine.begin()``, with database errors raised as :class:`StoreUnavailable` naming ``operation``."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(str(exc).splitlines()[0], backend=engine.dialect.name, operation=operation) from exc
+
+
+@contextmanager
+def connection(engine: Engine, operation: str) -> Iterator[Connection]:
+    """``engine.connect()`` for reads, with database errors raised as :class:`StoreUnavailable`."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(str(exc).splitlines()[0], backend=engine.dialect.name, operation=operation) from exc
+
+
+def insert_ignoring_duplicates(engine: Engine, table: Table) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the engine's dialect (SQLite and PostgreSQL both have it)."""
+    if engine.dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()

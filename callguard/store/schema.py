@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table, Text, inspect, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -37,12 +52,56 @@ decisions = Table(
     Column("checks", String(200)),
     Column("source", String(16)),
     Column("sip_domain", String(255)),
+    Column("campaign", String(64)),
     Column("elapsed_us", Float),
     Column("fault", Text),
 )
 
+# "*" in the campaign column means every campaign of the account family: SQL unique
+# constraints treat NULLs as distinct, and an opt-out must be recorded once.
+EVERY_CAMPAIGN = "*"
+
+optouts = Table(
+    "callguard_optouts",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False),
+    Column("account_sid", String(34), nullable=False),  # the root of the account family
+    Column("campaign", String(64), nullable=False),
+    Column("source", String(16), nullable=False),  # prompt, import, admin, api
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("call_sid", String(64)),
+    Column("note", Text),
+    UniqueConstraint("number", "account_sid", "campaign", name="uq_callguard_optouts_scope"),
+)
+Index("ix_callguard_optouts_lookup", optouts.c.number, optouts.c.account_sid)
+
+consents = Table(
+    "callguard_consents",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("campaign", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),  # prior_express_written, prior_express, established_business …
+    Column("obtained_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("evidence", Text),  # where the proof is kept: a URL, a document ID
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_reason", Text),
+)
+Index("ix_callguard_consents_lookup", consents.c.number, consents.c.account_sid)
+
 # Lengths of the bounded string columns, for clipping values before they reach the database.
 COLUMN_LENGTHS = {c.name: c.type.length for c in decisions.columns if isinstance(c.type, String) and c.type.length}
+
+
+def aware(value: "datetime | None") -> "datetime | None":
+    """A datetime read back from the database as aware UTC (SQLite returns naive UTC)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
 
 _ADVISORY_LOCK_KEY = 0x63616C6C  # "call": serialises schema creation across PostgreSQL clients
 

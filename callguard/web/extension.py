@@ -14,10 +14,14 @@ from flask import Flask
 
 from ..config import Settings
 from ..engine import Guard
+from ..lookups import Lookups
 from ..policy.loader import load_policy
 from ..store.audit import BatchingAuditLog, SqlAuditLog
+from ..store.consents import ConsentStore
+from ..store.optouts import OptOutStore
 from ..store.database import create_database_engine
 from ..store.schema import ensure_schema
+from .compliance import compliance
 from .health import health
 from .signature import SignatureValidator, resolve_auth_tokens
 from .state import CallguardState
@@ -46,19 +50,24 @@ class CallGuard:
             audit = audit_sql
         else:
             audit = BatchingAuditLog(audit_sql, flush_interval=settings.audit_flush_interval)
+        optouts, consents = OptOutStore(engine), ConsentStore(engine)
+        lookups = Lookups(optouts=optouts, consents=consents, registries=None)
         state = CallguardState(
             settings=settings,
-            guard=Guard(policy, clock=settings.clock, audit=audit),
+            guard=Guard(policy, clock=settings.clock, audit=audit, lookups=lookups),
             validator=SignatureValidator(tokens, default),
             engine=engine,
             audit_sql=audit_sql,
             audit=audit,
+            optouts=optouts,
+            consents=consents,
         )
         app.extensions["callguard"] = state
         if app.config.get("MAX_CONTENT_LENGTH") is None:
             app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
         if self.register_routes:
             app.register_blueprint(voice)
+            app.register_blueprint(compliance)
             app.register_blueprint(health)
         log.info("callguard ready: policy %s (%d accounts)", policy.source, len(policy.accounts))
         return state

@@ -9,7 +9,10 @@ from sqlalchemy.engine import Engine
 
 from ..config import Settings
 from ..engine import Guard
+from ..lookups import RegistryLookup
 from ..store.audit import BatchingAuditLog, SqlAuditLog
+from ..store.consents import ConsentStore
+from ..store.optouts import OptOutStore
 from .signature import SignatureValidator
 
 
@@ -21,6 +24,9 @@ class CallguardState:
     engine: Engine
     audit_sql: SqlAuditLog
     audit: BatchingAuditLog | SqlAuditLog
+    optouts: OptOutStore
+    consents: ConsentStore
+    registries: RegistryLookup | None = None
 
     def close(self) -> None:
         """Write the audit backlog and release database connections."""

@@ -30,10 +30,13 @@ def _first(params: Mapping[str, Any], *names: str) -> str | None:
     return None
 
 
-def dial_request_from_params(params: Mapping[str, Any], *, source: str = "webhook") -> DialRequest:
+def dial_request_from_params(
+    params: Mapping[str, Any], *, source: str = "webhook", campaign: str | None = None
+) -> DialRequest:
     """The :class:`DialRequest` for a Programmable Voice or SIP Domain webhook's parameters.
 
-    ``callerId`` (the Voice SDK convention for an app-chosen caller ID) wins over ``From``.
+    ``callerId`` (the Voice SDK convention for an app-chosen caller ID) wins over ``From``;
+    ``campaign`` comes from the webhook URL's ``?campaign=`` query.
     """
     return DialRequest(
         account_sid=_first(params, "AccountSid"),
@@ -44,4 +47,5 @@ def dial_request_from_params(params: Mapping[str, Any], *, source: str = "webhoo
         sip_domain=_first(params, "SipDomain"),
         direction=_first(params, "Direction"),
         source=source,
+        campaign=campaign,
     )

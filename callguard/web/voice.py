@@ -19,6 +19,7 @@ from ..rendering import render_decision
 from .responses import forbidden, twiml_response
 from .state import CallguardState, current_state
 from .twilio_request import dial_request_from_params
+from .urls import callback_base
 from .webhook import is_verified, twilio_webhook
 
 log = logging.getLogger("callguard.web")
@@ -32,11 +33,11 @@ _LAST_RESORT = '<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="
 @voice.route("/voice/outbound", methods=["GET", "POST"])
 @twilio_webhook
 def outbound(state: CallguardState, params: Mapping[str, str]) -> Response:
-    dial = dial_request_from_params(params)
+    dial = dial_request_from_params(params, campaign=request.args.get("campaign") or None)
     guard = state.guard
     decision = guard.check(dial)  # never raises: faults become fail-mode decisions
     try:
-        body = render_decision(decision, guard.policy.defaults)
+        body = render_decision(decision, guard.policy.defaults, base_url=callback_base(state))
     except Exception as exc:
         log.exception("rendering failed for call %s", dial.call_sid)
         decision = guard.fault_decision(dial, exc)

@@ -56,9 +56,11 @@ xml_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklis
     number=xml_text,
     caller_id=st.one_of(st.none(), xml_text),
     attributes=st.dictionaries(st.sampled_from(["timeout", "time_limit", "record", "action"]), xml_text, max_size=2),
+    number_attributes=st.dictionaries(st.sampled_from(["url", "method", "send_digits"]), xml_text, max_size=2),
 )
 @settings(max_examples=300)
 def test_the_memoised_dial_shape_renders_exactly_what_voice_response_renders(
-    number: str, caller_id: str | None, attributes: dict[str, str]
+    number: str, caller_id: str | None, attributes: dict[str, str], number_attributes: dict[str, str]
 ) -> None:
-    assert twiml.dial_number(number, caller_id=caller_id, **attributes) == render_dial_number(number, caller_id=caller_id, **attributes)
+    fast = twiml.dial_number(number, caller_id=caller_id, number_attributes=number_attributes, **attributes)
+    assert fast == render_dial_number(number, caller_id=caller_id, number_attributes=number_attributes, **attributes)

@@ -1,0 +1,38 @@
+"""Telemarketing only: the callee's local time, in every zone the number can be in, must be inside
+the calling window of its country or US state (narrowed by the campaign's own window)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..decision import Refusal
+from ..hours.zones import callee_zones
+from .context import SKIP, DialContext, Outcome
+
+
+def check_hours(ctx: DialContext) -> Outcome:
+    if not ctx.telemarketing_number:
+        return SKIP
+    info, campaign = ctx.info, ctx.campaign
+    assert info is not None and campaign is not None
+    zones = callee_zones(info)
+    if not zones:
+        return Refusal(
+            "hours",
+            "hours.unknown_timezone",
+            f"The local time of {info.e164} cannot be known, so a telemarketing call cannot be placed within calling hours.",
+        )
+    rule, where = ctx.policy.calling_hours.rule_for(info)
+    if campaign.calling_hours is not None:
+        rule = rule.intersect(campaign.calling_hours)
+        where = f"{where} and campaign {campaign.id}"
+    for zone in zones:
+        local = datetime.fromtimestamp(ctx.now, tz=zone)
+        if not rule.allows(local):
+            return Refusal(
+                "hours",
+                "hours.outside_window",
+                f"It is {local:%A %H:%M} in {zone.key} for {info.e164}; calls under {where} may ring "
+                f"{rule.describe(local.date())} on that day.",
+            )
+    return None

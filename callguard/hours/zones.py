@@ -1,0 +1,76 @@
+"""The time zones a number's callee may be in, as ``ZoneInfo`` objects.
+
+phonenumbers answers "every time zone it can be in"; for types it does not treat as
+geographic (mobiles in most countries) that is every zone of the calling code, which for a
+code shared by several countries (+1, +7, +44 …) includes other countries' zones: a Jamaican
+mobile would get every zone from Hawaii to Newfoundland. For shared codes this keeps only the
+zones of the number's own region — a Russian mobile keeps all of Russia's zones, but not
+Kazakhstan's — so the answer is never narrower than the country.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import PhoneMetadata
+from phonenumbers import timezone as pn_timezone
+
+from ..numbers.classify import NumberInfo
+
+log = logging.getLogger("callguard.hours")
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("time zone %r from phonenumbers is unknown to zoneinfo; ignored", name)
+        return None
+
+
+def _leading_digits(region: str) -> re.Pattern[str] | None:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    pattern = getattr(metadata, "leading_digits", None)
+    return re.compile(pattern) if pattern else None
+
+
+@lru_cache(maxsize=512)
+def region_zones(region: str, country_code: int) -> frozenset[str]:
+    """Every zone phonenumbers gives to some prefix of ``region`` within its shared calling code.
+
+    A region other than the code's main one is recognised by its metadata's leading digits
+    (Jamaica: 876 and 658 within +1); the main region owns every prefix no other region claims.
+    """
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    own = _leading_digits(region)
+    others = [p for p in (_leading_digits(r) for r in regions if r != region) if p is not None]
+    code = str(country_code)
+    zones: set[str] = set()
+    for prefix, names in pn_timezone.TIMEZONE_DATA.items():
+        if not prefix.startswith(code) or len(prefix) == len(code):
+            continue
+        rest = prefix[len(code) :]
+        belongs = own.match(rest) is not None if own is not None else not any(p.match(rest) for p in others)
+        if belongs:
+            zones.update(n for n in names if n != "Etc/Unknown")
+    return frozenset(zones)
+
+
+@lru_cache(maxsize=65_536)
+def _zone_names(region: str | None, country_code: int, zones: tuple[str, ...]) -> tuple[str, ...]:
+    if region is None or len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())) < 2:
+        return zones
+    own = region_zones(region, country_code)
+    narrowed = tuple(z for z in zones if z in own)
+    return narrowed or zones
+
+
+def callee_zones(info: NumberInfo) -> tuple[ZoneInfo, ...]:
+    """Every time zone the callee of ``info`` can be in (empty when unknown)."""
+    zones = (_zone(name) for name in _zone_names(info.region, info.country_code, info.time_zones))
+    return tuple(z for z in zones if z is not None)

@@ -1,0 +1,45 @@
+"""The lookups some checks need beyond the policy: opt-outs, consent and national registries.
+
+Checks stay pure functions of their context; what they look up sits behind these small
+interfaces, so the engine can be tested with any implementation and the web app plugs in the
+database-backed stores and the memory-mapped registry files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Protocol
+
+from .store.consents import Consent
+from .store.optouts import OptOut
+
+
+class OptOutLookup(Protocol):
+    def find(self, number: str, account_sid: str, campaign: str | None) -> OptOut | None: ...
+
+
+class ConsentLookup(Protocol):
+    def find_valid(self, number: str, account_sid: str, campaign: str | None, now: float) -> Consent | None: ...
+
+
+class RegistryLookup(Protocol):
+    def lookup(self, e164: str, region: str | None, names: Iterable[str] | None = None) -> str | None:
+        """The name of the first registry (of ``names``, or any) covering ``region`` that lists ``e164``."""
+        ...
+
+    def names(self) -> frozenset[str]:
+        """The registries that are loaded."""
+        ...
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What the telemarketing checks read. A missing one makes those checks refuse: callguard will
+    not connect a telemarketing call it could not check."""
+
+    optouts: OptOutLookup | None = None
+    consents: ConsentLookup | None = None
+    registries: RegistryLookup | None = None
+
+
+NO_LOOKUPS = Lookups()

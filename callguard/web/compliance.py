@@ -1,0 +1,172 @@
+"""The telemarketing webhooks: the disclosure whisper, the opt-out prompt's answer, and the
+answer-time hand-over for calls created through the REST API.
+
+- ``/voice/disclosure?campaign=ID`` is the ``<Number url>`` of a disclosed dial: on answer, before
+  the call is bridged, the callee hears who is calling and why and a ``<Gather>`` offering the
+  opt-out. Without input the whisper ends and the call is bridged.
+- ``/voice/optout?campaign=ID`` receives the ``<Gather>``'s input. The opt-out key (or, in English,
+  a revocation word such as "stop") records the opt-out, and only once it is committed is the
+  callee told so; then the call ends. Any other input, or none, lets the call go on.
+- ``/voice/answer?campaign=ID&next=URL`` is the ``url`` of a call created through the REST API:
+  it re-checks the call, plays the disclosure and prompt, then ``<Redirect>``s to ``next``, which
+  must lie under a URL the policy lists (``answer_urls``): never an open redirect.
+
+Whatever goes wrong here, the callee is not bridged without the disclosure: faults hang up.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Mapping
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException
+
+import twiml
+
+from ..decision import Action
+from ..errors import StoreUnavailable
+from ..numbers.classify import classify_number
+from ..numbers.dialstring import TargetKind, normalize_dial_string
+from ..policy.model import DEFAULT_OPT_OUT_WORDS, Campaign, OptOutScope
+from .responses import forbidden, twiml_response
+from .state import CallguardState, current_state
+from .twilio_request import dial_request_from_params
+from .urls import callback_base, url_allowed
+from .webhook import is_verified, twilio_webhook
+
+log = logging.getLogger("callguard.web")
+
+compliance = Blueprint("callguard_compliance", __name__)
+
+_SORRY = "We are sorry, your request could not be recorded right now. Please call us to be removed. Goodbye."
+
+
+def _campaign(state: CallguardState) -> tuple[str | None, Campaign | None]:
+    campaign_id = request.args.get("campaign") or None
+    return campaign_id, state.guard.policy.campaign(campaign_id)
+
+
+def _next_url(state: CallguardState, campaign: Campaign | None) -> tuple[str | None, bool]:
+    """(the ``next`` URL, whether it may be followed)."""
+    url = request.args.get("next") or None
+    if url is None:
+        return None, True
+    prefixes = (campaign.answer_urls if campaign is not None else ()) + state.guard.policy.defaults.answer_urls
+    return url, url_allowed(url, prefixes)
+
+
+def _optout_action(base: str, campaign: Campaign, next_url: str | None) -> str:
+    query = {"campaign": campaign.id}
+    if next_url:
+        query["next"] = next_url
+    return f"{base}/voice/optout?{urlencode(query)}"
+
+
+def disclosure_document(campaign: Campaign, *, base: str, next_url: str | None) -> str:
+    """The disclosure and opt-out prompt for ``campaign``, continuing to ``next_url`` (or bridging)."""
+    return twiml.gather_prompt(
+        action=_optout_action(base, campaign, next_url),
+        say=(campaign.disclosure_text,) if campaign.disclosure_text else (),
+        play_url=campaign.disclosure_audio_url,
+        after_play=(campaign.prompt_text(),),
+        language=campaign.language,
+        voice=campaign.voice,
+        speech_hints=campaign.opt_out_words if campaign.speech_opt_out else (),
+        then_redirect=next_url,
+    )
+
+
+def is_opt_out(campaign: Campaign | None, digits: str | None, speech: str | None) -> bool:
+    """The opt-out key pressed, or a revocation word or phrase said (English campaigns)."""
+    key = campaign.opt_out_digit if campaign is not None else "9"
+    if digits and digits.strip() == key:
+        return True
+    if not speech or (campaign is not None and not campaign.speech_opt_out):
+        return False
+    words = campaign.opt_out_words if campaign is not None else DEFAULT_OPT_OUT_WORDS
+    said = " " + re.sub(r"[^a-z0-9]+", " ", speech.lower()).strip() + " "
+    return any(f" {word} " in said for word in words)
+
+
+@compliance.route("/voice/disclosure", methods=["GET", "POST"])
+@twilio_webhook
+def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
+    campaign_id, campaign = _campaign(state)
+    next_url, allowed = _next_url(state, campaign)
+    if campaign is None or not allowed:
+        # Without its disclosure a telemarketing call must not be bridged: end the callee's leg.
+        log.error("disclosure for call %s: campaign %r unknown or next %r not allowed; hanging up", params.get("CallSid"), campaign_id, next_url)
+        return twiml_response(twiml.hangup(), header_value="reject; reasons=disclosure.unavailable")
+    body = disclosure_document(campaign, base=callback_base(state), next_url=next_url)
+    return twiml_response(body, header_value="disclose; reasons=disclosure.played")
+
+
+@compliance.route("/voice/optout", methods=["GET", "POST"])
+@twilio_webhook
+def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
+    campaign_id, campaign = _campaign(state)
+    next_url, allowed = _next_url(state, campaign)
+    if not is_opt_out(campaign, params.get("Digits"), params.get("SpeechResult")):
+        if next_url and allowed:
+            return twiml_response(twiml.redirect(next_url), header_value="connect; reasons=optout.declined")
+        return twiml_response(twiml.empty(), header_value="connect; reasons=optout.declined")
+
+    policy = state.guard.policy
+    account_sid = params.get("AccountSid") or ""
+    account = policy.account(account_sid)
+    region = account.default_region if account is not None else policy.defaults.default_region
+    target = normalize_dial_string(params.get("To") or "", default_region=region, emergency_regions=())
+    voice = campaign.voice if campaign is not None else None
+    language = campaign.language if campaign is not None else None
+    if target.kind is not TargetKind.PSTN or not classify_number(target.e164).valid:  # type: ignore[arg-type]
+        log.error("opt-out for call %s: the callee %r is not a phone number; nothing recorded", params.get("CallSid"), params.get("To"))
+        return twiml_response(twiml.say_and_hangup(_SORRY, voice=voice, language=language), header_value="reject; reasons=optout.failed")
+    scope = campaign.id if campaign is not None and campaign.opt_out_scope is OptOutScope.CAMPAIGN else None
+    try:
+        state.optouts.add(
+            target.e164,  # type: ignore[arg-type]
+            account.family if account is not None else account_sid,
+            campaign=scope,
+            source="prompt",
+            now=state.guard.clock(),
+            call_sid=params.get("CallSid"),
+            note=f"campaign {campaign_id}" if campaign_id else None,
+        )
+    except StoreUnavailable:
+        # Never tell the callee it is done unless it is stored.
+        log.exception("opt-out for call %s to %s could not be stored", params.get("CallSid"), target.e164)
+        return twiml_response(twiml.say_and_hangup(_SORRY, voice=voice, language=language), header_value="reject; reasons=optout.failed")
+    log.info("opt-out recorded: %s for account family %s (%s)", target.e164, account.family if account else account_sid, scope or "every campaign")
+    confirmation = campaign.confirmation() if campaign is not None else "Your number has been removed. Goodbye."
+    return twiml_response(twiml.say_and_hangup(confirmation, voice=voice, language=language), header_value="reject; reasons=optout.recorded")
+
+
+@compliance.route("/voice/answer", methods=["GET", "POST"])
+@twilio_webhook
+def answer(state: CallguardState, params: Mapping[str, str]) -> Response:
+    campaign_id, campaign = _campaign(state)
+    next_url, allowed = _next_url(state, campaign)
+    if not next_url or not allowed:
+        log.error("answer for call %s: next %r is not under the policy's answer_urls; hanging up", params.get("CallSid"), next_url)
+        return twiml_response(twiml.hangup(), header_value="reject; reasons=answer.next_not_allowed")
+    dial = dial_request_from_params(params, source="answer", campaign=campaign_id)
+    decision = state.guard.check(dial)
+    if decision.action is Action.REJECT:
+        return twiml_response(twiml.hangup(), decision)
+    if decision.action is Action.DISCLOSE and campaign is not None:
+        return twiml_response(disclosure_document(campaign, base=callback_base(state), next_url=next_url), decision)
+    return twiml_response(twiml.redirect(next_url), decision)
+
+
+@compliance.errorhandler(Exception)
+def _fault(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
+        return exc if exc.code in (404, 405) else forbidden()  # type: ignore[return-value]
+    if not is_verified():
+        log.exception("fault before the signature was verified")
+        return forbidden()
+    log.exception("fault in a telemarketing webhook; hanging up rather than bridging without a disclosure")
+    return twiml_response(twiml.hangup(), header_value="reject; reasons=fault.internal")
