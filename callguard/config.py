@@ -22,6 +22,7 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_AUDIT_FLUSH_INTERVAL",
     "CALLGUARD_MAX_BODY_BYTES",
     "CALLGUARD_LOG_LEVEL",
+    "CALLGUARD_REFRESH_INTERVAL",
     "TWILIO_AUTH_TOKEN",
 )
 
@@ -43,6 +44,7 @@ class Settings:
     max_body_bytes: int
     log_level: str | None
     clock: Clock
+    refresh_interval: float = 0.5
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -70,6 +72,7 @@ class Settings:
             max_body_bytes=_number(config, "CALLGUARD_MAX_BODY_BYTES", 65_536, int, minimum=1024),
             log_level=config.get("CALLGUARD_LOG_LEVEL") or None,
             clock=clock,
+            refresh_interval=_number(config, "CALLGUARD_REFRESH_INTERVAL", 0.5, float, minimum=0),
         )
 
 

@@ -238,6 +238,7 @@ def app_config(policy_path: Path, sqlite_url: str, clock: FakeClock) -> dict[str
         "CALLGUARD_AUDIT_MODE": "sync",
         "TWILIO_AUTH_TOKEN": MAIN_TOKEN,
         "TWILIO_AUTH_TOKEN_TENANT": TENANT_TOKEN,
+        "CALLGUARD_REFRESH_INTERVAL": 0,  # tests call refresher.refresh_now() when they need it
         "TESTING": True,
     }
 

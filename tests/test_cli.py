@@ -89,3 +89,22 @@ def test_serve_refuses_a_bad_policy_before_starting(write_policy: Callable[..., 
 def test_serve_refuses_a_missing_token(policy_path: Path) -> None:
     code, _, err = run("serve", "--policy", str(policy_path), env={"TWILIO_AUTH_TOKEN": "", "TWILIO_AUTH_TOKEN_TENANT": ""})
     assert code == 2 and "auth_token_env" in err
+
+
+def test_suspend_resume_and_blocks(policy_path: Path, sqlite_url: str) -> None:
+    from callguard.store.overrides import OverrideStore
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        return run(*args, "--policy", str(policy_path), "--database-url", sqlite_url)
+
+    assert cli("suspend", MAIN, "--reason", "toll fraud", "--actor", "alice") == (0, f"{MAIN}: suspended (toll fraud)\n", "")
+    assert cli("resume", MAIN, "--actor", "alice")[0] == 0
+    code, _, err = cli("suspend", "AC" + "9" * 32, "--reason", "x")
+    assert code == 2 and "is not an account" in err
+    code, out, _ = cli("block", "add", "+2474", "--reason", "investigation", "--expires", "2027-01-01T00:00:00Z", "--actor", "bob")
+    assert code == 0 and out.startswith("block 1: +2474 (every account): investigation")
+    assert cli("block", "add", "2474", "--reason", "x")[0] == 2
+    assert "+2474" in cli("block", "list")[1]
+    assert cli("block", "lift", "1")[0] == 0 and cli("block", "lift", "1")[0] == 1
+    store = OverrideStore(create_database_engine(sqlite_url))
+    assert [(c.actor, c.action) for c in store.changes()][-2:] == [("alice", "resume"), ("alice", "suspend")]

@@ -453,6 +453,8 @@ def _resolve(
         non_pstn=own.non_pstn or (parent.non_pstn if parent else defaults.non_pstn),
         blocked=PrefixBlockIndex(applicable),
         default_campaign=own.campaign or (parent.default_campaign if parent else None),
+        declared_suspended=own.suspended,
+        declared_suspension_reason=own.suspended_reason,
     )
     resolved[sid] = account
     return account

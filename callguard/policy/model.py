@@ -187,6 +187,9 @@ class Account:
     non_pstn: NonPstnMode
     blocked: PrefixBlockIndex
     default_campaign: str | None = None
+    # What the policy file itself says of this account, before inheritance and runtime changes.
+    declared_suspended: bool = False
+    declared_suspension_reason: str | None = None
 
     @property
     def family(self) -> str:

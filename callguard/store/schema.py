@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -92,6 +93,54 @@ consents = Table(
     Column("revoked_reason", Text),
 )
 Index("ix_callguard_consents_lookup", consents.c.number, consents.c.account_sid)
+
+# Runtime changes laid over the policy file (callguard.policy.overrides). Every change bumps the
+# single row of callguard_policy_version in the same transaction, which is what each worker and
+# host polls to pick changes up within a second.
+account_states = Table(
+    "callguard_account_states",
+    metadata,
+    Column("account_sid", String(34), primary_key=True),
+    Column("suspended", Boolean, nullable=False),
+    Column("reason", Text),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(128), nullable=False),
+)
+
+runtime_blocks = Table(
+    "callguard_runtime_blocks",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("prefix", String(16), nullable=False),
+    Column("account_sid", String(34)),  # None: every account
+    Column("reason", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("lifted_at", DateTime(timezone=True)),
+    Column("lifted_by", String(128)),
+)
+
+policy_version = Table(
+    "callguard_policy_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+# Who changed what, when, from what to what: every runtime change, whatever made it.
+changes = Table(
+    "callguard_changes",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(128), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("entity_id", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("before", Text),  # JSON
+    Column("after", Text),  # JSON
+)
 
 # Lengths of the bounded string columns, for clipping values before they reach the database.
 COLUMN_LENGTHS = {c.name: c.type.length for c in decisions.columns if isinstance(c.type, String) and c.type.length}

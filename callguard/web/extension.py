@@ -19,6 +19,8 @@ from ..policy.loader import load_policy
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
+from ..store.overrides import OverrideStore
+from ..policy_refresh import PolicyRefresher
 from ..store.database import create_database_engine
 from ..store.schema import ensure_schema
 from .compliance import compliance
@@ -50,17 +52,24 @@ class CallGuard:
             audit = audit_sql
         else:
             audit = BatchingAuditLog(audit_sql, flush_interval=settings.audit_flush_interval)
-        optouts, consents = OptOutStore(engine), ConsentStore(engine)
+        optouts, consents, overrides = OptOutStore(engine), ConsentStore(engine), OverrideStore(engine)
         lookups = Lookups(optouts=optouts, consents=consents, registries=None)
+        guard = Guard(policy, clock=settings.clock, audit=audit, lookups=lookups)
+        refresher = PolicyRefresher(guard, settings.policy_path, overrides, interval=settings.refresh_interval)
+        refresher.refresh_now()  # runtime suspensions and blocks apply from the first call
+        if settings.refresh_interval > 0:
+            refresher.start()
         state = CallguardState(
             settings=settings,
-            guard=Guard(policy, clock=settings.clock, audit=audit, lookups=lookups),
+            guard=guard,
             validator=SignatureValidator(tokens, default),
             engine=engine,
             audit_sql=audit_sql,
             audit=audit,
             optouts=optouts,
             consents=consents,
+            overrides=overrides,
+            refresher=refresher,
         )
         app.extensions["callguard"] = state
         if app.config.get("MAX_CONTENT_LENGTH") is None:

@@ -36,7 +36,13 @@ def healthz() -> Response:
             failed_batches=stats.failed_batches,
             last_error=stats.last_error,
         )
-    degraded = not database["ok"] or bool(audit.get("dropped"))
+    refresh = state.refresher.status()
+    runtime = {
+        "overrides_version": refresh.overrides_version,
+        "last_refresh_ok_at": refresh.last_refresh_ok_at,
+        "last_error": refresh.last_error,
+    }
+    degraded = not database["ok"] or bool(audit.get("dropped")) or refresh.last_error is not None
     body = {
         # Decisions never depend on the database, so an unreachable database degrades the
         # audit trail but not call handling: still 200, status "degraded".
@@ -45,5 +51,6 @@ def healthz() -> Response:
         "policy": {"source": policy.source, "accounts": len(policy.accounts), "blocked_prefixes": len(policy.blocked_prefixes)},
         "database": database,
         "audit": audit,
+        "runtime_changes": runtime,
     }
     return jsonify(body)

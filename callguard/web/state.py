@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 from ..config import Settings
 from ..engine import Guard
 from ..lookups import RegistryLookup
+from ..policy_refresh import PolicyRefresher
+from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
@@ -26,10 +28,13 @@ class CallguardState:
     audit: BatchingAuditLog | SqlAuditLog
     optouts: OptOutStore
     consents: ConsentStore
+    overrides: OverrideStore
+    refresher: PolicyRefresher
     registries: RegistryLookup | None = None
 
     def close(self) -> None:
-        """Write the audit backlog and release database connections."""
+        """Stop background work, write the audit backlog and release database connections."""
+        self.refresher.stop()
         if isinstance(self.audit, BatchingAuditLog):
             self.audit.close()
         self.engine.dispose()

@@ -39,3 +39,31 @@ def test_gunicorn_workers_answer_signed_webhooks_and_audit_every_decision(policy
     audit = SqlAuditLog(create_database_engine(server.database_url))
     assert audit.count() == calls
     assert {r.call_sid for r in audit.recent(100)} == {f"CA{i:032d}" for i in range(calls)}
+
+
+def test_a_runtime_suspension_reaches_every_instance_within_a_second(policy_path: Path, tmp_path: Path, servers: list[Server]) -> None:
+    import time
+
+    from callguard.store.overrides import OverrideStore
+
+    from ..conftest import MAIN
+
+    first = start_server(policy_path, tmp_path, workers=1)
+    second = start_server(policy_path, tmp_path, workers=1, database_url=first.database_url)
+    servers.extend([first, second])
+
+    def decision(server: Server) -> str:
+        response = server.post("/voice/outbound", dial_params("+14155550123"))
+        response.read()
+        return response.getheader("X-Callguard-Decision")
+
+    assert decision(first) == decision(second) == "connect; reasons=ok"
+    OverrideStore(create_database_engine(first.database_url)).set_suspended(MAIN, True, reason="fraud", actor="test", now=time.time())
+    changed_at = time.monotonic()
+    seen: dict[int, float] = {}
+    while len(seen) < 2 and time.monotonic() - changed_at < 3:  # bounded: gives up after 3 s
+        for server in (first, second):
+            if server.port not in seen and decision(server) == "reject; reasons=account.suspended":
+                seen[server.port] = time.monotonic() - changed_at
+    assert set(seen) == {first.port, second.port}, seen
+    assert max(seen.values()) < 1.0, seen

@@ -1,0 +1,112 @@
+"""Keep a worker's Guard in step with runtime changes and with the policy file.
+
+A background thread polls, every ``interval`` seconds (0.5 by default, so a change reaches
+every worker and host within a second): the version of the runtime overrides in the database,
+and the policy file's modification time. When either moved it rebuilds the policy (file +
+overrides) and swaps it into the Guard; decisions in flight keep the snapshot they started
+with. A database that cannot be read, or a policy file that no longer validates, leaves the
+last good policy in force and is logged and reported by /healthz.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+from .engine import Guard
+from .errors import CallguardError
+from .policy.loader import load_policy
+from .policy.model import Policy
+from .policy.overrides import NO_OVERRIDES, Overrides, apply_overrides
+from .store.overrides import OverrideStore
+
+log = logging.getLogger("callguard.policy")
+
+
+@dataclass
+class RefreshStatus:
+    overrides_version: int
+    policy_file_mtime: float | None
+    last_refresh_ok_at: float | None
+    last_error: str | None
+
+
+class PolicyRefresher:
+    def __init__(self, guard: Guard, policy_path: str, store: OverrideStore, *, interval: float = 0.5) -> None:
+        self.guard = guard
+        self.policy_path = policy_path
+        self.store = store
+        self.interval = interval
+        self._base: Policy = guard.policy
+        self._overrides: Overrides = NO_OVERRIDES
+        self._mtime = self._file_mtime()
+        self._last_ok: float | None = None
+        self._last_error: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _file_mtime(self) -> float | None:
+        try:
+            return os.stat(self.policy_path).st_mtime
+        except OSError:
+            return None
+
+    def refresh_now(self) -> bool:
+        """Pick up changes now; True if the policy was replaced. Never raises."""
+        with self._lock:
+            changed = False
+            mtime = self._file_mtime()
+            if mtime is not None and mtime != self._mtime:
+                try:
+                    self._base = load_policy(self.policy_path)
+                    changed = True
+                    log.info("policy file %s reloaded", self.policy_path)
+                except CallguardError as exc:
+                    self._last_error = f"policy file: {exc}"
+                    log.error("policy file changed but does not validate; keeping the last good policy: %s", exc)
+                self._mtime = mtime
+            try:
+                version = self.store.version()
+                if version != self._overrides.version:
+                    self._overrides = self.store.load()
+                    changed = True
+                self._last_ok = time.time()
+                if not changed and self._last_error and self._last_error.startswith("database"):
+                    self._last_error = None
+            except CallguardError as exc:
+                self._last_error = f"database: {exc}"
+                log.warning("runtime policy changes could not be read; keeping the last ones: %s", exc)
+            if changed:
+                self.guard.replace_policy(apply_overrides(self._base, self._overrides))
+            return changed
+
+    def status(self) -> RefreshStatus:
+        return RefreshStatus(self._overrides.version, self._mtime, self._last_ok, self._last_error)
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="callguard-policy", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.refresh_now()
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _after_fork(self) -> None:
+        # Threads do not survive fork (gunicorn --preload): start a fresh one in the child.
+        self._lock = threading.Lock()
+        if self._thread is not None and not self._stop.is_set():
+            self._thread = None
+            self.start()

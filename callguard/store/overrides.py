@@ -1,0 +1,186 @@
+"""Runtime suspensions and prefix blocks, their change log, and the version workers poll.
+
+Every change runs in one transaction that writes the change, bumps
+``callguard_policy_version`` and appends to ``callguard_changes`` (who, when, before, after).
+A worker's :class:`~callguard.policy_refresh.PolicyRefresher` reads the version and, when it
+moved, the full :class:`~callguard.policy.overrides.Overrides`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from ..clock import utc_datetime
+from ..policy.model import BlockedPrefix
+from ..policy.overrides import AccountOverride, Overrides
+from .database import connection, insert_ignoring_duplicates, transaction
+from .schema import account_states, aware, changes, policy_version, runtime_blocks
+
+
+@dataclass(frozen=True)
+class RuntimeBlock:
+    id: int
+    prefix: str
+    account_sid: str | None
+    reason: str
+    expires_at: float | None
+    created_at: float
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Change:
+    id: int
+    at: float
+    actor: str
+    entity: str
+    entity_id: str
+    action: str
+    before: Any
+    after: Any
+
+
+class OverrideStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def version(self) -> int:
+        with connection(self.engine, "policy version") as conn:
+            value = conn.execute(select(policy_version.c.version).where(policy_version.c.id == 1)).scalar()
+        return int(value or 0)
+
+    def load(self) -> Overrides:
+        """Every runtime change in force (blocks not lifted; expired ones are kept, the check ignores them)."""
+        with connection(self.engine, "overrides load") as conn:
+            version = conn.execute(select(policy_version.c.version).where(policy_version.c.id == 1)).scalar() or 0
+            accounts = {
+                row.account_sid: AccountOverride(bool(row.suspended), row.reason)
+                for row in conn.execute(select(account_states))
+            }
+            blocks = tuple(
+                BlockedPrefix(
+                    prefix=row.prefix,
+                    reason=row.reason,
+                    expires=aware(row.expires_at).timestamp() if row.expires_at else None,  # type: ignore[union-attr]
+                    account=row.account_sid,
+                )
+                for row in conn.execute(select(runtime_blocks).where(runtime_blocks.c.lifted_at.is_(None)).order_by(runtime_blocks.c.id))
+            )
+        return Overrides(int(version), accounts, blocks)
+
+    def blocks(self, *, include_lifted: bool = False) -> list[RuntimeBlock]:
+        query = select(runtime_blocks).order_by(runtime_blocks.c.id)
+        if not include_lifted:
+            query = query.where(runtime_blocks.c.lifted_at.is_(None))
+        with connection(self.engine, "blocks list") as conn:
+            return [
+                RuntimeBlock(
+                    row.id,
+                    row.prefix,
+                    row.account_sid,
+                    row.reason,
+                    aware(row.expires_at).timestamp() if row.expires_at else None,  # type: ignore[union-attr]
+                    aware(row.created_at).timestamp(),  # type: ignore[union-attr]
+                    row.created_by,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def changes(self, *, limit: int = 100, entity: str | None = None) -> list[Change]:
+        query = select(changes).order_by(changes.c.id.desc()).limit(limit)
+        if entity is not None:
+            query = query.where(changes.c.entity == entity)
+        with connection(self.engine, "changes list") as conn:
+            return [
+                Change(
+                    row.id,
+                    aware(row.at).timestamp(),  # type: ignore[union-attr]
+                    row.actor,
+                    row.entity,
+                    row.entity_id,
+                    row.action,
+                    json.loads(row.before) if row.before else None,
+                    json.loads(row.after) if row.after else None,
+                )
+                for row in conn.execute(query)
+            ]
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def _bump(self, conn: Connection) -> None:
+        updated = conn.execute(update(policy_version).where(policy_version.c.id == 1).values(version=policy_version.c.version + 1))
+        if not updated.rowcount:
+            conn.execute(insert_ignoring_duplicates(self.engine, policy_version).values(id=1, version=0))
+            conn.execute(update(policy_version).where(policy_version.c.id == 1).values(version=policy_version.c.version + 1))
+
+    def _log(self, conn: Connection, *, now: float, actor: str, entity: str, entity_id: str, action: str, before: Any, after: Any) -> None:
+        conn.execute(
+            insert(changes).values(
+                at=utc_datetime(now),
+                actor=actor,
+                entity=entity,
+                entity_id=entity_id,
+                action=action,
+                before=json.dumps(before) if before is not None else None,
+                after=json.dumps(after) if after is not None else None,
+            )
+        )
+
+    def set_suspended(self, account_sid: str, suspended: bool, *, reason: str | None, actor: str, now: float) -> None:
+        """Suspend or resume an account at runtime (the file's setting is overridden either way)."""
+        with transaction(self.engine, "account state") as conn:
+            row = conn.execute(select(account_states).where(account_states.c.account_sid == account_sid)).first()
+            before = {"suspended": bool(row.suspended), "reason": row.reason} if row is not None else None
+            values = {"suspended": suspended, "reason": reason, "changed_at": utc_datetime(now), "changed_by": actor}
+            if row is None:
+                conn.execute(insert(account_states).values(account_sid=account_sid, **values))
+            else:
+                conn.execute(update(account_states).where(account_states.c.account_sid == account_sid).values(**values))
+            self._bump(conn)
+            self._log(
+                conn, now=now, actor=actor, entity="account", entity_id=account_sid,
+                action="suspend" if suspended else "resume", before=before, after={"suspended": suspended, "reason": reason},
+            )
+
+    def add_block(
+        self, prefix: str, *, account_sid: str | None, reason: str, expires_at: float | None, actor: str, now: float
+    ) -> int:
+        with transaction(self.engine, "block insert") as conn:
+            block_id = conn.execute(
+                insert(runtime_blocks)
+                .values(
+                    prefix=prefix,
+                    account_sid=account_sid,
+                    reason=reason,
+                    expires_at=utc_datetime(expires_at) if expires_at is not None else None,
+                    created_at=utc_datetime(now),
+                    created_by=actor,
+                )
+                .returning(runtime_blocks.c.id)
+            ).scalar_one()
+            self._bump(conn)
+            self._log(
+                conn, now=now, actor=actor, entity="prefix_block", entity_id=str(block_id), action="create", before=None,
+                after={"prefix": prefix, "account_sid": account_sid, "reason": reason, "expires_at": expires_at},
+            )
+        return int(block_id)
+
+    def lift_block(self, block_id: int, *, actor: str, now: float) -> bool:
+        with transaction(self.engine, "block lift") as conn:
+            row = conn.execute(select(runtime_blocks).where(runtime_blocks.c.id == block_id, runtime_blocks.c.lifted_at.is_(None))).first()
+            if row is None:
+                return False
+            conn.execute(update(runtime_blocks).where(runtime_blocks.c.id == block_id).values(lifted_at=utc_datetime(now), lifted_by=actor))
+            self._bump(conn)
+            self._log(
+                conn, now=now, actor=actor, entity="prefix_block", entity_id=str(block_id), action="lift",
+                before={"prefix": row.prefix, "account_sid": row.account_sid, "reason": row.reason}, after=None,
+            )
+        return True
