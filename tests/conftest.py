@@ -25,6 +25,8 @@ SUSPENDED = "AC00000000000000000000000000000004"
 STRANGER = "AC0000000000000000000000000000ffff"
 
 MAIN_TOKEN = "main-auth-token-0123456789abcdef"
+ADMIN_TOKEN = "admin-api-token-0123456789abcdef"
+READ_TOKEN = "reader-api-token-0123456789abcde"
 TENANT_TOKEN = "tenant-auth-token-0123456789abcd"
 PUBLIC_URL = "https://callguard.example.com"
 
@@ -239,6 +241,8 @@ def app_config(policy_path: Path, sqlite_url: str, clock: FakeClock) -> dict[str
         "TWILIO_AUTH_TOKEN": MAIN_TOKEN,
         "TWILIO_AUTH_TOKEN_TENANT": TENANT_TOKEN,
         "CALLGUARD_REFRESH_INTERVAL": 0,  # tests call refresher.refresh_now() when they need it
+        "CALLGUARD_ADMIN_TOKEN": ADMIN_TOKEN,
+        "CALLGUARD_ADMIN_TOKENS": f"reader={READ_TOKEN}:ro",
         "TESTING": True,
     }
 

@@ -23,6 +23,8 @@ from ..store.overrides import OverrideStore
 from ..policy_refresh import PolicyRefresher
 from ..store.database import create_database_engine
 from ..store.schema import ensure_schema
+from .admin.api import api, api_routing_error
+from .admin.tokens import parse_admin_tokens
 from .compliance import compliance
 from .health import health
 from .signature import SignatureValidator, resolve_auth_tokens
@@ -70,6 +72,7 @@ class CallGuard:
             consents=consents,
             overrides=overrides,
             refresher=refresher,
+            api_tokens=parse_admin_tokens(app.config),
         )
         app.extensions["callguard"] = state
         if app.config.get("MAX_CONTENT_LENGTH") is None:
@@ -77,6 +80,9 @@ class CallGuard:
         if self.register_routes:
             app.register_blueprint(voice)
             app.register_blueprint(compliance)
+            app.register_blueprint(api)
+            app.register_error_handler(404, api_routing_error)
+            app.register_error_handler(405, api_routing_error)
             app.register_blueprint(health)
         log.info("callguard ready: policy %s (%d accounts)", policy.source, len(policy.accounts))
         return state

@@ -15,6 +15,7 @@ from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
+from .admin.tokens import ApiToken
 from .signature import SignatureValidator
 
 
@@ -31,6 +32,7 @@ class CallguardState:
     overrides: OverrideStore
     refresher: PolicyRefresher
     registries: RegistryLookup | None = None
+    api_tokens: tuple[ApiToken, ...] = ()
 
     def close(self) -> None:
         """Stop background work, write the audit backlog and release database connections."""
