@@ -19,11 +19,11 @@ from .numbers import (
     normalize_dial_string,
 )
 from .policy import Policy, load_policy, parse_policy
+from .version import __version__
 from .web import CallGuard, create_app
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "Action",
     "AuditSink",
     "CallGuard",

@@ -85,6 +85,11 @@ class PolicyRefresher:
                 self.guard.replace_policy(apply_overrides(self._base, self._overrides))
             return changed
 
+    @property
+    def base_policy(self) -> Policy:
+        """The policy file as last loaded, without runtime changes."""
+        return self._base
+
     def status(self) -> RefreshStatus:
         return RefreshStatus(self._overrides.version, self._mtime, self._last_ok, self._last_error)
 

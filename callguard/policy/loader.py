@@ -455,6 +455,8 @@ def _resolve(
         default_campaign=own.campaign or (parent.default_campaign if parent else None),
         declared_suspended=own.suspended,
         declared_suspension_reason=own.suspended_reason,
+        declared_permissions=dict(own.permissions),
+        inherit_permissions=own.inherit_permissions,
     )
     resolved[sid] = account
     return account

@@ -190,6 +190,8 @@ class Account:
     # What the policy file itself says of this account, before inheritance and runtime changes.
     declared_suspended: bool = False
     declared_suspension_reason: str | None = None
+    declared_permissions: Mapping[str, Permission] = field(default_factory=dict)
+    inherit_permissions: bool = True
 
     @property
     def family(self) -> str:

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .model import Account, BlockedPrefix, Policy, PrefixBlockIndex
+from .model import Account, BlockedPrefix, Permission, Policy, PrefixBlockIndex
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Overrides:
     version: int = 0
     accounts: Mapping[str, AccountOverride] = field(default_factory=dict)
     blocks: tuple[BlockedPrefix, ...] = ()
+    # (account SID, country or "+code") -> the permission set at runtime, replacing the file's entry
+    permissions: Mapping[tuple[str, str], Permission] = field(default_factory=dict)
 
 
 NO_OVERRIDES = Overrides()
@@ -35,8 +37,9 @@ NO_OVERRIDES = Overrides()
 
 def apply_overrides(policy: Policy, overrides: Overrides) -> Policy:
     """``policy`` with ``overrides`` laid over it."""
-    if not overrides.accounts and not overrides.blocks:
+    if not overrides.accounts and not overrides.blocks and not overrides.permissions:
         return policy
+    permissions = _effective_permissions(policy, overrides)
 
     def own(account: Account) -> tuple[bool, str | None]:
         change = overrides.accounts.get(account.sid)
@@ -62,6 +65,7 @@ def apply_overrides(policy: Policy, overrides: Overrides) -> Policy:
             suspended_by=suspended_by,
             suspension_reason=reason,
             blocked=PrefixBlockIndex(account.blocked.blocks + extra) if extra else account.blocked,
+            permissions=permissions[sid],
         )
     global_extra = tuple(b for b in overrides.blocks if b.account is None)
     return dataclasses.replace(
@@ -70,3 +74,16 @@ def apply_overrides(policy: Policy, overrides: Overrides) -> Policy:
         blocked_prefixes=policy.blocked_prefixes + overrides.blocks,
         global_blocks=PrefixBlockIndex(policy.global_blocks.blocks + global_extra) if global_extra else policy.global_blocks,
     )
+
+
+def _effective_permissions(policy: Policy, overrides: Overrides) -> dict[str, Mapping[str, Permission]]:
+    """Permissions re-resolved down each family with runtime entries replacing the file's."""
+    own: dict[str, dict[str, Permission]] = {sid: dict(a.declared_permissions) for sid, a in policy.accounts.items()}
+    for (sid, geo_key), permission in overrides.permissions.items():
+        if sid in own:
+            own[sid][geo_key] = permission
+    effective: dict[str, Mapping[str, Permission]] = {}
+    for sid, account in sorted(policy.accounts.items(), key=lambda item: len(item[1].lineage)):  # parents first
+        inherited = effective.get(account.parent, {}) if account.parent and account.inherit_permissions else {}
+        effective[sid] = {**inherited, **own[sid]}
+    return effective

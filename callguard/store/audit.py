@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import timezone
 from typing import Any, Sequence
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from ..clock import utc_datetime
 from ..decision import Decision
 from ..errors import StoreUnavailable
+from .database import connection
 from .schema import COLUMN_LENGTHS, decisions
 
 log = logging.getLogger("callguard.audit")
@@ -92,6 +93,7 @@ class AuditRecord:
     checks: tuple[str, ...]
     source: str | None
     fault: str | None
+    campaign: str | None = None
 
 
 class SqlAuditLog:
@@ -122,6 +124,41 @@ class SqlAuditLog:
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [_record(row) for row in rows]
+
+    def query(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        number: str | None = None,
+        account_sid: str | None = None,
+        reason: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[AuditRecord]:
+        """Decisions, newest first, filtered; ``before_id`` pages backwards."""
+        query = select(decisions).order_by(decisions.c.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(decisions.c.decided_at >= utc_datetime(since))
+        if until is not None:
+            query = query.where(decisions.c.decided_at < utc_datetime(until))
+        if number is not None:
+            query = query.where(decisions.c.e164 == number)
+        if account_sid is not None:
+            query = query.where(decisions.c.account_sid == account_sid)
+        if action is not None:
+            query = query.where(decisions.c.action == action)
+        if before_id is not None:
+            query = query.where(decisions.c.id < before_id)
+        if reason is not None:
+            # reasons is a comma-separated list: match whole codes only.
+            column = decisions.c.reasons
+            query = query.where(
+                or_(column == reason, column.like(f"{reason},%"), column.like(f"%,{reason}"), column.like(f"%,{reason},%"))
+            )
+        with connection(self.engine, "audit query") as conn:
+            return [_record(row) for row in conn.execute(query).mappings()]
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -157,6 +194,7 @@ def _record(row: Any) -> AuditRecord:
         checks=tuple(c for c in (row["checks"] or "").split(",") if c),
         source=row["source"],
         fault=row["fault"],
+        campaign=row["campaign"],
     )
 
 

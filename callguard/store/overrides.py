@@ -16,10 +16,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..clock import utc_datetime
-from ..policy.model import BlockedPrefix
+from ..policy.model import BlockedPrefix, Permission
 from ..policy.overrides import AccountOverride, Overrides
 from .database import connection, insert_ignoring_duplicates, transaction
-from .schema import account_states, aware, changes, policy_version, runtime_blocks
+from .schema import account_states, aware, changes, permission_overrides, policy_version, runtime_blocks
+
+PERMISSION_FIELDS = ("low_risk", "high_risk_special", "high_risk_tollfraud", "direct_request")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,11 @@ class OverrideStore:
                 )
                 for row in conn.execute(select(runtime_blocks).where(runtime_blocks.c.lifted_at.is_(None)).order_by(runtime_blocks.c.id))
             )
-        return Overrides(int(version), accounts, blocks)
+            permissions = {
+                (row.account_sid, row.geo_key): Permission(**{f: bool(getattr(row, f)) for f in PERMISSION_FIELDS})
+                for row in conn.execute(select(permission_overrides))
+            }
+        return Overrides(int(version), accounts, blocks, permissions)
 
     def blocks(self, *, include_lifted: bool = False) -> list[RuntimeBlock]:
         query = select(runtime_blocks).order_by(runtime_blocks.c.id)
@@ -119,6 +125,32 @@ class OverrideStore:
         if not updated.rowcount:
             conn.execute(insert_ignoring_duplicates(self.engine, policy_version).values(id=1, version=0))
             conn.execute(update(policy_version).where(policy_version.c.id == 1).values(version=policy_version.c.version + 1))
+
+    def log_change(self, *, now: float, actor: str, entity: str, entity_id: str, action: str, before: Any, after: Any) -> None:
+        """Record a change made elsewhere (opt-outs, consent) in the same change log."""
+        with transaction(self.engine, "change log") as conn:
+            self._log(conn, now=now, actor=actor, entity=entity, entity_id=entity_id, action=action, before=before, after=after)
+
+    def set_permission(self, account_sid: str, geo_key: str, permission: Permission | None, *, actor: str, now: float) -> None:
+        """Set (or, with None, remove) a runtime permission entry replacing the file's for that country."""
+        with transaction(self.engine, "permission override") as conn:
+            where = (permission_overrides.c.account_sid == account_sid, permission_overrides.c.geo_key == geo_key)
+            row = conn.execute(select(permission_overrides).where(*where)).first()
+            before = {f: bool(getattr(row, f)) for f in PERMISSION_FIELDS} if row is not None else None
+            conn.execute(permission_overrides.delete().where(*where))
+            after = None
+            if permission is not None:
+                after = {f: getattr(permission, f) for f in PERMISSION_FIELDS}
+                conn.execute(
+                    insert(permission_overrides).values(
+                        account_sid=account_sid, geo_key=geo_key, changed_at=utc_datetime(now), changed_by=actor, **after
+                    )
+                )
+            self._bump(conn)
+            self._log(
+                conn, now=now, actor=actor, entity="permission", entity_id=f"{account_sid}/{geo_key}",
+                action="set" if permission is not None else "clear", before=before, after=after,
+            )
 
     def _log(self, conn: Connection, *, now: float, actor: str, entity: str, entity_id: str, action: str, before: Any, after: Any) -> None:
         conn.execute(

@@ -121,6 +121,19 @@ runtime_blocks = Table(
     Column("lifted_by", String(128)),
 )
 
+permission_overrides = Table(
+    "callguard_permission_overrides",
+    metadata,
+    Column("account_sid", String(34), primary_key=True),
+    Column("geo_key", String(8), primary_key=True),  # ISO region, or "+<code>" for non-geographic numbers
+    Column("low_risk", Boolean, nullable=False),
+    Column("high_risk_special", Boolean, nullable=False),
+    Column("high_risk_tollfraud", Boolean, nullable=False),
+    Column("direct_request", Boolean, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(128), nullable=False),
+)
+
 policy_version = Table(
     "callguard_policy_version",
     metadata,

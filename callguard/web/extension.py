@@ -23,7 +23,7 @@ from ..store.overrides import OverrideStore
 from ..policy_refresh import PolicyRefresher
 from ..store.database import create_database_engine
 from ..store.schema import ensure_schema
-from .admin.api import api, api_routing_error
+from .admin import api, api_routing_error
 from .admin.tokens import parse_admin_tokens
 from .compliance import compliance
 from .health import health

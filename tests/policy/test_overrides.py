@@ -49,3 +49,15 @@ def test_runtime_blocks_join_the_files(policy: Policy, clock) -> None:
     assert guard.check(DialRequest(MAIN, "+12125550123", "+14155550100")).action is Action.CONNECT
     # The file's own blocks are still there.
     assert guard.check(DialRequest(TENANT, "+493012345678", "+442079460000")).reason == "prefix.blocked"
+
+
+def test_runtime_permissions_replace_the_files_entry_and_are_inherited(policy: Policy) -> None:
+    from callguard.policy import Permission
+
+    overrides = Overrides(5, permissions={(MAIN, "DE"): Permission(low_risk=True), (MAIN, "US"): Permission()})
+    changed = apply_overrides(policy, overrides)
+    assert changed.accounts[MAIN].permission("DE").low_risk and not changed.accounts[MAIN].permission("US").low_risk
+    # Tenant inherits Main's runtime entries, but its own file entries still win for its countries.
+    assert not changed.accounts[TENANT].permission("US").low_risk
+    assert changed.accounts[TENANT].permission("GB") == Permission(low_risk=True)
+    assert changed.accounts[GRANDCHILD].permission("DE").low_risk
