@@ -5,6 +5,8 @@ The public API is re-exported here; everything else is internal and may change.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .clock import Clock, FakeClock, system_clock
 from .decision import Action, Decision, DialRequest, Refusal
 from .engine import AuditSink, Guard, NullAudit
@@ -20,7 +22,19 @@ from .numbers import (
 )
 from .policy import Policy, load_policy, parse_policy
 from .version import __version__
-from .web import CallGuard, create_app
+
+if TYPE_CHECKING:
+    from .web import CallGuard, create_app
+
+
+def __getattr__(name: str) -> Any:
+    # The web layer (Flask, prometheus-client) is imported on first use, so that the engine can
+    # be used without it and `callguard serve` can set up metrics before it is imported.
+    if name in ("CallGuard", "create_app"):
+        from . import web
+
+        return getattr(web, name)
+    raise AttributeError(f"module 'callguard' has no attribute {name!r}")
 
 __all__ = [
     "__version__",

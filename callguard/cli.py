@@ -149,6 +149,9 @@ def check(
 @click.option("--access-log", is_flag=True, help="Log every request.")
 def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int, access_log: bool) -> None:
     """Serve the webhooks under gunicorn."""
+    from .serve import prepare_metrics_directory
+
+    prepare_metrics_directory()  # before anything imports prometheus-client
     from .serve import serve as run_server
     from .store.database import create_database_engine
     from .store.schema import ensure_schema

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
+import tempfile
 from typing import Any, Mapping
 
 from gunicorn.app.base import BaseApplication
@@ -15,6 +17,30 @@ log = logging.getLogger("callguard")
 def default_workers() -> int:
     """gunicorn's recommendation for CPU-bound sync workers: 2 × cores + 1."""
     return multiprocessing.cpu_count() * 2 + 1
+
+
+def prepare_metrics_directory() -> str:
+    """Give every worker one directory to count metrics in (prometheus-client's multiprocess mode).
+
+    Must run before prometheus-client is imported. A directory the environment names is
+    emptied of the last run's files; otherwise a fresh one is made.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(directory, name))
+    else:
+        directory = tempfile.mkdtemp(prefix="callguard-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _worker_exit(server: Any, worker: Any) -> None:
@@ -38,6 +64,7 @@ class CallguardServer(BaseApplication):  # type: ignore[misc]
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)
         self.cfg.set("worker_exit", _worker_exit)
+        self.cfg.set("child_exit", _child_exit)
 
     def load(self) -> Any:
         from .web.app import create_app

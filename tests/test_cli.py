@@ -81,13 +81,16 @@ def test_check_without_a_policy(monkeypatch: object) -> None:
 
 def test_serve_refuses_a_bad_policy_before_starting(write_policy: Callable[..., Path]) -> None:
     path = write_policy("[defaults]\nreject_style = \"mumble\"\n")
-    code, _, err = run("serve", "--policy", str(path), env={"TWILIO_AUTH_TOKEN": "x"})
+    code, _, err = run("serve", "--policy", str(path), env={"TWILIO_AUTH_TOKEN": "x", "PROMETHEUS_MULTIPROC_DIR": str(path.parent / "m")})
     assert code == 2
     assert err.count("\n") == 1 and "defaults.reject_style" in err
 
 
 def test_serve_refuses_a_missing_token(policy_path: Path) -> None:
-    code, _, err = run("serve", "--policy", str(policy_path), env={"TWILIO_AUTH_TOKEN": "", "TWILIO_AUTH_TOKEN_TENANT": ""})
+    code, _, err = run(
+        "serve", "--policy", str(policy_path),
+        env={"TWILIO_AUTH_TOKEN": "", "TWILIO_AUTH_TOKEN_TENANT": "", "PROMETHEUS_MULTIPROC_DIR": str(policy_path.parent / "m")},
+    )
     assert code == 2 and "auth_token_env" in err
 
 

@@ -15,6 +15,7 @@ from flask import Flask
 from ..config import Settings
 from ..engine import Guard
 from ..lookups import Lookups
+from ..metrics import MetricsRecorder
 from ..policy.loader import load_policy
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
@@ -56,7 +57,7 @@ class CallGuard:
             audit = BatchingAuditLog(audit_sql, flush_interval=settings.audit_flush_interval)
         optouts, consents, overrides = OptOutStore(engine), ConsentStore(engine), OverrideStore(engine)
         lookups = Lookups(optouts=optouts, consents=consents, registries=None)
-        guard = Guard(policy, clock=settings.clock, audit=audit, lookups=lookups)
+        guard = Guard(policy, clock=settings.clock, audit=MetricsRecorder(audit), lookups=lookups)
         refresher = PolicyRefresher(guard, settings.policy_path, overrides, interval=settings.refresh_interval)
         refresher.refresh_now()  # runtime suspensions and blocks apply from the first call
         if settings.refresh_interval > 0:

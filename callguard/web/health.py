@@ -7,12 +7,20 @@ import time
 
 from flask import Blueprint, Response, jsonify
 
+from prometheus_client import CONTENT_TYPE_LATEST
+
 from ..errors import StoreUnavailable
+from ..metrics import exposition
 from ..store.audit import BatchingAuditLog
 from ..store.database import redact_url
 from .state import current_state
 
 health = Blueprint("callguard_health", __name__)
+
+
+@health.get("/metrics")
+def metrics() -> Response:
+    return Response(exposition(), mimetype="text/plain", headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @health.get("/healthz")

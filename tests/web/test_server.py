@@ -67,3 +67,29 @@ def test_a_runtime_suspension_reaches_every_instance_within_a_second(policy_path
                 seen[server.port] = time.monotonic() - changed_at
     assert set(seen) == {first.port, second.port}, seen
     assert max(seen.values()) < 1.0, seen
+
+
+def test_metrics_add_up_every_worker(policy_path: Path, tmp_path: Path, servers: list[Server]) -> None:
+    import http.client
+
+    from .test_metrics import sample
+
+    import socket
+
+    from .conftest import signed_request
+
+    server = start_server(policy_path, tmp_path, workers=2)
+    servers.append(server)
+    # Hold one worker on a half-sent request, so the next ten go to the other; then finish it.
+    head, body = signed_request(server.port, "/voice/outbound", dial_params("+14155559999"))
+    held = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    held.sendall(head + body[:5])
+    for i in range(10):
+        server.post("/voice/outbound", dial_params(f"+1415555{i:04d}")).read()
+    held.sendall(body[5:])
+    assert b"200 OK" in held.recv(65536)
+    held.close()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", "/metrics")
+    text = connection.getresponse().read().decode()
+    assert sample(text, "callguard_decisions_total", action="connect", reason="ok") == 11

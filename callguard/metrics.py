@@ -1,0 +1,66 @@
+"""Prometheus metrics: decisions by action and reason, decision latency, faults and store errors.
+
+Under ``callguard serve`` several gunicorn workers each count their own decisions; the server
+points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before any worker starts, and
+``/metrics`` then sums every worker (prometheus-client's multiprocess mode). Under another
+server, set ``PROMETHEUS_MULTIPROC_DIR`` yourself, or ``/metrics`` shows one worker's counts.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
+
+from .decision import Decision
+
+DECISIONS = Counter(
+    "callguard_decisions_total", "Decisions made, by action and deciding reason.", ["action", "reason"]
+)
+DECISION_SECONDS = Histogram(
+    "callguard_decision_seconds",
+    "Time the engine took to decide.",
+    buckets=(5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1),
+)
+FAULTS = Counter("callguard_faults_total", "Decisions made by the fail mode after an internal fault, by error kind.", ["kind"])
+STORE_ERRORS = Counter(
+    "callguard_store_errors_total", "Errors of the database, counters backend or Twilio, by backend and operation.", ["backend", "operation"]
+)
+
+
+def store_error(backend: str, operation: str | None) -> None:
+    STORE_ERRORS.labels(backend=backend, operation=operation or "unknown").inc()
+
+
+class MetricsRecorder:
+    """An audit sink that counts each decision, then hands it to the real sink."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def record(self, decision: Decision) -> None:
+        DECISIONS.labels(action=decision.action.value, reason=decision.reasons[0] if decision.reasons else "none").inc()
+        DECISION_SECONDS.observe(decision.elapsed_us / 1e6)
+        if decision.fault is not None:
+            kind, _, rest = decision.fault.partition(": ")
+            FAULTS.labels(kind=kind).inc()
+            if kind == "StoreUnavailable":  # "backend (operation): problem"
+                backend, _, after = rest.partition(" ")
+                operation = after[1:].partition(")")[0] if after.startswith("(") else None
+                store_error(backend.rstrip(":"), operation)
+        self.inner.record(decision)  # type: ignore[attr-defined]
+
+
+def _counting_in_files() -> bool:
+    # prometheus-client chose, when it was imported, whether this process counts in memory or in
+    # the multiprocess directory; the environment may have changed since.
+    return values.ValueClass is not values.MutexValue and bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus's text format, summed over workers in multiprocess mode."""
+    if _counting_in_files():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
