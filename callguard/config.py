@@ -24,6 +24,7 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_LOG_LEVEL",
     "CALLGUARD_REFRESH_INTERVAL",
     "CALLGUARD_ADMIN_TOKEN",
+    "CALLGUARD_REGISTRY_DIR",
     "CALLGUARD_ADMIN_TOKENS",
     "TWILIO_AUTH_TOKEN",
 )
@@ -47,6 +48,7 @@ class Settings:
     log_level: str | None
     clock: Clock
     refresh_interval: float = 0.5
+    registry_dir: str = "registries"
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -75,6 +77,7 @@ class Settings:
             log_level=config.get("CALLGUARD_LOG_LEVEL") or None,
             clock=clock,
             refresh_interval=_number(config, "CALLGUARD_REFRESH_INTERVAL", 0.5, float, minimum=0),
+            registry_dir=os.path.abspath(str(config.get("CALLGUARD_REGISTRY_DIR") or "registries")),
         )
 
 

@@ -231,8 +231,9 @@ def parse_twiml(data: bytes) -> Any:
 
 
 @pytest.fixture
-def app_config(policy_path: Path, sqlite_url: str, clock: FakeClock) -> dict[str, Any]:
+def app_config(policy_path: Path, sqlite_url: str, clock: FakeClock, tmp_path: Path) -> dict[str, Any]:
     return {
+        "CALLGUARD_REGISTRY_DIR": str(tmp_path / "registries"),
         "CALLGUARD_POLICY": str(policy_path),
         "CALLGUARD_DATABASE_URL": sqlite_url,
         "CALLGUARD_PUBLIC_URL": PUBLIC_URL,

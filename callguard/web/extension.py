@@ -22,6 +22,7 @@ from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
 from ..store.overrides import OverrideStore
 from ..policy_refresh import PolicyRefresher
+from ..registry import RegistryDirectory
 from ..store.database import create_database_engine
 from ..store.schema import ensure_schema
 from .admin import api, api_routing_error
@@ -56,7 +57,12 @@ class CallGuard:
         else:
             audit = BatchingAuditLog(audit_sql, flush_interval=settings.audit_flush_interval)
         optouts, consents, overrides = OptOutStore(engine), ConsentStore(engine), OverrideStore(engine)
-        lookups = Lookups(optouts=optouts, consents=consents, registries=None)
+        registries = RegistryDirectory(settings.registry_dir, clock=settings.clock)
+        for stale in registries.stale():
+            log.warning(
+                "registry %s is %.0f days old: the FTC and the CRTC allow 31; download a fresh copy", stale.name, stale.age_days(settings.clock())
+            )
+        lookups = Lookups(optouts=optouts, consents=consents, registries=registries)
         guard = Guard(policy, clock=settings.clock, audit=MetricsRecorder(audit), lookups=lookups)
         refresher = PolicyRefresher(guard, settings.policy_path, overrides, interval=settings.refresh_interval)
         refresher.refresh_now()  # runtime suspensions and blocks apply from the first call
@@ -74,6 +80,7 @@ class CallGuard:
             overrides=overrides,
             refresher=refresher,
             api_tokens=parse_admin_tokens(app.config),
+            registries=registries,
         )
         app.extensions["callguard"] = state
         if app.config.get("MAX_CONTENT_LENGTH") is None:
@@ -85,5 +92,8 @@ class CallGuard:
             app.register_error_handler(404, api_routing_error)
             app.register_error_handler(405, api_routing_error)
             app.register_blueprint(health)
-        log.info("callguard ready: policy %s (%d accounts)", policy.source, len(policy.accounts))
+        log.info(
+            "callguard ready: policy %s (%d accounts), registries %s",
+            policy.source, len(policy.accounts), ", ".join(sorted(registries.names())) or "none",
+        )
         return state

@@ -50,7 +50,26 @@ def healthz() -> Response:
         "last_refresh_ok_at": refresh.last_refresh_ok_at,
         "last_error": refresh.last_error,
     }
-    degraded = not database["ok"] or bool(audit.get("dropped")) or refresh.last_error is not None
+    now = state.settings.clock()
+    registries = [
+        {
+            "name": info.name,
+            "regions": sorted(info.regions),
+            "numbers": info.count,
+            "as_of": info.as_of,
+            "age_days": round(info.age_days(now), 1),
+            "stale": info.is_stale(now),
+        }
+        for info in (state.registries.infos() if state.registries is not None else [])
+    ]
+    registry_errors = getattr(state.registries, "errors", {}) if state.registries is not None else {}
+    degraded = (
+        not database["ok"]
+        or bool(audit.get("dropped"))
+        or refresh.last_error is not None
+        or any(r["stale"] for r in registries)
+        or bool(registry_errors)
+    )
     body = {
         # Decisions never depend on the database, so an unreachable database degrades the
         # audit trail but not call handling: still 200, status "degraded".
@@ -60,5 +79,7 @@ def healthz() -> Response:
         "database": database,
         "audit": audit,
         "runtime_changes": runtime,
+        "registries": registries,
+        "registry_errors": registry_errors,
     }
     return jsonify(body)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
+import numpy as np
 import pytest
 
 from callguard import Action, Decision, DialRequest, FakeClock, Guard, load_policy
 from callguard.lookups import Lookups
+from callguard.registry import RegistryDirectory, RegistryKind
+from callguard.registry.builder import build
 from callguard.store import create_database_engine, ensure_schema
 from callguard.store.consents import ConsentStore
 from callguard.store.optouts import OptOutStore
@@ -39,22 +42,6 @@ purpose = "informational"
 MONDAY_15_UTC = datetime(2026, 6, 1, 15, 0, tzinfo=timezone.utc)
 
 
-class ListedNumbers:
-    """A registry lookup over a fixed set of numbers, for the engine's pure tests (the real
-    memory-mapped registry files are tested in tests/registry and end to end in tests/web)."""
-
-    def __init__(self, name: str, regions: Iterable[str], numbers: Iterable[str]) -> None:
-        self.name, self.regions, self.numbers = name, frozenset(regions), frozenset(numbers)
-
-    def lookup(self, e164: str, region: str | None, names: Iterable[str] | None = None) -> str | None:
-        if names is not None and self.name not in set(names):
-            return None
-        return self.name if region in self.regions and e164 in self.numbers else None
-
-    def names(self) -> frozenset[str]:
-        return frozenset({self.name})
-
-
 @pytest.fixture
 def stores(sqlite_url: str):
     engine = create_database_engine(sqlite_url)
@@ -64,11 +51,15 @@ def stores(sqlite_url: str):
 
 
 @pytest.fixture
-def telemarketing_guard(write_policy: Callable[..., Path], stores, clock: FakeClock) -> Guard:
+def telemarketing_guard(write_policy: Callable[..., Path], stores, clock: FakeClock, tmp_path: Path) -> Guard:
     clock.set(MONDAY_15_UTC)
     policy = load_policy(write_policy(BASE_POLICY + TELEMARKETING, name="tm.toml"))
-    registry = ListedNumbers("us_ftc", {"US"}, {"+12125550100", "+12125550101"})
-    return Guard(policy, clock=clock, lookups=Lookups(optouts=stores[0], consents=stores[1], registries=registry))
+    build(
+        str(tmp_path / "registries" / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP,
+        keys=np.array([2125550100, 2125550101]), regions={"US"}, as_of=clock(),
+    )
+    registries = RegistryDirectory(tmp_path / "registries", clock=clock)
+    return Guard(policy, clock=clock, lookups=Lookups(optouts=stores[0], consents=stores[1], registries=registries))
 
 
 def decide(guard: Guard, to: str, campaign: str | None = "spring", account: str = MAIN, from_: str = "+14155550100") -> Decision:

@@ -203,3 +203,55 @@ def test_faults_hang_up_rather_than_bridge(tw: TwilioClient, monkeypatch: pytest
     monkeypatch.setattr(compliance, "disclosure_document", lambda *a, **k: 1 / 0)
     response = tw.post("/voice/disclosure?campaign=spring", callee_leg("+12125550123"))
     assert response.status_code == 200 and [e.tag for e in parse_twiml(response.data)] == ["Hangup"]
+
+
+# -- national registries, end to end ---------------------------------------------------------
+
+
+def test_a_registered_number_is_refused_until_consent_is_recorded(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], clock: FakeClock, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from callguard.registry import RegistryKind
+    from callguard.registry.builder import build
+
+    from ..conftest import ADMIN_TOKEN
+
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    registries = tmp_path / "shipped-registries"
+    build(str(registries / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP, keys=np.array([2125550100]), regions={"US"}, as_of=clock() - 86400)
+    app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY, name="tm.toml")), "CALLGUARD_REGISTRY_DIR": str(registries)})
+    tw = TwilioClient(app.test_client())
+    refused = tw.post("/voice/outbound?campaign=spring", dial_params("+12125550100"))
+    assert refused.headers["X-Callguard-Decision"] == "reject; reasons=dnc.national.us_ftc"
+    assert tw.post("/voice/outbound?campaign=reminders", dial_params("+12125550100")).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    created = app.test_client().post(
+        "/v1/consents",
+        json={"number": "+12125550100", "account_sid": MAIN, "obtained_at": "2026-05-01T00:00:00Z", "evidence": "signed form #12"},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert created.status_code == 201
+    allowed = tw.post("/voice/outbound?campaign=spring", dial_params("+12125550100"))
+    assert allowed.headers["X-Callguard-Decision"] == "disclose; reasons=disclosure.required"
+    health = app.test_client().get("/healthz").get_json()
+    assert health["registries"] == [
+        {"name": "us_ftc", "regions": ["US"], "numbers": 1, "as_of": clock() - 86400, "age_days": 1.0, "stale": False}
+    ]
+
+
+def test_a_stale_registry_is_flagged(
+    make_app: Callable[..., Any], app_config: dict[str, Any], clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import numpy as np
+
+    from callguard.registry import RegistryKind
+    from callguard.registry.builder import build
+
+    registries = tmp_path / "old-registries"
+    build(str(registries / "ca_dncl.cgreg"), name="ca_dncl", kind=RegistryKind.NANP, keys=np.array([4165550123]), regions={"CA"}, as_of=clock() - 40 * 86400)
+    with caplog.at_level("WARNING", logger="callguard"):
+        app = make_app({**app_config, "CALLGUARD_REGISTRY_DIR": str(registries)})
+    assert "registry ca_dncl is 40 days old" in caplog.text
+    health = app.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded" and health["registries"][0]["stale"] is True
