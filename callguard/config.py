@@ -25,6 +25,11 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_REFRESH_INTERVAL",
     "CALLGUARD_ADMIN_TOKEN",
     "CALLGUARD_REGISTRY_DIR",
+    "CALLGUARD_REDIS_URL",
+    "CALLGUARD_REDIS_PREFIX",
+    "CALLGUARD_COUNTERS_PATH",
+    "CALLGUARD_REGION_NAME",
+    "CALLGUARD_ALERT_WEBHOOK",
     "CALLGUARD_ADMIN_TOKENS",
     "TWILIO_AUTH_TOKEN",
 )
@@ -49,6 +54,11 @@ class Settings:
     clock: Clock
     refresh_interval: float = 0.5
     registry_dir: str = "registries"
+    redis_url: str | None = None
+    redis_prefix: str = "callguard:"
+    counters_path: str = "callguard-counters.db"
+    region_name: str = "default"
+    alert_webhook: str | None = None
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -78,6 +88,11 @@ class Settings:
             clock=clock,
             refresh_interval=_number(config, "CALLGUARD_REFRESH_INTERVAL", 0.5, float, minimum=0),
             registry_dir=os.path.abspath(str(config.get("CALLGUARD_REGISTRY_DIR") or "registries")),
+            redis_url=config.get("CALLGUARD_REDIS_URL") or None,
+            redis_prefix=str(config.get("CALLGUARD_REDIS_PREFIX") or "callguard:"),
+            counters_path=os.path.abspath(str(config.get("CALLGUARD_COUNTERS_PATH") or "callguard-counters.db")),
+            region_name=str(config.get("CALLGUARD_REGION_NAME") or "default"),
+            alert_webhook=config.get("CALLGUARD_ALERT_WEBHOOK") or None,
         )
 
 

@@ -209,7 +209,13 @@ class Guard:
                 if outcome.__class__ is Allow:
                     return self._finish(ctx, Action.CONNECT, (outcome.code,), outcome.sentence, ran, (), now, started)  # type: ignore[union-attr]
                 refusals.append(outcome)  # type: ignore[arg-type]
+                ctx.refused = True
         if refusals:
+            for give_back in ctx.on_reject:  # quota a refused call took
+                try:
+                    give_back()
+                except Exception:
+                    log.exception("could not give back the counters of refused call %s", request.call_sid)
             reasons = tuple(r.code for r in refusals)
             return self._finish(ctx, Action.REJECT, reasons, refusals[0].sentence, ran, tuple(refusals), now, started)
         if ctx.telemarketing_number:

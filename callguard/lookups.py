@@ -1,4 +1,5 @@
-"""The lookups some checks need beyond the policy: opt-outs, consent and national registries.
+"""The lookups some checks need beyond the policy: opt-outs, consent, national registries and
+the traffic counters.
 
 Checks stay pure functions of their context; what they look up sits behind these small
 interfaces, so the engine can be tested with any implementation and the web app plugs in the
@@ -12,6 +13,7 @@ from typing import Iterable, Protocol
 
 from .store.consents import Consent
 from .store.optouts import OptOut
+from .traffic.monitor import TrafficMonitor
 
 
 class OptOutLookup(Protocol):
@@ -40,6 +42,7 @@ class Lookups:
     optouts: OptOutLookup | None = None
     consents: ConsentLookup | None = None
     registries: RegistryLookup | None = None
+    traffic: TrafficMonitor | None = None  # None: no traffic limits are enforced
 
 
 NO_LOOKUPS = Lookups()

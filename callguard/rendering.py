@@ -32,17 +32,25 @@ def disclosure_url(base_url: str, campaign_id: str) -> str:
     return f"{base_url}/voice/disclosure?{urlencode({'campaign': campaign_id})}"
 
 
-def render_decision(decision: Decision, defaults: Defaults, *, base_url: str = "") -> str:
+def status_callback_url(base_url: str, campaign_id: str | None) -> str:
+    """Where Twilio reports the final status of a leg callguard dialled (traffic counters)."""
+    return f"{base_url}/voice/status" + (f"?{urlencode({'campaign': campaign_id})}" if campaign_id else "")
+
+
+def render_decision(decision: Decision, defaults: Defaults, *, base_url: str = "", status_callback: bool = False) -> str:
     """The TwiML document for a decision, following the policy's reject style.
 
-    A disclose dials the number with ``<Number url>`` pointing at ``base_url``/voice/disclosure.
+    A disclose dials the number with ``<Number url>`` pointing at ``base_url``/voice/disclosure;
+    with ``status_callback`` a dialled number also reports its final status to /voice/status.
     """
+    number_attributes: dict[str, str] = {}
+    if status_callback and decision.target.kind is TargetKind.PSTN:
+        number_attributes.update(status_callback=status_callback_url(base_url, decision.campaign), status_callback_method="POST")
     if decision.action is Action.DISCLOSE and decision.campaign and decision.target.e164:
-        return twiml.dial_number(
-            decision.target.e164,
-            caller_id=decision.caller_id,
-            number_attributes={"url": disclosure_url(base_url, decision.campaign), "method": "POST"},
-        )
+        number_attributes.update(url=disclosure_url(base_url, decision.campaign), method="POST")
+        return twiml.dial_number(decision.target.e164, caller_id=decision.caller_id, number_attributes=number_attributes)
+    if decision.action is Action.CONNECT and number_attributes and decision.target.e164:
+        return twiml.dial_number(decision.target.e164, caller_id=decision.caller_id, number_attributes=number_attributes)
     if decision.action is Action.CONNECT:
         target = decision.target
         value = target.dial_value

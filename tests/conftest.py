@@ -163,6 +163,38 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+REDIS_URL = os.environ.get("CALLGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The Redis URL; skips (or, with CI=true, fails) when the server is unreachable."""
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        message = f"Redis at {REDIS_URL} is unreachable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_server: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards (never FLUSHDB: shared server)."""
+    import redis
+
+    prefix = f"cgtest:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_server)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'callguard.db'}"
@@ -234,6 +266,7 @@ def parse_twiml(data: bytes) -> Any:
 def app_config(policy_path: Path, sqlite_url: str, clock: FakeClock, tmp_path: Path) -> dict[str, Any]:
     return {
         "CALLGUARD_REGISTRY_DIR": str(tmp_path / "registries"),
+        "CALLGUARD_COUNTERS_PATH": str(tmp_path / "counters.db"),
         "CALLGUARD_POLICY": str(policy_path),
         "CALLGUARD_DATABASE_URL": sqlite_url,
         "CALLGUARD_PUBLIC_URL": PUBLIC_URL,

@@ -5,6 +5,7 @@ from .callerid import check_caller_id
 from .campaign import check_campaign
 from .dnc import check_national_dnc, check_optout
 from .hours import check_hours
+from .traffic import check_traffic
 from .context import SKIP, Check, DialContext, Outcome
 from .destination import check_destination
 from .emergency import check_emergency
@@ -20,6 +21,7 @@ DEFAULT_CHECKS: tuple[tuple[str, Check], ...] = (
     ("prefix", check_prefix),
     ("geo", check_geo),
     ("callerid", check_caller_id),
+    ("traffic", check_traffic),
 )
 
 # Run after the checks above, and only for calls of a telemarketing campaign. Disclosure is not
@@ -47,4 +49,5 @@ __all__ = [
     "check_emergency",
     "check_geo",
     "check_prefix",
+    "check_traffic",
 ]

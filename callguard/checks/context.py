@@ -8,7 +8,7 @@ account, no number) and is not recorded as having run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Final, Union
 
 from ..decision import Allow, DialRequest, Refusal
@@ -45,6 +45,9 @@ class DialContext:
     campaign_id: str | None = None  # asked for by the request, or the account's default
     campaign: Campaign | None = None  # None when there is no campaign or it is unknown
     lookups: Lookups | None = None
+    refused: bool = False  # set by the engine once any check has refused
+    # Called by the engine if the call ends up refused: checks that counted the call give it back.
+    on_reject: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def telemarketing_number(self) -> bool:

@@ -20,6 +20,7 @@ import phonenumbers
 
 from ..errors import ConfigError
 from ..hours.rules import parse_calling_hours, parse_campaign_hours
+from ..traffic.policy import NO_TRAFFIC_LIMITS, TrafficPolicy, parse_alerts, parse_traffic
 from ..numbers.risk import RiskCategory, RiskPrefix, shipped_risk_data, validate_e164_prefix
 from .model import (
     DEFAULT_OPT_OUT_WORDS,
@@ -43,7 +44,7 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OUTSIDE_LINE_PREFIX = re.compile(r"[0-9]{1,4}")
 NON_GEO_KEYS = frozenset(f"+{code}" for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
 REGION_HINTS = {"UK": "GB", "EL": "GR", "EN": "GB", "USA": "US", "CAN": "CA"}
-TOP_LEVEL_KEYS = ("defaults", "accounts", "blocked_prefixes", "risk", "campaigns", "calling_hours")
+TOP_LEVEL_KEYS = ("defaults", "accounts", "blocked_prefixes", "risk", "campaigns", "calling_hours", "traffic")
 CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 REGISTRY_NAME = re.compile(r"[a-z0-9_]{1,64}")
 HTTP_URL = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?")
@@ -185,7 +186,7 @@ def _read_campaigns(table: _Table | None) -> dict[str, Campaign]:
             (
                 "purpose", "organization", "disclosure", "disclosure_url", "language", "voice", "opt_out_digit",
                 "opt_out_scope", "opt_out_words", "opt_out_prompt", "confirmation", "calling_hours", "registries",
-                "answer_urls",
+                "answer_urls", "traffic",
             )
         )
         if "purpose" not in entry.data:
@@ -223,8 +224,17 @@ def _read_campaigns(table: _Table | None) -> dict[str, Campaign]:
             calling_hours=parse_campaign_hours(entry.data.get("calling_hours"), source=entry.source, key=entry.key("calling_hours")),
             registries=tuple(registries) if registries is not None else None,
             answer_urls=_urls(entry, "answer_urls"),
+            traffic=_campaign_traffic(entry),
         )
     return campaigns
+
+
+def _campaign_traffic(entry: _Table) -> dict[str, Any] | None:
+    table = entry.table("traffic")
+    if table is None:
+        return None
+    parse_traffic(table.data, source=entry.source, key=table.key())  # validated now, applied per calling account
+    return dict(table.data)
 
 
 def _read_defaults(table: _Table | None) -> Defaults:
@@ -303,6 +313,7 @@ _ACCOUNT_KEYS = (
     "sip_domains",
     "non_pstn",
     "campaign",
+    "traffic",
 )
 
 
@@ -331,6 +342,7 @@ class _DeclaredAccount:
         self.inherit_permissions = table.bool("inherit_permissions", True)
         self.permissions = _read_permissions(table.table("permissions"))
         self.campaign = table.str("campaign")
+        self.traffic_table = table.table("traffic")
         raw_non_pstn = table.data.get("non_pstn")
         self.non_pstn = None if raw_non_pstn is None else table.choice("non_pstn", NonPstnMode, NonPstnMode.REJECT)
         self.sip_domains: dict[str, TrunkSettings] = {}
@@ -400,12 +412,13 @@ def _resolve(
     defaults: Defaults,
     blocks: list[BlockedPrefix],
     resolved: dict[str, Account],
+    traffic: TrafficPolicy = NO_TRAFFIC_LIMITS,
 ) -> Account:
     if sid in resolved:
         return resolved[sid]
     own = declared[sid]
     lineage = _lineage(sid, declared)
-    parent = _resolve(own.parent, declared, defaults, blocks, resolved) if own.parent else None
+    parent = _resolve(own.parent, declared, defaults, blocks, resolved, traffic) if own.parent else None
 
     if parent is not None and own.inherit_permissions:
         permissions = {**parent.permissions, **own.permissions}
@@ -457,6 +470,12 @@ def _resolve(
         declared_suspension_reason=own.suspended_reason,
         declared_permissions=dict(own.permissions),
         inherit_permissions=own.inherit_permissions,
+        traffic=parse_traffic(
+            own.traffic_table.data if own.traffic_table else None,
+            source=own.table.source,
+            key=own.traffic_table.key() if own.traffic_table else "",
+            inherited=parent.traffic if parent is not None else traffic,
+        ),
     )
     resolved[sid] = account
     return account
@@ -486,10 +505,14 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
     calling_hours_table = root.table("calling_hours")
     calling_hours = parse_calling_hours(calling_hours_table.data if calling_hours_table else None, source=source)
 
+    traffic_table = root.table("traffic")
+    traffic = parse_traffic(traffic_table.data if traffic_table else None, source=source, key="traffic", top_level=True)
+    alert_webhook = parse_alerts(traffic_table.data.get("alerts") if traffic_table else None, source=source)
+
     blocks = _read_blocks(data.get("blocked_prefixes"), source, declared)
     resolved: dict[str, Account] = {}
     for sid in declared:
-        _resolve(sid, declared, defaults, blocks, resolved)
+        _resolve(sid, declared, defaults, blocks, resolved, traffic)
 
     return Policy(
         source=source,
@@ -501,6 +524,8 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
         global_blocks=PrefixBlockIndex(tuple(b for b in blocks if b.account is None)),
         campaigns=campaigns,
         calling_hours=calling_hours,
+        traffic=traffic,
+        alert_webhook=alert_webhook,
     )
 
 

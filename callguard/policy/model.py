@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..hours.rules import CallingHours, shipped_calling_hours
 from ..hours.windows import WeeklyWindows
 from ..numbers.risk import RiskCategory, RiskTable
+from ..traffic.policy import NO_TRAFFIC_LIMITS, TrafficPolicy
 
 
 class FailMode(str, enum.Enum):
@@ -74,6 +75,7 @@ class Campaign:
     calling_hours: WeeklyWindows | None = None
     registries: tuple[str, ...] | None = None  # None: every loaded registry covering the callee
     answer_urls: tuple[str, ...] = ()
+    traffic: Mapping[str, Any] | None = None  # the campaign's [traffic] table, laid over the calling account's
 
     @property
     def telemarketing(self) -> bool:
@@ -192,6 +194,7 @@ class Account:
     declared_suspension_reason: str | None = None
     declared_permissions: Mapping[str, Permission] = field(default_factory=dict)
     inherit_permissions: bool = True
+    traffic: TrafficPolicy = NO_TRAFFIC_LIMITS
 
     @property
     def family(self) -> str:
@@ -230,6 +233,8 @@ class Policy:
     global_blocks: PrefixBlockIndex = field(default_factory=PrefixBlockIndex)
     campaigns: Mapping[str, Campaign] = field(default_factory=dict)
     calling_hours: CallingHours = field(default_factory=shipped_calling_hours)
+    traffic: TrafficPolicy = NO_TRAFFIC_LIMITS
+    alert_webhook: str | None = None
 
     def campaign(self, campaign_id: str | None) -> Campaign | None:
         return self.campaigns.get(campaign_id) if campaign_id else None

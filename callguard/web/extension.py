@@ -13,7 +13,12 @@ import logging
 from flask import Flask
 
 from ..config import Settings
+from ..clock import Clock
 from ..engine import Guard
+from ..errors import StoreUnavailable
+from ..store.counters import open_counters
+from ..traffic.alerts import AlertSink
+from ..traffic.monitor import TrafficEvent, TrafficMonitor
 from ..lookups import Lookups
 from ..metrics import MetricsRecorder
 from ..policy.loader import load_policy
@@ -28,12 +33,24 @@ from ..store.schema import ensure_schema
 from .admin import api, api_routing_error
 from .admin.tokens import parse_admin_tokens
 from .compliance import compliance
+from .status import status
 from .health import health
 from .signature import SignatureValidator, resolve_auth_tokens
 from .state import CallguardState
 from .voice import voice
 
 log = logging.getLogger("callguard")
+
+
+def _on_traffic_event(event: TrafficEvent, alerts: AlertSink, overrides: OverrideStore, clock: Clock) -> None:
+    """Alert every traffic event; suspend the account when a trigger asks for it."""
+    alerts(event)
+    if event.kind == "suspend_requested":
+        try:
+            overrides.set_suspended(event.account_sid, True, reason=event.sentence, actor="traffic", now=clock())
+            log.error("account %s suspended automatically: %s", event.account_sid, event.sentence)
+        except StoreUnavailable:
+            log.exception("automatic suspension of %s could not be stored", event.account_sid)
 
 
 class CallGuard:
@@ -62,8 +79,16 @@ class CallGuard:
             log.warning(
                 "registry %s is %.0f days old: the FTC and the CRTC allow 31; download a fresh copy", stale.name, stale.age_days(settings.clock())
             )
-        lookups = Lookups(optouts=optouts, consents=consents, registries=registries)
-        guard = Guard(policy, clock=settings.clock, audit=MetricsRecorder(audit), lookups=lookups)
+        counters = open_counters(settings.redis_url, settings.counters_path, prefix=settings.redis_prefix)
+        holder: dict[str, Guard] = {}
+        alerts = AlertSink(lambda: settings.alert_webhook or holder["guard"].policy.alert_webhook)
+        traffic = TrafficMonitor(
+            counters,
+            deployment_region=settings.region_name,
+            on_event=lambda event: _on_traffic_event(event, alerts, overrides, settings.clock),
+        )
+        lookups = Lookups(optouts=optouts, consents=consents, registries=registries, traffic=traffic)
+        guard = holder["guard"] = Guard(policy, clock=settings.clock, audit=MetricsRecorder(audit), lookups=lookups)
         refresher = PolicyRefresher(guard, settings.policy_path, overrides, interval=settings.refresh_interval)
         refresher.refresh_now()  # runtime suspensions and blocks apply from the first call
         if settings.refresh_interval > 0:
@@ -81,6 +106,9 @@ class CallGuard:
             refresher=refresher,
             api_tokens=parse_admin_tokens(app.config),
             registries=registries,
+            counters=counters,
+            traffic=traffic,
+            alerts=alerts,
         )
         app.extensions["callguard"] = state
         if app.config.get("MAX_CONTENT_LENGTH") is None:
@@ -88,6 +116,7 @@ class CallGuard:
         if self.register_routes:
             app.register_blueprint(voice)
             app.register_blueprint(compliance)
+            app.register_blueprint(status)
             app.register_blueprint(api)
             app.register_error_handler(404, api_routing_error)
             app.register_error_handler(405, api_routing_error)

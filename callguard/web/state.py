@@ -15,6 +15,9 @@ from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
+from ..store.counters import CounterBackend
+from ..traffic.alerts import AlertSink
+from ..traffic.monitor import TrafficMonitor
 from .admin.tokens import ApiToken
 from .signature import SignatureValidator
 
@@ -33,12 +36,17 @@ class CallguardState:
     refresher: PolicyRefresher
     registries: RegistryLookup | None = None
     api_tokens: tuple[ApiToken, ...] = ()
+    counters: CounterBackend | None = None
+    traffic: TrafficMonitor | None = None
+    alerts: AlertSink | None = None
 
     def close(self) -> None:
         """Stop background work, write the audit backlog and release database connections."""
         self.refresher.stop()
         if isinstance(self.audit, BatchingAuditLog):
             self.audit.close()
+        if self.counters is not None:
+            self.counters.close()
         self.engine.dispose()
 
 

@@ -36,8 +36,10 @@ def outbound(state: CallguardState, params: Mapping[str, str]) -> Response:
     dial = dial_request_from_params(params, campaign=request.args.get("campaign") or None)
     guard = state.guard
     decision = guard.check(dial)  # never raises: faults become fail-mode decisions
+    account = guard.policy.account(dial.account_sid)
+    status_callback = account is not None and state.traffic is not None and account.traffic.enabled
     try:
-        body = render_decision(decision, guard.policy.defaults, base_url=callback_base(state))
+        body = render_decision(decision, guard.policy.defaults, base_url=callback_base(state), status_callback=status_callback)
     except Exception as exc:
         log.exception("rendering failed for call %s", dial.call_sid)
         decision = guard.fault_decision(dial, exc)

@@ -83,15 +83,20 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def start_server(policy_path: Path, workdir: Path, *, workers: int, database_url: str | None = None) -> Server:
+def start_server(
+    policy_path: Path, workdir: Path, *, workers: int, database_url: str | None = None, env: dict[str, str] | None = None
+) -> Server:
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     database_url = database_url or f"sqlite:///{workdir / 'served.db'}"
     env = {
         **os.environ,
         "CALLGUARD_DATABASE_URL": database_url,
         "CALLGUARD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CALLGUARD_COUNTERS_PATH": str(workdir / "counters.db"),
         "TWILIO_AUTH_TOKEN": MAIN_TOKEN,
         "TWILIO_AUTH_TOKEN_TENANT": TENANT_TOKEN,
+        **(env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "callguard.cli", "serve", "--policy", str(policy_path), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],

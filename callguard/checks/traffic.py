@@ -1,0 +1,53 @@
+"""Refuse calls over the account's rate, concurrency, velocity or per-callee limits, and calls from
+caller IDs throttled for too many unanswered or too short calls (the ``[traffic]`` policy).
+
+The counting itself is the :class:`~callguard.traffic.TrafficMonitor`'s, behind the context's
+lookups; a call already refused by an earlier check is not counted at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from ..policy.model import Campaign
+from ..traffic.policy import TrafficPolicy, parse_traffic
+from .context import SKIP, DialContext, Outcome
+
+
+@functools.lru_cache(maxsize=1024)
+def _with_campaign(base: TrafficPolicy, campaign_id: str, table_json: str, source: str) -> TrafficPolicy:
+    return parse_traffic(json.loads(table_json), source=source, key=f"campaigns.{campaign_id}.traffic", inherited=base)
+
+
+def effective_traffic(base: TrafficPolicy, campaign: Campaign | None, source: str) -> TrafficPolicy:
+    """The account's traffic policy with the campaign's ``[traffic]`` laid over it."""
+    if campaign is None or not campaign.traffic:
+        return base
+    return _with_campaign(base, campaign.id, json.dumps(campaign.traffic, sort_keys=True, default=str), source)
+
+
+def check_traffic(ctx: DialContext) -> Outcome:
+    monitor = ctx.lookups.traffic if ctx.lookups is not None else None
+    account, info = ctx.account, ctx.info
+    if monitor is None or ctx.refused or account is None or info is None or not info.valid:
+        return SKIP
+    policy = effective_traffic(account.traffic, ctx.campaign, ctx.policy.source)
+    if not policy.enabled:
+        return SKIP
+    result = monitor.before_dial(
+        account_sid=account.sid,
+        family=account.family,
+        e164=info.e164,
+        region=info.region,
+        caller_id=ctx.caller_id if ctx.caller_id_valid else None,
+        call_sid=ctx.request.call_sid,
+        campaign_id=ctx.campaign.id if ctx.campaign is not None else None,
+        policy=policy,
+        now=ctx.now,
+    )
+    if result.undo:
+        undo: list[Any] = result.undo
+        ctx.on_reject.append(lambda: monitor.undo(undo, ctx.now))
+    return result.refusals[0] if result.refusals else None

@@ -1,0 +1,181 @@
+"""Counters for traffic protection: one small interface, two backends (SQLite and Redis).
+
+Traffic checks run several counter operations for one call; they are described as a list of
+operations and run as one batch, so a call costs one SQLite transaction or one Redis round
+trip. Every operation is evaluated at the caller's ``now`` (epoch seconds, from its injectable
+clock): backends never read the time themselves, so windows behave the same under a test's
+fake clock as in production.
+
+Operations and their results:
+
+- ``Admit(windows, gauges, flags, member)``: a call's whole admission at once. Admitted when no
+  flag in ``flags`` is in force, each ``(key, window, limit)`` window holds fewer than ``limit``
+  events and each ``(key, ttl, limit)`` gauge fewer than ``limit`` members; then, and only then,
+  the member is recorded in every window and gauge. -> :class:`AdmitResult`. Nothing is written
+  for a refused call, so refusals never use up quota.
+- ``HitBelow(key, window, limit, member)``: record an event unless ``limit`` events are already
+  in the last ``window`` seconds; -> ``(recorded, count)``, count including this one if recorded.
+- ``Hit(key, window, member)``: record an event; -> count in the window including it.
+- ``Peek(key, window)``: -> count in the window.
+- ``Unhit(key, member)``: remove a recorded event (a call refused after it was counted).
+- ``Acquire(key, member, ttl, limit)``: join a gauge of active members unless ``limit`` are active;
+  members expire after ``ttl`` seconds (a call whose end was never reported); -> ``(joined, active)``.
+- ``Release(key, member)``: leave the gauge.
+- ``RecordOutcome(key, answered, duration, keep)``: append a call outcome, keeping the last ``keep``.
+- ``OutcomeStats(key, window, last)``: -> ``(attempts, answered, answered_seconds)`` over the
+  last ``last`` outcomes within ``window``.
+- ``SetFlag(key, until, reason)`` / ``GetFlag(key)``: a flag in force until ``until``;
+  GetFlag -> ``(until, reason)`` or None once expired.
+- ``Tally(key, bucket, amount, ttl)``: add to a counter in a fixed bucket (hour, day); -> new total.
+  ``ReadTallies(key, buckets)``: -> ``{bucket: total}``.
+- ``Index(key, member, ttl)`` / ``ReadIndex(key)``: a set of names seen (caller IDs, countries), for reports.
+
+A backend that cannot be reached raises :class:`~callguard.errors.StoreUnavailable`, and the
+engine's fail mode decides the call.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    windows: tuple[tuple[str, float, int], ...]  # (key, window seconds, limit)
+    gauges: tuple[tuple[str, float, int], ...]  # (key, member ttl seconds, limit)
+    flags: tuple[str, ...]
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitResult:
+    admitted: bool
+    window_counts: tuple[int, ...]  # events already in each window (this call not included)
+    gauge_counts: tuple[int, ...]  # members already active in each gauge
+    flags: tuple[tuple[float, str] | None, ...]  # (until, reason) of each flag in force
+
+
+@dataclass(frozen=True, slots=True)
+class HitBelow:
+    key: str
+    window: float
+    limit: int
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    key: str
+    window: float
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class Peek:
+    key: str
+    window: float
+
+
+@dataclass(frozen=True, slots=True)
+class Unhit:
+    key: str
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire:
+    key: str
+    member: str
+    ttl: float
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    key: str
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    key: str
+    answered: bool
+    duration: float
+    keep: int
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeStats:
+    key: str
+    window: float
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetFlag:
+    key: str
+    until: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetFlag:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    key: str
+    bucket: int
+    amount: int
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTallies:
+    key: str
+    buckets: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    key: str
+    member: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReadIndex:
+    key: str
+
+
+Op = Admit | HitBelow | Hit | Peek | Unhit | Acquire | Release | RecordOutcome | OutcomeStats | SetFlag | GetFlag | Tally | ReadTallies | Index | ReadIndex
+
+
+class CounterBackend(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    def run(self, ops: Sequence[Op], now: float) -> list[Any]:
+        """Run ``ops`` as one batch at ``now``; their results, in order."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the backend answers."""
+
+    def close(self) -> None:
+        return None
+
+
+def open_counters(redis_url: str | None, sqlite_path: str, *, prefix: str = "callguard:", timeout: float = 0.05) -> CounterBackend:
+    """Redis when ``redis_url`` is set (many hosts), else a SQLite file (one host)."""
+    if redis_url:
+        from .counters_redis import RedisCounters
+
+        return RedisCounters(redis_url, prefix=prefix, timeout=timeout)
+    from .counters_sqlite import SqliteCounters
+
+    return SqliteCounters(sqlite_path)

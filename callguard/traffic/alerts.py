@@ -1,0 +1,92 @@
+"""Alerts for traffic events: a structured log line always, and an optional webhook.
+
+The webhook gets the event as JSON (POST), from a background thread so no call waits for it,
+with a bounded number of retries and a bounded queue: an alert endpoint that is down costs
+log lines, never calls.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Callable
+
+from .monitor import TrafficEvent
+
+log = logging.getLogger("callguard.alerts")
+
+
+class AlertSink:
+    def __init__(
+        self,
+        webhook: Callable[[], str | None],
+        *,
+        attempts: int = 3,
+        backoff: float = 1.0,
+        timeout: float = 2.0,
+        max_queue: int = 1_000,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.webhook = webhook  # read per alert: a reloaded policy may change it
+        self.attempts, self.backoff, self.timeout, self.max_queue, self.sleep = attempts, backoff, timeout, max_queue, sleep
+        self.delivered = 0
+        self.failed = 0
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, event: TrafficEvent) -> None:
+        payload = event.as_dict()
+        log.warning("traffic alert %s", json.dumps(payload, sort_keys=True))
+        url = self.webhook()
+        if not url:
+            return
+        if len(self._queue) >= self.max_queue:
+            self.failed += 1
+            log.error("alert queue full; alert not sent to the webhook: %s", event.kind)
+            return
+        self._queue.append((url, json.dumps(payload).encode()))
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="callguard-alerts", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(timeout=60)
+            self._wake.clear()
+            while self._queue:
+                url, body = self._queue.popleft()
+                self.deliver(url, body)
+
+    def deliver(self, url: str, body: bytes) -> bool:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    if 200 <= response.status < 300:
+                        self.delivered += 1
+                        return True
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                log.warning("alert webhook attempt %d of %d failed: %s", attempt, self.attempts, exc)
+            if attempt < self.attempts:
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+        self.failed += 1
+        log.error("alert webhook %s failed %d times; alert dropped", url, self.attempts)
+        return False
+
+    def drain(self) -> None:
+        """Deliver everything queued now, on this thread (shutdown, tests)."""
+        while self._queue:
+            url, body = self._queue.popleft()
+            self.deliver(url, body)

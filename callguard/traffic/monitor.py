@@ -1,0 +1,434 @@
+"""Traffic protection at the dial: rate, concurrency, caller-ID health, velocity, callee limits.
+
+:meth:`TrafficMonitor.before_dial` runs one counter batch per call: it records the attempt
+where the limits allow it and returns the refusals that apply. A call refused — here, or by a
+later check — gives back what it took (:meth:`undo`), so refused calls do not use up the
+quota of calls that connect. :meth:`after_call` takes a call's outcome from Twilio's status
+callback, frees its concurrency slot and, when a caller ID's answer ratio or average call
+length crosses its threshold, throttles that caller ID for the cool-down. Velocity triggers
+and throttles are flags in the counter backend, so they hold across workers, hosts and
+restarts. What fires is reported as :class:`TrafficEvent` to ``on_event`` (alerts, automatic
+suspension).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ..decision import Refusal
+from ..numbers.regions import region_name
+from ..store.counters import (
+    Admit,
+    AdmitResult,
+    CounterBackend,
+    GetFlag,
+    Index,
+    Op,
+    OutcomeStats,
+    ReadIndex,
+    ReadTallies,
+    RecordOutcome,
+    Release,
+    SetFlag,
+    Tally,
+    Unhit,
+)
+from .policy import TrafficPolicy, VelocityRule
+
+log = logging.getLogger("callguard.traffic")
+
+DAY = 86_400.0
+HOUR = 3_600.0
+REPORT_TTL = 8 * DAY
+
+
+@dataclass(frozen=True)
+class TrafficEvent:
+    kind: str  # throttle_started, velocity_block, suspend_requested, region_share
+    account_sid: str
+    subject: str  # the caller ID, prefix/country, or region concerned
+    sentence: str
+    at: float
+    until: float | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "account_sid": self.account_sid, "subject": self.subject, "sentence": self.sentence,
+            "at": self.at, "until": self.until, "details": dict(self.details),
+        }
+
+
+@dataclass
+class DialTraffic:
+    refusals: list[Refusal]
+    undo: list[Op]
+
+
+@dataclass(frozen=True)
+class CallerIdStats:
+    caller_id: str
+    attempts: int
+    answered: int
+    average_seconds: float | None
+    throttled_until: float | None
+    throttle_reason: str | None
+
+    @property
+    def answer_ratio(self) -> float | None:
+        return self.answered / self.attempts if self.attempts else None
+
+
+@dataclass(frozen=True)
+class CountryStats:
+    region: str
+    attempts: int
+    refused: int
+    blocked_until: float | None
+
+
+@dataclass(frozen=True)
+class AccountTraffic:
+    account_sid: str
+    caller_ids: list[CallerIdStats]
+    countries: list[CountryStats]
+    region_calls: dict[str, int]
+
+
+def _day(now: float) -> int:
+    return int(now // DAY)
+
+
+def _hour(now: float) -> int:
+    return int(now // HOUR)
+
+
+def _until(epoch: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class TrafficMonitor:
+    def __init__(
+        self,
+        counters: CounterBackend,
+        *,
+        deployment_region: str = "default",
+        on_event: Callable[[TrafficEvent], None] | None = None,
+    ) -> None:
+        self.counters = counters
+        self.deployment_region = deployment_region
+        self.on_event = on_event or (lambda event: None)
+        self._share_checked: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.tallies = TallyBuffer(counters)
+
+    def _emit(self, events: list[TrafficEvent]) -> None:
+        for event in events:
+            try:
+                self.on_event(event)
+            except Exception:  # an alert must never break a call
+                log.exception("traffic event handler failed for %s", event.kind)
+
+    # -- at the dial ------------------------------------------------------------------------
+
+    def before_dial(
+        self,
+        *,
+        account_sid: str,
+        family: str,
+        e164: str,
+        region: str | None,
+        caller_id: str | None,
+        call_sid: str | None,
+        campaign_id: str | None,
+        policy: TrafficPolicy,
+        now: float,
+    ) -> DialTraffic:
+        """One atomic admission: every flag, window and gauge checked, the call recorded in all or none."""
+        member = call_sid or uuid.uuid4().hex
+        country = region or "intl"
+        windows: list[tuple[str, float, int]] = []
+        window_kinds: list[tuple[str, VelocityRule | None]] = []
+        flags: list[str] = []
+        flag_kinds: list[tuple[str, VelocityRule | None]] = []
+        gauges: list[tuple[str, float, int]] = []
+        if policy.cps:
+            windows.append((f"cps:{account_sid}", 1.0, policy.cps))
+            window_kinds.append(("cps", None))
+        for rule in policy.velocity:
+            if rule.matches(e164, region):
+                flags.append(f"velblock:{account_sid}:{rule.target}")
+                flag_kinds.append(("velocity", rule))
+                windows.append((f"vel:{account_sid}:{rule.target}", rule.window, rule.max_calls))
+                window_kinds.append(("velocity", rule))
+        if policy.max_calls_per_callee_per_day:
+            windows.append((f"callee:{family}:{campaign_id or '*'}:{e164}", DAY, policy.max_calls_per_callee_per_day))
+            window_kinds.append(("callee", None))
+        if caller_id and (policy.unanswered or policy.short_calls):
+            flags.append(f"thr:{account_sid}:{caller_id}")
+            flag_kinds.append(("throttle", None))
+        if policy.concurrent:
+            gauges.append((f"conc:{account_sid}", policy.max_call_seconds, policy.concurrent))
+
+        result: AdmitResult = self.counters.run([Admit(tuple(windows), tuple(gauges), tuple(flags), member)], now)[0]
+        self.tallies.add(f"country:{account_sid}:{country}", _day(now), REPORT_TTL)
+        self.tallies.index(f"countries:{account_sid}", country, REPORT_TTL)
+        if caller_id:
+            self.tallies.index(f"callers:{account_sid}", caller_id, REPORT_TTL)
+        self.tallies.add(f"region:{account_sid}:{self.deployment_region}", _hour(now), 2 * DAY)
+        self.tallies.index(f"regions:{account_sid}", self.deployment_region, 2 * DAY)
+        self.tallies.flush_if_due(now)
+
+        events: list[TrafficEvent] = []
+        if result.admitted:
+            undo: list[Op] = [Unhit(key, member) for key, _, _ in windows] + [Release(key, member) for key, _, _ in gauges]
+            events.extend(self._region_share(account_sid, policy, now))
+            self._emit(events)
+            return DialTraffic([], undo)
+
+        refusals: list[Refusal] = []
+        follow_up: list[Op] = []
+        for (kind, rule), value in zip(flag_kinds, result.flags):
+            if value is None:
+                continue
+            until, reason = value
+            if kind == "throttle":
+                code, _, sentence = reason.partition("|")
+                refusals.append(Refusal("traffic", f"traffic.{code}", f"Caller ID {caller_id} is throttled until {_until(until)}: {sentence}."))
+            else:
+                assert rule is not None
+                refusals.append(
+                    Refusal("traffic", "traffic.velocity", f"Calls to {rule.target} are blocked for account {account_sid} until {_until(until)}: {reason}.")
+                )
+        blocked = {rule.target for (kind, rule), value in zip(flag_kinds, result.flags) if kind == "velocity" and value and rule}
+        for (kind, rule), (_, _, limit), count in zip(window_kinds, windows, result.window_counts):
+            if count < limit:
+                continue
+            if kind == "cps":
+                refusals.append(Refusal("traffic", "traffic.cps", f"Account {account_sid} is at its limit of {limit} calls a second."))
+            elif kind == "callee":
+                refusals.append(Refusal("traffic", "traffic.callee_daily", f"{e164} has had {count} calls in 24 hours from this account family, its limit."))
+            elif kind == "velocity" and rule is not None and rule.target not in blocked:
+                what = region_name(rule.target) if rule.by_region else rule.target
+                reason = f"more than {rule.max_calls} calls to {what} within {rule.window:g} s"
+                until = now + rule.block_for
+                follow_up.append(SetFlag(f"velblock:{account_sid}:{rule.target}", until, reason))
+                refusals.append(Refusal("traffic", "traffic.velocity", f"Calls to {what} are blocked for account {account_sid} until {_until(until)}: {reason}."))
+                events.append(TrafficEvent("velocity_block", account_sid, rule.target, f"Account {account_sid}: {reason}; blocked until {_until(until)}.", now, until, {"max_calls": rule.max_calls, "window": rule.window}))
+                if rule.suspend_account:
+                    events.append(TrafficEvent("suspend_requested", account_sid, rule.target, f"Velocity trigger on {what}: {reason}.", now))
+        for (_, _, limit), count in zip(gauges, result.gauge_counts):
+            if count >= limit:
+                refusals.append(Refusal("traffic", "traffic.concurrent", f"Account {account_sid} already has {count} calls up, its limit."))
+        self.tallies.add(f"refused:{account_sid}:{country}", _day(now), REPORT_TTL)
+        if follow_up:
+            self.counters.run(follow_up, now)
+        self._emit(events)
+        return DialTraffic(refusals, [])
+
+    def undo(self, ops: list[Op], now: float) -> None:
+        """Give back what a call took when a later check refused it."""
+        if ops:
+            self.counters.run(ops, now)
+
+    # -- after the call -----------------------------------------------------------------------
+
+    def after_call(
+        self,
+        *,
+        account_sid: str,
+        caller_id: str | None,
+        call_sid: str | None,
+        answered: bool,
+        duration: float,
+        policy: TrafficPolicy,
+        now: float,
+    ) -> list[TrafficEvent]:
+        ops: list[Op] = []
+        if call_sid and policy.concurrent:
+            ops.append(Release(f"conc:{account_sid}", call_sid))
+        unanswered, short = policy.unanswered, policy.short_calls
+        keep = max((unanswered.last if unanswered else 0), (short.last if short else 0), 100)
+        ttl = max((unanswered.window if unanswered else 0), (short.window if short else 0), 7 * DAY)
+        if caller_id:
+            ops.append(RecordOutcome(f"out:{account_sid}:{caller_id}", answered, duration, keep, ttl))
+            if answered:
+                ops.append(RecordOutcome(f"ans:{account_sid}:{caller_id}", True, duration, keep, ttl))
+            ops.append(Index(f"callers:{account_sid}", caller_id, REPORT_TTL))
+        checks: list[str] = []
+        if caller_id and (unanswered or short):
+            ops.append(GetFlag(f"thr:{account_sid}:{caller_id}"))
+            checks.append("flag")
+            if unanswered:
+                ops.append(OutcomeStats(f"out:{account_sid}:{caller_id}", unanswered.window, unanswered.last))
+                checks.append("unanswered")
+            if short:
+                ops.append(OutcomeStats(f"ans:{account_sid}:{caller_id}", short.window, short.last))
+                checks.append("short")
+        if not ops:
+            return []
+        results = self.counters.run(ops, now)[len(ops) - len(checks) :]
+        found = dict(zip(checks, results))
+        events: list[TrafficEvent] = []
+        if caller_id and found.get("flag") is None:
+            throttle = None
+            if unanswered and "unanswered" in found:
+                attempts, answered_count, _ = found["unanswered"]
+                if attempts >= unanswered.min_attempts and answered_count / attempts < unanswered.min_answer_ratio:
+                    throttle = (
+                        "unanswered",
+                        unanswered.cooldown,
+                        f"{answered_count} of its last {attempts} calls were answered ({answered_count / attempts:.0%}, "
+                        f"the floor is {unanswered.min_answer_ratio:.0%})",
+                    )
+            if throttle is None and short and "short" in found:
+                count, _, seconds = found["short"]
+                if count >= short.min_answered and seconds / count < short.min_average_seconds:
+                    throttle = (
+                        "short_calls",
+                        short.cooldown,
+                        f"its last {count} answered calls averaged {seconds / count:.1f} s (the floor is {short.min_average_seconds:g} s)",
+                    )
+            if throttle is not None:
+                code, cooldown, sentence = throttle
+                until = now + cooldown
+                self.counters.run([SetFlag(f"thr:{account_sid}:{caller_id}", until, f"{code}|{sentence}")], now)
+                events.append(TrafficEvent("throttle_started", account_sid, caller_id, f"Caller ID {caller_id} throttled until {_until(until)}: {sentence}.", now, until, {"rule": code}))
+        self._emit(events)
+        return events
+
+    # -- the multi-region rule ------------------------------------------------------------------
+
+    def _region_share(self, account_sid: str, policy: TrafficPolicy, now: float) -> list[TrafficEvent]:
+        """Hourly: more than 6 of the last 24 hours with another region over half the calls alerts."""
+        with self._lock:
+            if now - self._share_checked.get(account_sid, float("-inf")) < HOUR:
+                return []
+            self._share_checked[account_sid] = now
+        share = self.region_share(account_sid, now)
+        home = policy.home_region or (max(share.totals, key=share.totals.get) if share.totals else None)  # type: ignore[arg-type]
+        if home is None:
+            return []
+        foreign_hours = [h for h in share.hours if h.leader not in (None, home) and h.leader_share > 0.5]
+        if len(foreign_hours) <= 6:
+            return []
+        if self.counters.run([GetFlag(f"regionalert:{account_sid}")], now)[0] is not None:
+            return []  # alerted within the day already
+        self.counters.run([SetFlag(f"regionalert:{account_sid}", now + DAY, "alerted")], now)
+        sentence = (
+            f"Account {account_sid}: in {len(foreign_hours)} of the last 24 hours a region other than its home region {home} "
+            f"carried over half its calls (policy: at most 6)."
+        )
+        return [TrafficEvent("region_share", account_sid, home, sentence, now, details={"hours": len(foreign_hours)})]
+
+    def region_share(self, account_sid: str, now: float) -> "RegionShare":
+        self.tallies.flush(now)
+        (regions,) = self.counters.run([ReadIndex(f"regions:{account_sid}")], now)
+        buckets = tuple(range(_hour(now) - 23, _hour(now) + 1))
+        tallies = self.counters.run([ReadTallies(f"region:{account_sid}:{r}", buckets) for r in regions], now) if regions else []
+        per_region = dict(zip(regions, tallies))
+        hours = []
+        for bucket in buckets:
+            counts = {r: per_region[r].get(bucket, 0) for r in regions}
+            total = sum(counts.values())
+            leader = max(counts, key=counts.get) if total else None  # type: ignore[arg-type]
+            hours.append(HourShare(bucket, counts, leader, counts[leader] / total if leader else 0.0))
+        return RegionShare(account_sid, hours, {r: sum(per_region[r].values()) for r in regions})
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def report(self, account_sid: str, policy: TrafficPolicy, now: float, *, days: int = 7) -> AccountTraffic:
+        self.tallies.flush(now)
+        callers, countries = self.counters.run([ReadIndex(f"callers:{account_sid}"), ReadIndex(f"countries:{account_sid}")], now)
+        window = policy.unanswered.window if policy.unanswered else DAY
+        ops: list[Op] = []
+        for cid in callers:
+            ops += [OutcomeStats(f"out:{account_sid}:{cid}", window, 10_000), OutcomeStats(f"ans:{account_sid}:{cid}", window, 10_000),
+                    GetFlag(f"thr:{account_sid}:{cid}")]
+        day_buckets = tuple(range(_day(now) - days + 1, _day(now) + 1))
+        for country in countries:
+            ops += [ReadTallies(f"country:{account_sid}:{country}", day_buckets), ReadTallies(f"refused:{account_sid}:{country}", day_buckets)]
+            rules = [r for r in policy.velocity if r.by_region and r.target == country]
+            ops += [GetFlag(f"velblock:{account_sid}:{r.target}") for r in rules]
+        results = iter(self.counters.run(ops, now)) if ops else iter(())
+        caller_stats = []
+        for cid in callers:
+            attempts, answered, _ = next(results)
+            answered_count, _, seconds = next(results)
+            flag = next(results)
+            caller_stats.append(
+                CallerIdStats(cid, attempts, answered, seconds / answered_count if answered_count else None,
+                              flag[0] if flag else None, flag[1].partition("|")[2] if flag else None)
+            )
+        country_stats = []
+        for country in countries:
+            attempts_by_day, refused_by_day = next(results), next(results)
+            rules = [r for r in policy.velocity if r.by_region and r.target == country]
+            flags = [next(results) for _ in rules]
+            blocked = max((f[0] for f in flags if f), default=None)
+            country_stats.append(CountryStats(country, sum(attempts_by_day.values()), sum(refused_by_day.values()), blocked))
+        return AccountTraffic(account_sid, caller_stats, country_stats, self.region_share(account_sid, now).totals)
+
+
+@dataclass(frozen=True)
+class HourShare:
+    hour: int
+    counts: dict[str, int]
+    leader: str | None
+    leader_share: float
+
+
+@dataclass(frozen=True)
+class RegionShare:
+    account_sid: str
+    hours: list[HourShare]
+    totals: dict[str, int]
+
+
+class TallyBuffer:
+    """Report counts gathered in memory and written in one batch at most once a second.
+
+    Reports and the multi-region rule need per-country and per-region counts of every call,
+    but not within the call's own counter batch: keeping them out of it keeps a decision to one
+    short round trip. A crash loses at most a second of report counts, never a limit.
+    """
+
+    def __init__(self, counters: CounterBackend, *, interval: float = 1.0) -> None:
+        self.counters = counters
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._tallies: dict[tuple[str, int, float], int] = {}
+        self._indexes: dict[tuple[str, str], float] = {}
+        self._next_flush = float("-inf")
+
+    def add(self, key: str, bucket: int, ttl: float, amount: int = 1) -> None:
+        with self._lock:
+            self._tallies[(key, bucket, ttl)] = self._tallies.get((key, bucket, ttl), 0) + amount
+
+    def index(self, key: str, member: str, ttl: float) -> None:
+        with self._lock:
+            self._indexes[(key, member)] = ttl
+
+    def flush_if_due(self, now: float) -> None:
+        if now >= self._next_flush:
+            self.flush(now)
+
+    def flush(self, now: float) -> None:
+        with self._lock:
+            tallies, self._tallies = self._tallies, {}
+            indexes, self._indexes = self._indexes, {}
+            self._next_flush = now + self.interval
+        ops: list[Op] = [Tally(key, bucket, amount, ttl) for (key, bucket, ttl), amount in tallies.items()]
+        ops += [Index(key, member, ttl) for (key, member), ttl in indexes.items()]
+        if not ops:
+            return
+        try:
+            self.counters.run(ops, now)
+        except Exception:  # report counts are best effort; limits never depend on them
+            log.exception("traffic report counts could not be written; %d dropped", len(ops))

@@ -1,0 +1,73 @@
+"""``POST /voice/status``: Twilio's status callbacks for the calls callguard connects.
+
+callguard puts its own ``statusCallback`` on the ``<Number>`` it dials when the account has
+traffic limits, so no app change is needed. The final status of the callee's leg tells
+whether it was answered and for how long: that frees the call's concurrency slot and feeds the
+caller ID's answer ratio and average call length. Non-final statuses are acknowledged and
+ignored. The answer is always an empty TwiML document (or 403 for an unsigned request).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Mapping
+
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException
+
+import twiml
+
+from ..checks.traffic import effective_traffic
+from ..errors import StoreUnavailable
+from ..metrics import store_error
+from ..numbers.dialstring import TargetKind, normalize_dial_string
+from .responses import forbidden, twiml_response
+from .state import CallguardState
+from .webhook import is_verified, twilio_webhook
+
+log = logging.getLogger("callguard.web")
+
+status = Blueprint("callguard_status", __name__)
+
+FINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
+
+
+@status.route("/voice/status", methods=["GET", "POST"])
+@twilio_webhook
+def call_status(state: CallguardState, params: Mapping[str, str]) -> Response:
+    call_status = (params.get("CallStatus") or params.get("DialCallStatus") or "").lower()
+    account = state.guard.policy.account(params.get("AccountSid"))
+    if call_status not in FINAL or account is None or state.traffic is None:
+        return twiml_response(twiml.empty())
+    campaign = state.guard.policy.campaign(request.args.get("campaign"))
+    policy = effective_traffic(account.traffic, campaign, state.guard.policy.source)
+    try:
+        duration = float(params.get("CallDuration") or params.get("DialCallDuration") or 0)
+    except ValueError:
+        duration = 0.0
+    caller = normalize_dial_string(params.get("From") or "", default_region=account.default_region, emergency_regions=())
+    try:
+        state.traffic.after_call(
+            account_sid=account.sid,
+            caller_id=caller.e164 if caller.kind is TargetKind.PSTN else None,
+            # The slot was taken under the call that asked for the dial: the parent of this leg.
+            call_sid=params.get("ParentCallSid") or params.get("CallSid"),
+            answered=call_status == "completed" and duration > 0,
+            duration=duration,
+            policy=policy,
+            now=state.guard.clock(),
+        )
+    except StoreUnavailable as exc:
+        store_error(exc.backend, exc.operation)
+        log.error("status of call %s not recorded: %s", params.get("CallSid"), exc)
+    return twiml_response(twiml.empty())
+
+
+@status.errorhandler(Exception)
+def _fault(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
+        return exc if exc.code in (404, 405) else forbidden()  # type: ignore[return-value]
+    if not is_verified():
+        return forbidden()
+    log.exception("fault in the status callback")
+    return twiml_response(twiml.empty())

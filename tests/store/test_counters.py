@@ -1,0 +1,187 @@
+"""The counter backends, one suite for both (callguard.store.counters_sqlite, counters_redis)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from callguard.errors import StoreUnavailable
+from callguard.store.counters import (
+    Acquire,
+    CounterBackend,
+    GetFlag,
+    Hit,
+    HitBelow,
+    Index,
+    OutcomeStats,
+    Peek,
+    ReadIndex,
+    ReadTallies,
+    RecordOutcome,
+    Release,
+    SetFlag,
+    Tally,
+    Unhit,
+    open_counters,
+)
+
+NOW = 1_780_000_000.0
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def backend_spec(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    if request.param == "sqlite":
+        return {"redis_url": None, "sqlite_path": str(tmp_path / "counters.db"), "prefix": ""}
+    return {"redis_url": request.getfixturevalue("redis_server"), "sqlite_path": "", "prefix": request.getfixturevalue("redis_prefix")}
+
+
+@pytest.fixture
+def counters(backend_spec: dict[str, Any]) -> Iterator[CounterBackend]:
+    backend = open_counters(backend_spec["redis_url"], backend_spec["sqlite_path"], prefix=backend_spec["prefix"], timeout=1.0)
+    yield backend
+    backend.close()
+
+
+def test_hit_below_stops_at_the_limit_and_slides(counters: CounterBackend) -> None:
+    results = [counters.run([HitBelow("cps", 1.0, 3, f"m{i}")], NOW + i * 0.1)[0] for i in range(5)]
+    assert results == [(True, 1), (True, 2), (True, 3), (False, 3), (False, 3)]
+    # At NOW + 1.0 the first event (at NOW) has left the window: exactly one slot opens.
+    assert counters.run([HitBelow("cps", 1.0, 3, "m5")], NOW + 1.0)[0] == (True, 3)
+    assert counters.run([HitBelow("cps", 1.0, 3, "m6")], NOW + 1.0)[0] == (False, 3)
+
+
+def test_unhit_gives_the_slot_back(counters: CounterBackend) -> None:
+    assert counters.run([HitBelow("k", 60, 1, "a")], NOW)[0] == (True, 1)
+    counters.run([Unhit("k", "a")], NOW)
+    assert counters.run([HitBelow("k", 60, 1, "b")], NOW)[0] == (True, 1)
+
+
+def test_hit_and_peek(counters: CounterBackend) -> None:
+    assert [counters.run([Hit("v", 600, f"m{i}")], NOW + i)[0] for i in range(3)] == [1, 2, 3]
+    assert counters.run([Peek("v", 600)], NOW + 10)[0] == 3
+    assert counters.run([Peek("v", 600)], NOW + 600.5)[0] == 2  # the first left the window
+    assert counters.run([Peek("other", 600)], NOW)[0] == 0
+
+
+def test_gauge_with_expiry(counters: CounterBackend) -> None:
+    run = counters.run
+    assert run([Acquire("calls", "CA1", 3600, 2)], NOW)[0] == (True, 1)
+    assert run([Acquire("calls", "CA1", 3600, 2)], NOW)[0] == (True, 1)  # idempotent
+    assert run([Acquire("calls", "CA2", 3600, 2)], NOW)[0] == (True, 2)
+    assert run([Acquire("calls", "CA3", 3600, 2)], NOW)[0] == (False, 2)
+    run([Release("calls", "CA1")], NOW)
+    assert run([Acquire("calls", "CA3", 3600, 2)], NOW)[0] == (True, 2)
+    # A call whose end was never reported frees its slot after its ttl.
+    assert run([Acquire("calls", "CA4", 3600, 2)], NOW + 3601)[0] == (True, 1)
+
+
+def test_outcomes_keep_the_last_n_within_the_window(counters: CounterBackend) -> None:
+    for i, (answered, duration) in enumerate([(True, 30.0), (False, 0.0), (True, 10.0), (False, 0.0), (True, 50.0)]):
+        counters.run([RecordOutcome("cid", answered, duration, keep=4, ttl=86400)], NOW + i)
+    assert counters.run([OutcomeStats("cid", 86400, 100)], NOW + 10)[0] == (4, 2, 60.0)  # only 4 kept
+    assert counters.run([OutcomeStats("cid", 86400, 2)], NOW + 10)[0] == (2, 1, 50.0)
+    assert counters.run([OutcomeStats("cid", 6.5, 100)], NOW + 10)[0] == (1, 1, 50.0)  # after NOW+3.5: the one at NOW+4
+
+
+def test_flags_expire(counters: CounterBackend) -> None:
+    counters.run([SetFlag("throttle", NOW + 60, "too many unanswered")], NOW)
+    assert counters.run([GetFlag("throttle")], NOW + 59)[0] == (NOW + 60, "too many unanswered")
+    assert counters.run([GetFlag("throttle")], NOW + 60)[0] is None
+    assert counters.run([GetFlag("none")], NOW)[0] is None
+
+
+def test_tallies_and_indexes(counters: CounterBackend) -> None:
+    assert counters.run([Tally("t", 10, 1, 86400), Tally("t", 10, 2, 86400), Tally("t", 11, 5, 86400)], NOW) == [1, 3, 5]
+    assert counters.run([ReadTallies("t", (9, 10, 11))], NOW)[0] == {10: 3, 11: 5}
+    assert counters.run([ReadTallies("t", ())], NOW)[0] == {}
+    counters.run([Index("ids", "+14155550100", 3600), Index("ids", "+14155550101", 10)], NOW)
+    assert counters.run([ReadIndex("ids")], NOW)[0] == ["+14155550100", "+14155550101"]
+    assert counters.run([ReadIndex("ids")], NOW + 11)[0] == ["+14155550100"]
+
+
+def test_a_batch_returns_every_result_in_order(counters: CounterBackend) -> None:
+    results = counters.run(
+        [HitBelow("a", 1, 5, "x"), Acquire("g", "CA", 60, 5), GetFlag("f"), Hit("v", 60, "y"), Peek("v", 60), Tally("t", 1, 1, 60)], NOW
+    )
+    assert results == [(True, 1), (True, 1), None, 1, 1, 1]
+
+
+def test_state_survives_reopening(backend_spec: dict[str, Any]) -> None:
+    first = open_counters(backend_spec["redis_url"], backend_spec["sqlite_path"], prefix=backend_spec["prefix"], timeout=1.0)
+    first.run([HitBelow("cps", 60, 2, "a"), SetFlag("blocked", NOW + 600, "velocity")], NOW)
+    first.close()
+    second = open_counters(backend_spec["redis_url"], backend_spec["sqlite_path"], prefix=backend_spec["prefix"], timeout=1.0)
+    assert second.run([HitBelow("cps", 60, 2, "b"), HitBelow("cps", 60, 2, "c"), GetFlag("blocked")], NOW + 1) == [
+        (True, 2), (False, 2), (NOW + 600, "velocity")
+    ]
+    second.close()
+
+
+def _hammer(spec: dict[str, Any], start: int, results: Any) -> None:
+    backend = open_counters(spec["redis_url"], spec["sqlite_path"], prefix=spec["prefix"], timeout=2.0)
+    results.extend([backend.run([HitBelow("shared", 60, 50, f"p{start}-{i}")], NOW)[0][0] for i in range(40)])
+    backend.close()
+
+
+def test_two_processes_share_one_count(backend_spec: dict[str, Any]) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        results = manager.list()
+        workers = [context.Process(target=_hammer, args=(backend_spec, n, results)) for n in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [w.exitcode for w in workers] == [0, 0]
+        assert sum(results) == 50  # 80 attempts, exactly the limit recorded across both processes
+
+
+def test_an_unreachable_redis_is_store_unavailable_within_the_timeout() -> None:
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket closes
+    backend = open_counters(f"redis://127.0.0.1:{port}/0", "", timeout=0.05)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as caught:
+        backend.run([HitBelow("k", 1, 1, "m")], NOW)
+    assert caught.value.backend == "redis" and time.monotonic() - started < 1.0
+
+
+def test_a_broken_sqlite_file_is_store_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "counters.db"
+    backend = open_counters(None, str(path))
+    backend.run([Hit("k", 1, "m")], NOW)
+    backend.close()
+    path.write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"counters.db{suffix}").unlink(missing_ok=True)
+    with pytest.raises(StoreUnavailable) as caught:
+        open_counters(None, str(path)).run([Hit("k", 1, "m")], NOW)
+    assert caught.value.backend == "sqlite"
+
+
+def test_admit_records_everywhere_or_nowhere(counters: CounterBackend) -> None:
+    from callguard.store.counters import Admit, AdmitResult
+
+    def admit(member: str, now: float = NOW) -> AdmitResult:
+        return counters.run([Admit((("cps", 1.0, 2), ("vel", 600, 3)), (("conc", 3600, 2),), ("throttle",), member)], now)[0]
+
+    assert admit("a") == AdmitResult(True, (0, 0), (0,), (None,))
+    assert admit("b") == AdmitResult(True, (1, 1), (1,), (None,))
+    refused = admit("c")  # cps and concurrency both full: nothing is recorded anywhere
+    assert refused == AdmitResult(False, (2, 2), (2,), (None,))
+    counters.run([Release("conc", "a")], NOW + 1)
+    assert admit("c", NOW + 1) == AdmitResult(True, (0, 2), (1,), (None,))  # vel held 2, not 3
+    assert admit("d", NOW + 1).admitted is False  # vel window full now (3), gauge full
+    counters.run([SetFlag("throttle", NOW + 60, "unanswered|too many")], NOW)
+    counters.run([Release("conc", "b"), Release("conc", "c")], NOW + 2)
+    result = admit("e", NOW + 700)  # windows have slid; the flag has expired too (NOW + 60)
+    assert result == AdmitResult(True, (0, 0), (0,), (None,))
+    counters.run([SetFlag("throttle", NOW + 1000, "unanswered|too many")], NOW + 700)
+    assert admit("f", NOW + 700).flags == ((NOW + 1000, "unanswered|too many"),)

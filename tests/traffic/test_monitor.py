@@ -1,0 +1,201 @@
+"""Traffic triggers at the dial and after the call, on both counter backends (callguard.traffic.monitor)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from callguard import FakeClock
+from callguard.store.counters import CounterBackend, open_counters
+from callguard.traffic import TrafficEvent, TrafficMonitor, parse_traffic
+
+ACCOUNT = "AC" + "a" * 32
+CALLER = "+14155550100"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def spec(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    if request.param == "sqlite":
+        return {"redis_url": None, "sqlite_path": str(tmp_path / "counters.db"), "prefix": ""}
+    return {"redis_url": request.getfixturevalue("redis_server"), "sqlite_path": "", "prefix": request.getfixturevalue("redis_prefix")}
+
+
+@pytest.fixture
+def open_backend(spec: dict[str, Any]) -> Iterator[Callable[[], CounterBackend]]:
+    opened: list[CounterBackend] = []
+
+    def make() -> CounterBackend:
+        backend = open_counters(spec["redis_url"], spec["sqlite_path"], prefix=spec["prefix"], timeout=1.0)
+        opened.append(backend)
+        return backend
+
+    yield make
+    for backend in opened:
+        backend.close()
+
+
+class Harness:
+    def __init__(self, backend: CounterBackend, clock: FakeClock) -> None:
+        self.events: list[TrafficEvent] = []
+        self.monitor = TrafficMonitor(backend, on_event=self.events.append)
+        self.clock = clock
+        self.calls = 0
+
+    def dial(self, policy: Any, to: str = "+14155550123", region: str = "US", caller: str | None = CALLER, campaign: str | None = None) -> list[str]:
+        self.calls += 1
+        result = self.monitor.before_dial(
+            account_sid=ACCOUNT, family=ACCOUNT, e164=to, region=region, caller_id=caller, call_sid=f"CA{self.calls:032d}",
+            campaign_id=campaign, policy=policy, now=self.clock(),
+        )
+        return [r.code for r in result.refusals]
+
+    def ended(self, policy: Any, *, answered: bool, duration: float = 0.0, call: int | None = None) -> None:
+        self.monitor.after_call(
+            account_sid=ACCOUNT, caller_id=CALLER, call_sid=f"CA{(call or self.calls):032d}", answered=answered, duration=duration,
+            policy=policy, now=self.clock(),
+        )
+
+
+def traffic(table: dict[str, Any]) -> Any:
+    return parse_traffic(table, source="test", key="traffic", top_level=True)
+
+
+@pytest.fixture
+def harness(open_backend: Callable[[], CounterBackend], clock: FakeClock) -> Harness:
+    return Harness(open_backend(), clock)
+
+
+def test_cps_fires_at_the_limit_and_not_before(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"cps": 3})
+    assert [harness.dial(policy) for _ in range(3)] == [[], [], []]
+    assert harness.dial(policy) == ["traffic.cps"]
+    clock.advance(1.0)
+    assert harness.dial(policy) == []
+
+
+def test_concurrent_calls_until_they_end(harness: Harness) -> None:
+    policy = traffic({"concurrent": 2})
+    assert harness.dial(policy) == [] and harness.dial(policy) == []
+    assert harness.dial(policy) == ["traffic.concurrent"]
+    harness.ended(policy, answered=True, duration=30, call=1)
+    assert harness.dial(policy) == []
+
+
+def test_unanswered_throttles_exactly_at_the_threshold_and_cools_down(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"unanswered": {"last": 10, "window": "1d", "min_attempts": 5, "min_answer_ratio": 0.5, "cooldown": "1h"}})
+    # 2 answered, then unanswered ones: after the 4th attempt the ratio is 2/4 = 50%, not below.
+    for answered in (True, True, False, False):
+        assert harness.dial(policy) == []
+        harness.ended(policy, answered=answered, duration=60 if answered else 0)
+    assert harness.events == []
+    # The 5th attempt is unanswered: 2/5 = 40% < 50% with 5 attempts: the throttle starts now.
+    assert harness.dial(policy) == []
+    harness.ended(policy, answered=False)
+    assert [e.kind for e in harness.events] == ["throttle_started"] and "2 of its last 5 calls" in harness.events[0].sentence
+    assert harness.dial(policy) == ["traffic.unanswered"]
+    clock.advance(3600)
+    assert harness.dial(policy) == []
+
+
+def test_short_calls_throttle(harness: Harness) -> None:
+    policy = traffic({"short_calls": {"last": 5, "min_answered": 3, "min_average_seconds": 20, "cooldown": "30m"}})
+    for duration in (30, 10):
+        harness.dial(policy)
+        harness.ended(policy, answered=True, duration=duration)
+    assert harness.dial(policy) == []
+    harness.ended(policy, answered=True, duration=15)  # (30 + 10 + 15) / 3 = 18.3 s < 20 s
+    assert harness.dial(policy) == ["traffic.short_calls"]
+
+
+def test_velocity_blocks_the_prefix_records_why_and_can_suspend(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"velocity": [{"prefix": "+371", "max_calls": 20, "window": "10m", "block_for": "1d", "suspend_account": True}]})
+    for _ in range(20):
+        assert harness.dial(policy, to="+37120000000", region="LV") == []
+        clock.advance(1)
+    assert harness.events == []
+    assert harness.dial(policy, to="+37120000001", region="LV") == ["traffic.velocity"]
+    assert [e.kind for e in harness.events] == ["velocity_block", "suspend_requested"]
+    assert "more than 20 calls to +371" in harness.events[0].sentence
+    clock.advance(3600)  # the burst window has passed, but the block holds for a day
+    assert harness.dial(policy, to="+37120000002", region="LV") == ["traffic.velocity"]
+    assert harness.dial(policy, to="+14155550123") == []  # other destinations are fine
+    clock.advance(86_400)
+    assert harness.dial(policy, to="+37120000002", region="LV") == []
+
+
+def test_calls_to_one_callee_per_day(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"max_calls_per_callee_per_day": 3})
+    assert [harness.dial(policy, campaign="solar") for _ in range(3)] == [[], [], []]
+    assert harness.dial(policy, campaign="solar") == ["traffic.callee_daily"]
+    assert harness.dial(policy, campaign="other") == []  # per campaign
+    clock.advance(86_400)
+    assert harness.dial(policy, campaign="solar") == []
+
+
+def test_refused_calls_do_not_use_up_the_quota(harness: Harness) -> None:
+    policy = traffic({"cps": 2, "max_calls_per_callee_per_day": 1})
+    assert harness.dial(policy, to="+14155550123") == []
+    assert harness.dial(policy, to="+14155550123") == ["traffic.callee_daily"]  # its cps slot is given back
+    assert harness.dial(policy, to="+14155550124") == []
+    assert harness.dial(policy, to="+14155550125") == ["traffic.cps"]
+
+
+def test_throttles_and_blocks_survive_a_restart(open_backend: Callable[[], CounterBackend], clock: FakeClock) -> None:
+    policy = traffic({"cps": 2, "velocity": [{"country": "CU", "max_calls": 1, "window": "1h", "block_for": "1d"}]})
+    first = Harness(open_backend(), clock)
+    first.dial(policy, to="+5351234567", region="CU")
+    assert first.dial(policy, to="+5351234568", region="CU") == ["traffic.velocity"]
+    first.monitor.counters.close()
+    clock.advance(5)
+    second = Harness(open_backend(), clock)
+    second.calls = 100
+    assert second.dial(policy, to="+5351234569", region="CU") == ["traffic.velocity"]
+
+
+def test_the_report(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"unanswered": {"min_attempts": 2, "min_answer_ratio": 0.6}, "velocity": [{"country": "CU", "max_calls": 1, "window": "1h", "block_for": "1d"}]})
+    harness.dial(policy)
+    harness.ended(policy, answered=True, duration=40)
+    harness.dial(policy)
+    harness.ended(policy, answered=False)
+    # The first caller ID is throttled by now (1 of 2 answered); Cuba is dialled from another.
+    assert harness.dial(policy, to="+5351234567", region="CU", caller="+14155550199") == []
+    assert harness.dial(policy, to="+5351234568", region="CU", caller="+14155550199") == ["traffic.velocity"]
+    report = harness.monitor.report(ACCOUNT, policy, clock())
+    caller, other = report.caller_ids
+    assert other.caller_id == "+14155550199" and other.attempts == 0
+    assert (caller.caller_id, caller.attempts, caller.answered, caller.average_seconds) == (CALLER, 2, 1, 40.0)
+    assert caller.throttled_until == clock() + 3600 and caller.answer_ratio == 0.5
+    countries = {c.region: c for c in report.countries}
+    assert countries["US"].attempts == 2 and countries["CU"].attempts == 2 and countries["CU"].refused == 1
+    assert countries["CU"].blocked_until == clock() + 86_400
+    assert report.region_calls == {"default": 4}
+
+
+def test_the_multi_region_rule(open_backend: Callable[[], CounterBackend], clock: FakeClock) -> None:
+    backend = open_backend()
+    events: list[TrafficEvent] = []
+    us = TrafficMonitor(backend, deployment_region="us1", on_event=events.append)
+    ie = TrafficMonitor(backend, deployment_region="ie1", on_event=events.append)
+    policy = traffic({"home_region": "us1"})
+    call = 0
+
+    def dial(monitor: TrafficMonitor) -> None:
+        nonlocal call
+        call += 1
+        monitor.before_dial(account_sid=ACCOUNT, family=ACCOUNT, e164="+14155550123", region="US", caller_id=CALLER,
+                            call_sid=f"CA{call:032d}", campaign_id=None, policy=policy, now=clock())
+
+    # Seven hours in which ie1 carries most of the account's calls: over the policy's six.
+    for _hour in range(7):
+        dial(us)
+        dial(ie)
+        dial(ie)
+        clock.advance(3600)
+    ie.tallies.flush(clock())  # what ie1's flusher writes within a second
+    dial(us)
+    assert [e.kind for e in events] == ["region_share"] and "7 of the last 24 hours" in events[0].sentence
+    share = us.region_share(ACCOUNT, clock())
+    assert share.totals == {"ie1": 14, "us1": 8}

@@ -1,0 +1,173 @@
+"""Traffic limits through the webhooks: /voice/status, statusCallback injection, fail mode, alerts
+and automatic suspension (callguard.web.status, callguard.traffic.alerts)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from callguard.traffic.alerts import AlertSink
+from callguard.traffic.monitor import TrafficEvent
+
+from ..conftest import BASE_POLICY, MAIN, PUBLIC_URL, TwilioClient, dial_params, parse_twiml
+from .test_metrics import sample
+
+TRAFFIC = """
+[traffic]
+concurrent = 2
+unanswered = { last = 10, min_attempts = 3, min_answer_ratio = 0.5, cooldown = "1h" }
+
+[[traffic.velocity]]
+country = "CU"
+max_calls = 2
+window = "10m"
+block_for = "1d"
+suspend_account = true
+"""
+
+
+@pytest.fixture
+def traffic_app(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]) -> Any:
+    text = BASE_POLICY + TRAFFIC + '\n[accounts.AC00000000000000000000000000000001.permissions.CU]\nlow_risk = true\nhigh_risk_tollfraud = true\n'
+    return make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(text, name="traffic.toml"))})
+
+
+def status(tw: TwilioClient, parent: str, call_status: str, duration: int = 0, caller: str = "+14155550100") -> Any:
+    params = dial_params("+14155550123", from_=caller, CallSid="CA" + "c" * 32, ParentCallSid=parent, CallStatus=call_status,
+                         CallDuration=str(duration), Direction="outbound-dial")
+    return tw.post("/voice/status", params)
+
+
+def test_connected_dials_report_their_status_to_callguard(traffic_app: Any) -> None:
+    tw = TwilioClient(traffic_app.test_client())
+    number = parse_twiml(tw.post("/voice/outbound", dial_params("+14155550123")).data).find("Dial/Number")
+    assert number.get("statusCallback") == f"{PUBLIC_URL}/voice/status" and number.get("statusCallbackMethod") == "POST"
+
+
+def test_unanswered_calls_reported_by_twilio_throttle_the_caller_id(traffic_app: Any) -> None:
+    tw = TwilioClient(traffic_app.test_client())
+    for index, call_status in enumerate(("completed", "no-answer", "busy")):
+        parent = f"CA{index:032d}"
+        assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid=parent)).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+        response = status(tw, parent, call_status, duration=45 if call_status == "completed" else 0)
+        assert response.status_code == 200 and list(parse_twiml(response.data)) == []
+    refused = tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "9" * 32))
+    assert refused.headers["X-Callguard-Decision"] == "reject; reasons=traffic.unanswered"
+    # Another caller ID of the account is not affected.
+    other = tw.post("/voice/outbound", dial_params("+14155550123", from_="+14155550101", CallSid="CA" + "8" * 32))
+    assert other.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+
+
+def test_concurrent_slots_are_freed_by_the_final_status(traffic_app: Any) -> None:
+    tw = TwilioClient(traffic_app.test_client())
+    for parent in ("CA" + "1" * 32, "CA" + "2" * 32):
+        assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid=parent)).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "3" * 32)).headers["X-Callguard-Decision"] == "reject; reasons=traffic.concurrent"
+    status(tw, "CA" + "1" * 32, "ringing")  # not final: nothing changes
+    assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "4" * 32)).headers["X-Callguard-Decision"] == "reject; reasons=traffic.concurrent"
+    status(tw, "CA" + "1" * 32, "completed", duration=30)
+    assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "5" * 32)).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+
+
+def test_a_velocity_trigger_suspends_the_account(traffic_app: Any) -> None:
+    tw = TwilioClient(traffic_app.test_client())
+    for n in range(2):
+        response = tw.post("/voice/outbound", dial_params(f"+535123456{n}", CallSid=f"CA{n:032d}"))
+        assert response.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+        status(tw, f"CA{n:032d}", "completed", 60)
+    assert tw.post("/voice/outbound", dial_params("+5351234569")).headers["X-Callguard-Decision"] == "reject; reasons=traffic.velocity"
+    state = traffic_app.extensions["callguard"]
+    (change,) = state.overrides.changes(entity="account")
+    assert (change.actor, change.action, change.entity_id) == ("traffic", "suspend", MAIN)
+    state.refresher.refresh_now()
+    assert tw.post("/voice/outbound", dial_params("+14155550123")).headers["X-Callguard-Decision"].startswith("reject; reasons=account.suspended")
+
+
+def test_a_redis_outage_follows_the_fail_mode_never_5xx(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(BASE_POLICY + TRAFFIC, name="t.toml")), "CALLGUARD_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    tw = TwilioClient(app.test_client())
+    before = app.test_client().get("/metrics").get_data(as_text=True)
+    refused = tw.post("/voice/outbound", dial_params("+14155550123"))
+    assert refused.status_code == 200 and refused.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal"
+    emergency = tw.post("/voice/outbound", dial_params("911"))
+    assert parse_twiml(emergency.data).find("Dial/Number").text == "911"
+    after = app.test_client().get("/metrics").get_data(as_text=True)
+    labels = {"backend": "redis", "operation": "counters batch"}
+    assert sample(after, "callguard_store_errors_total", **labels) - sample(before, "callguard_store_errors_total", **labels) >= 1
+    assert tw.post("/voice/status", dial_params("+14155550123", CallStatus="completed", CallDuration="5")).status_code == 200
+
+
+def test_status_callbacks_are_signed(traffic_app: Any) -> None:
+    client = traffic_app.test_client()
+    assert client.post("/voice/status", data=dial_params("+14155550123", CallStatus="completed"), headers={"X-Twilio-Signature": "x"}).status_code == 403
+
+
+# -- the alert webhook ---------------------------------------------------------------------------
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    answers: list[int] = []
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        code = self.answers.pop(0) if self.answers else 204
+        if code < 300:
+            self.received.append(json.loads(body))
+        self.send_response(code)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, type[Receiver]]]:
+    handler = type("Handler", (Receiver,), {"answers": [], "received": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", handler
+    server.shutdown()
+    server.server_close()
+
+
+EVENT = TrafficEvent("velocity_block", MAIN, "+371", "Account …: more than 20 calls to +371 within 600 s.", 1.0, 86401.0)
+
+
+def test_alerts_are_posted_with_retries(receiver: tuple[str, type[Receiver]]) -> None:
+    url, handler = receiver
+    handler.answers = [503, 500]
+    delays: list[float] = []
+    sink = AlertSink(lambda: url, attempts=3, backoff=0.5, sleep=delays.append)
+    assert sink.deliver(url, json.dumps(EVENT.as_dict()).encode())
+    assert handler.received == [EVENT.as_dict()] and delays == [0.5, 1.0]
+
+
+def test_alert_retries_are_bounded(receiver: tuple[str, type[Receiver]]) -> None:
+    url, handler = receiver
+    handler.answers = [500, 500, 500, 500]
+    delays: list[float] = []
+    sink = AlertSink(lambda: url, attempts=3, sleep=delays.append)
+    assert not sink.deliver(url, b"{}") and sink.failed == 1 and len(delays) == 2 and handler.received == []
+
+
+def test_alerts_go_to_the_log_and_the_queue(receiver: tuple[str, type[Receiver]], caplog: pytest.LogCaptureFixture) -> None:
+    url, handler = receiver
+    sink = AlertSink(lambda: url, sleep=lambda s: None)
+    sink._thread = threading.current_thread()  # keep the background thread out: drain on this thread
+    with caplog.at_level("WARNING", logger="callguard.alerts"):
+        sink(EVENT)
+    assert '"kind": "velocity_block"' in caplog.text
+    sink.drain()
+    assert handler.received == [EVENT.as_dict()]
