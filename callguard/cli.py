@@ -181,12 +181,13 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
 from .compliance_cli import consent, optout  # noqa: E402
 from .registry.cli import registry  # noqa: E402
 from .runtime_cli import register as register_runtime_commands  # noqa: E402
-from .traffic.report_cli import report  # noqa: E402
+from .traffic.cli import report, traffic  # noqa: E402
 
 main.add_command(optout)
 main.add_command(consent)
 main.add_command(registry)
 main.add_command(report)
+main.add_command(traffic)
 register_runtime_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,27 +8,32 @@ fake clock as in production.
 
 Operations and their results:
 
-- ``Admit(windows, gauges, flags, member)``: a call's whole admission at once. Admitted when no
-  flag in ``flags`` is in force, each ``(key, window, limit)`` window holds fewer than ``limit``
-  events and each ``(key, ttl, limit)`` gauge fewer than ``limit`` members; then, and only then,
-  the member is recorded in every window and gauge. -> :class:`AdmitResult`. Nothing is written
-  for a refused call, so refusals never use up quota.
-- ``HitBelow(key, window, limit, member)``: record an event unless ``limit`` events are already
-  in the last ``window`` seconds; -> ``(recorded, count)``, count including this one if recorded.
-- ``Hit(key, window, member)``: record an event; -> count in the window including it.
-- ``Peek(key, window)``: -> count in the window.
-- ``Unhit(key, member)``: remove a recorded event (a call refused after it was counted).
-- ``Acquire(key, member, ttl, limit)``: join a gauge of active members unless ``limit`` are active;
-  members expire after ``ttl`` seconds (a call whose end was never reported); -> ``(joined, active)``.
-- ``Release(key, member)``: leave the gauge.
-- ``RecordOutcome(key, answered, duration, keep)``: append a call outcome, keeping the last ``keep``.
+- ``Admit(windows, gauges, flags, member, event)``: a call's whole admission at once. Admitted
+  when no flag in ``flags`` is in force, each ``(key, window, limit)`` sliding window holds fewer
+  than ``limit`` events and each ``(key, ttl, limit)`` gauge fewer than ``limit`` members (or
+  already holds ``member``: the same call asking again); then, and only then, ``event`` is
+  recorded in every window and ``member`` joins every gauge. -> :class:`AdmitResult`. Nothing is
+  written for a refused call, so refusals never use up quota. ``member`` is the call (its SID,
+  released when its end is reported); ``event`` is unique to this admission. Gauge counts are
+  exact whenever they reach the limit; below it they may still count members whose ``ttl`` has
+  passed (those are dropped when they would make a difference).
+- ``Unhit(key, event, at)``: remove a window event admitted at ``at`` (a call refused after it was admitted).
+- ``Release(key, member)``: leave a gauge (the call ended). Gauge members also expire after
+  their ``ttl`` (a call whose end was never reported).
+- ``RecordOutcome(key, answered, duration, keep, ttl)``: append a call outcome, keeping the last ``keep``.
 - ``OutcomeStats(key, window, last)``: -> ``(attempts, answered, answered_seconds)`` over the
   last ``last`` outcomes within ``window``.
-- ``SetFlag(key, until, reason)`` / ``GetFlag(key)``: a flag in force until ``until``;
-  GetFlag -> ``(until, reason)`` or None once expired.
+- ``SetFlag(key, until, reason)`` / ``GetFlag(key)`` / ``ClearFlag(key)``: a flag in force until
+  ``until``; GetFlag -> ``(until, reason)`` or None once expired; ClearFlag -> whether one was in force.
+- ``Reset(key)``: forget every window event or outcome recorded under ``key`` (a trigger that
+  fired starts its count afresh).
 - ``Tally(key, bucket, amount, ttl)``: add to a counter in a fixed bucket (hour, day); -> new total.
   ``ReadTallies(key, buckets)``: -> ``{bucket: total}``.
 - ``Index(key, member, ttl)`` / ``ReadIndex(key)``: a set of names seen (caller IDs, countries), for reports.
+
+Every operation costs O(1) amortised in the number of events a window holds (SQLite keeps a
+running count per key; Redis's sorted sets count in O(1)), so a trigger of 5 000 calls in 10
+minutes costs what a trigger of 5 does.
 
 A backend that cannot be reached raises :class:`~callguard.errors.StoreUnavailable`, and the
 engine's fail mode decides the call.
@@ -40,6 +45,9 @@ import abc
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+# The longest sliding window a backend keeps events for (policy validation enforces it).
+MAX_WINDOW = 7 * 86_400.0
+
 
 @dataclass(frozen=True, slots=True)
 class Admit:
@@ -47,6 +55,7 @@ class Admit:
     gauges: tuple[tuple[str, float, int], ...]  # (key, member ttl seconds, limit)
     flags: tuple[str, ...]
     member: str
+    event: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,38 +67,10 @@ class AdmitResult:
 
 
 @dataclass(frozen=True, slots=True)
-class HitBelow:
-    key: str
-    window: float
-    limit: int
-    member: str
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    key: str
-    window: float
-    member: str
-
-
-@dataclass(frozen=True, slots=True)
-class Peek:
-    key: str
-    window: float
-
-
-@dataclass(frozen=True, slots=True)
 class Unhit:
     key: str
-    member: str
-
-
-@dataclass(frozen=True, slots=True)
-class Acquire:
-    key: str
-    member: str
-    ttl: float
-    limit: int
+    event: str
+    at: float  # when the event was admitted (the ``now`` of its Admit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +108,16 @@ class GetFlag:
 
 
 @dataclass(frozen=True, slots=True)
+class ClearFlag:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Tally:
     key: str
     bucket: int
@@ -152,7 +143,7 @@ class ReadIndex:
     key: str
 
 
-Op = Admit | HitBelow | Hit | Peek | Unhit | Acquire | Release | RecordOutcome | OutcomeStats | SetFlag | GetFlag | Tally | ReadTallies | Index | ReadIndex
+Op = Admit | Unhit | Release | RecordOutcome | OutcomeStats | SetFlag | GetFlag | ClearFlag | Reset | Tally | ReadTallies | Index | ReadIndex
 
 
 class CounterBackend(abc.ABC):

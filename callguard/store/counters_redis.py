@@ -1,9 +1,9 @@
 """Counters in Redis: shared by every host (``CALLGUARD_REDIS_URL``).
 
-A batch is one pipeline, one round trip. The operations that must check and change at once
-(``HitBelow``, ``Acquire``) are Lua scripts, which Redis runs atomically; they are loaded once
-and called by hash (redis-py's own scripts-in-pipelines would ask ``SCRIPT EXISTS`` on every
-batch, a second round trip). Every key has a TTL, so nothing outlives its window. Time always
+A batch is one write of every command and one read of every reply: one round trip. The operations that must check and change at once
+(``Admit``) is a Lua script, which Redis runs atomically; it is loaded once and called by hash
+(redis-py's own scripts-in-pipelines would ask ``SCRIPT EXISTS`` on every batch, a second round
+trip). Every key has a TTL, so nothing outlives its window. Time always
 comes from the caller (``now``), never from Redis's clock; TTLs only collect garbage.
 
 Connection and read timeouts are short (50 ms by default): a Redis outage costs a call one
@@ -13,48 +13,40 @@ short wait and a :class:`~callguard.errors.StoreUnavailable`, and the fail mode 
 from __future__ import annotations
 
 import math
+import os
+import threading
 from typing import Any, Sequence
 
 import redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.connection import Connection
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from ..errors import StoreUnavailable
 from .counters import (
-    Acquire,
     Admit,
     AdmitResult,
+    ClearFlag,
     CounterBackend,
     GetFlag,
-    Hit,
-    HitBelow,
     Index,
     Op,
     OutcomeStats,
-    Peek,
     ReadIndex,
     ReadTallies,
     RecordOutcome,
     Release,
+    Reset,
     SetFlag,
     Tally,
     Unhit,
 )
 
-_HIT_BELOW = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-local count = redis.call('ZCARD', KEYS[1])
-if count >= tonumber(ARGV[3]) then return {0, count} end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
-return {1, count + 1}
-"""
-
-# KEYS: flags..., windows..., gauges...   ARGV: now, member, #flags, #windows, #gauges,
+# KEYS: flags..., windows..., gauges...   ARGV: now, member, #flags, #windows, #gauges, event,
 # then (window, limit) per window key, then (ttl, limit) per gauge key.
 # Returns {admitted, window counts..., gauge counts..., flag values (or false)...}.
 _ADMIT = """
 local now, member = tonumber(ARGV[1]), ARGV[2]
-local nf, nw, ng = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local nf, nw, ng, event = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local admitted = 1
 local flags, wcounts, gcounts, present = {}, {}, {}, {}
 for i = 1, nf do
@@ -68,25 +60,29 @@ for i = 1, nf do
 end
 for i = 1, nw do
   local key = KEYS[nf + i]
-  local window, limit = tonumber(ARGV[5 + 2 * i - 1]), tonumber(ARGV[5 + 2 * i])
+  local window, limit = tonumber(ARGV[6 + 2 * i - 1]), tonumber(ARGV[6 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   wcounts[i] = redis.call('ZCARD', key)
   if wcounts[i] >= limit then admitted = 0 end
 end
-local base = 5 + 2 * nw
+local base = 6 + 2 * nw
 for i = 1, ng do
   local key = KEYS[nf + nw + i]
   local limit = tonumber(ARGV[base + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   gcounts[i] = redis.call('ZCARD', key)
+  if gcounts[i] >= limit then
+    -- members whose end was never reported matter only once the gauge looks full
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    gcounts[i] = redis.call('ZCARD', key)
+  end
   present[i] = redis.call('ZSCORE', key, member) ~= false
   if not present[i] and gcounts[i] >= limit then admitted = 0 end
 end
 if admitted == 1 then
   for i = 1, nw do
     local key = KEYS[nf + i]
-    redis.call('ZADD', key, now, member)
-    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[5 + 2 * i - 1])) + 1)
+    redis.call('ZADD', key, now, event)
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[6 + 2 * i - 1])) + 1)
   end
   for i = 1, ng do
     local key = KEYS[nf + nw + i]
@@ -102,19 +98,19 @@ for i = 1, nf do out[#out + 1] = flags[i] end
 return out
 """
 
-_ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local count = redis.call('ZCARD', KEYS[1])
-if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return {1, count} end
-if count >= tonumber(ARGV[3]) then return {0, count} end
-redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[4])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
-return {1, count + 1}
-"""
-
-
 def _seconds(value: float) -> int:
     return max(1, math.ceil(value))
+
+
+def _flag(value: bytes | None, now: float) -> tuple[float, str] | None:
+    """A stored flag ("until|reason") as (until, reason), or None once expired."""
+    if value is None:
+        return None
+    until, reason = value.decode().split("|", 1)
+    return (float(until), reason) if float(until) > now else None
+
+
+Command = tuple[Any, ...]
 
 
 class RedisCounters(CounterBackend):
@@ -124,13 +120,22 @@ class RedisCounters(CounterBackend):
         self.prefix = prefix
         self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False)
         self._shas: dict[str, str] = {}
+        self._local = threading.local()
 
     def _fail(self, exc: Exception, operation: str) -> StoreUnavailable:
         return StoreUnavailable(str(exc) or type(exc).__name__, backend="redis", operation=operation)
 
+    def _connection(self) -> Connection:
+        # A connection of this thread's own, outside the pool: taking one from redis-py's pool
+        # and giving it back costs more than the round trip to a local Redis. Made per process,
+        # as a connection must not cross a fork.
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.conn, local.pid = self.client.connection_pool.make_connection(), os.getpid()
+        return local.conn  # type: ignore[no-any-return]
+
     def _load_scripts(self) -> None:
-        scripts = (("admit", _ADMIT), ("hit_below", _HIT_BELOW), ("acquire", _ACQUIRE))
-        self._shas = {name: self.client.script_load(source) for name, source in scripts}
+        self._shas = {"admit": self.client.script_load(_ADMIT)}
 
     def ping(self) -> None:
         try:
@@ -143,89 +148,81 @@ class RedisCounters(CounterBackend):
             if not self._shas:
                 self._load_scripts()
             try:
-                raw = self._pipeline(ops, now)
+                replies = self._execute(ops, now)
             except NoScriptError:  # Redis restarted or flushed its scripts
                 self._load_scripts()
-                raw = self._pipeline(ops, now)
+                replies = self._execute(ops, now)
         except RedisError as exc:
             raise self._fail(exc, "counters batch") from exc
-        return [self._result(op, value, now) for op, value in zip(ops, raw)]
+        return [self._result(op, value, now) for op, value in zip(ops, replies)]
 
-    def _pipeline(self, ops: Sequence[Op], now: float) -> list[Any]:
-        pipe = self.client.pipeline(transaction=False)
-        # An operation's first command's reply is its result; _queue says how many more follow.
-        skips = [self._queue(pipe, op, now) for op in ops]
-        replies = pipe.execute(raise_on_error=True)
+    def _execute(self, ops: Sequence[Op], now: float) -> list[Any]:
+        """Send every operation's commands in one write, read every reply: one round trip.
+
+        An operation's result is its first command's reply (None for an operation that needs no
+        command); the commands after it only maintain keys (trim, expire)."""
+        per_op = [self._commands(op, now) for op in ops]
+        commands = [command for group in per_op for command in group]
+        replies: list[Any] = []
+        if commands:
+            conn = self._connection()
+            try:
+                conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+                for _ in commands:
+                    try:
+                        replies.append(conn.read_response())
+                    except ResponseError as exc:  # read on: the other replies are still due
+                        replies.append(exc)
+            except (RedisError, OSError):
+                conn.disconnect()  # a half-read connection is of no further use
+                raise
+        errors = [r for r in replies if isinstance(r, ResponseError)]
+        if errors:
+            raise next((e for e in errors if isinstance(e, NoScriptError)), errors[0])
         results, index = [], 0
-        for skip in skips:
-            results.append(replies[index])
-            index += 1 + skip
+        for group in per_op:
+            results.append(replies[index] if group else None)
+            index += len(group)
         return results
 
-    def _queue(self, pipe: Any, op: Op, now: float) -> int:
+    def _commands(self, op: Op, now: float) -> list[Command]:
         if isinstance(op, Admit):
             keys = [self.prefix + k for k in op.flags] + [self.prefix + w[0] for w in op.windows] + [self.prefix + g[0] for g in op.gauges]
-            args: list[Any] = [repr(now), op.member, len(op.flags), len(op.windows), len(op.gauges)]
+            args: list[Any] = [repr(now), op.member, len(op.flags), len(op.windows), len(op.gauges), op.event]
             for _, window, limit in op.windows:
                 args += [repr(window), limit]
             for _, ttl, limit in op.gauges:
                 args += [repr(ttl), limit]
-            pipe.evalsha(self._shas["admit"], len(keys), *keys, *args)
-            return 0
+            return [("EVALSHA", self._shas["admit"], len(keys), *keys, *args)]
         key = self.prefix + op.key
-        if isinstance(op, HitBelow):
-            pipe.evalsha(self._shas["hit_below"], 1, key, repr(now), repr(op.window), op.limit, op.member)
-            return 0
-        if isinstance(op, Hit):
-            # ZCOUNT over the window, plus this event, is the answer; the other commands follow.
-            pipe.zcount(key, f"({now - op.window!r}", "+inf")
-            pipe.zadd(key, {op.member: now})
-            pipe.zremrangebyscore(key, "-inf", now - op.window)
-            pipe.expire(key, _seconds(op.window) + 1)
-            return 3
-        if isinstance(op, Peek):
-            pipe.zcount(key, f"({now - op.window!r}", "+inf")
-            return 0
         if isinstance(op, Unhit):
-            pipe.zrem(key, op.member)
-            return 0
-        if isinstance(op, Acquire):
-            pipe.evalsha(self._shas["acquire"], 1, key, repr(now), repr(op.ttl), op.limit, op.member)
-            return 0
+            return [("ZREM", key, op.event)]
         if isinstance(op, Release):
-            pipe.zrem(key, op.member)
-            return 0
+            return [("ZREM", key, op.member)]
         if isinstance(op, RecordOutcome):
-            pipe.lpush(key, f"{now!r}|{int(op.answered)}|{op.duration!r}")
-            pipe.ltrim(key, 0, op.keep - 1)
-            pipe.expire(key, _seconds(op.ttl))
-            return 2
+            return [
+                ("LPUSH", key, f"{now!r}|{int(op.answered)}|{op.duration!r}"),
+                ("LTRIM", key, 0, op.keep - 1),
+                ("EXPIRE", key, _seconds(op.ttl)),
+            ]
         if isinstance(op, OutcomeStats):
-            pipe.lrange(key, 0, op.last - 1)
-            return 0
+            return [("LRANGE", key, 0, op.last - 1)]
         if isinstance(op, SetFlag):
-            pipe.set(key, f"{op.until!r}|{op.reason}", ex=_seconds(op.until - now) + 1)
-            return 0
+            return [("SET", key, f"{op.until!r}|{op.reason}", "EX", _seconds(op.until - now) + 1)]
         if isinstance(op, GetFlag):
-            pipe.get(key)
-            return 0
+            return [("GET", key)]
+        if isinstance(op, ClearFlag):
+            return [("GETDEL", key)]
+        if isinstance(op, Reset):
+            return [("DEL", key)]
         if isinstance(op, Tally):
-            pipe.hincrby(key, str(op.bucket), op.amount)
-            pipe.expire(key, _seconds(op.ttl))
-            return 1
+            return [("HINCRBY", key, str(op.bucket), op.amount), ("EXPIRE", key, _seconds(op.ttl))]
         if isinstance(op, ReadTallies):
-            if op.buckets:
-                pipe.hmget(key, [str(b) for b in op.buckets])
-            else:
-                pipe.echo(b"")  # keeps one reply per operation
-            return 0
+            return [("HMGET", key, *(str(b) for b in op.buckets))] if op.buckets else []
         if isinstance(op, Index):
-            pipe.zadd(key, {op.member: now + op.ttl})
-            pipe.expire(key, _seconds(op.ttl))
-            return 1
+            return [("ZADD", key, repr(now + op.ttl), op.member), ("EXPIRE", key, _seconds(op.ttl))]
         if isinstance(op, ReadIndex):
-            pipe.zrangebyscore(key, f"({now!r}", "+inf")
-            return 0
+            return [("ZRANGEBYSCORE", key, f"({now!r}", "+inf")]
         raise TypeError(f"unknown counter operation {op!r}")
 
     def _result(self, op: Op, value: Any, now: float) -> Any:
@@ -239,12 +236,6 @@ class RedisCounters(CounterBackend):
                 else:
                     flags.append(None)
             return AdmitResult(bool(value[0]), tuple(int(v) for v in value[1 : 1 + nw]), tuple(int(v) for v in value[1 + nw : 1 + nw + ng]), tuple(flags))
-        if isinstance(op, (HitBelow, Acquire)):
-            return bool(value[0]), int(value[1])
-        if isinstance(op, Hit):
-            return int(value) + 1
-        if isinstance(op, Peek):
-            return int(value)
         if isinstance(op, OutcomeStats):
             attempts = answered = 0
             seconds = 0.0
@@ -258,10 +249,9 @@ class RedisCounters(CounterBackend):
                     seconds += float(duration)
             return attempts, answered, seconds
         if isinstance(op, GetFlag):
-            if value is None:
-                return None
-            until, reason = value.decode().split("|", 1)
-            return (float(until), reason) if float(until) > now else None
+            return _flag(value, now)
+        if isinstance(op, ClearFlag):
+            return _flag(value, now) is not None
         if isinstance(op, Tally):
             return int(value)
         if isinstance(op, ReadTallies):
@@ -273,4 +263,8 @@ class RedisCounters(CounterBackend):
         return None
 
     def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            conn.disconnect()
+        self._local = threading.local()
         self.client.close()

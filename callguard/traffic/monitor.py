@@ -14,11 +14,13 @@ suspension).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ..clock import Clock, system_clock
 from ..decision import Refusal
 from ..numbers.regions import region_name
 from ..store.counters import (
@@ -33,6 +35,7 @@ from ..store.counters import (
     ReadTallies,
     RecordOutcome,
     Release,
+    Reset,
     SetFlag,
     Tally,
     Unhit,
@@ -92,10 +95,18 @@ class CountryStats:
 
 
 @dataclass(frozen=True)
+class VelocityBlock:
+    target: str  # a prefix ("+371") or a region ("LV")
+    until: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class AccountTraffic:
     account_sid: str
     caller_ids: list[CallerIdStats]
     countries: list[CountryStats]
+    velocity_blocks: list[VelocityBlock]
     region_calls: dict[str, int]
 
 
@@ -118,6 +129,7 @@ class TrafficMonitor:
         self,
         counters: CounterBackend,
         *,
+        clock: Clock = system_clock,
         deployment_region: str = "default",
         on_event: Callable[[TrafficEvent], None] | None = None,
     ) -> None:
@@ -126,7 +138,11 @@ class TrafficMonitor:
         self.on_event = on_event or (lambda event: None)
         self._share_checked: dict[str, float] = {}
         self._lock = threading.Lock()
-        self.tallies = TallyBuffer(counters)
+        self.tallies = TallyBuffer(counters, clock)
+
+    def close(self) -> None:
+        """Write the report counts still in memory (the counters backend stays open)."""
+        self.tallies.close()
 
     def _emit(self, events: list[TrafficEvent]) -> None:
         for event in events:
@@ -151,7 +167,8 @@ class TrafficMonitor:
         now: float,
     ) -> DialTraffic:
         """One atomic admission: every flag, window and gauge checked, the call recorded in all or none."""
-        member = call_sid or uuid.uuid4().hex
+        event = uuid.uuid4().hex
+        member = call_sid or event
         country = region or "intl"
         windows: list[tuple[str, float, int]] = []
         window_kinds: list[tuple[str, VelocityRule | None]] = []
@@ -163,9 +180,11 @@ class TrafficMonitor:
             window_kinds.append(("cps", None))
         for rule in policy.velocity:
             if rule.matches(e164, region):
-                flags.append(f"velblock:{account_sid}:{rule.target}")
-                flag_kinds.append(("velocity", rule))
-                windows.append((f"vel:{account_sid}:{rule.target}", rule.window, rule.max_calls))
+                flag = f"velblock:{account_sid}:{rule.target}"
+                if flag not in flags:  # several rules on one target: one block
+                    flags.append(flag)
+                    flag_kinds.append(("velocity", rule))
+                windows.append((f"vel:{account_sid}:{rule.target}:{rule.window:g}", rule.window, rule.max_calls))
                 window_kinds.append(("velocity", rule))
         if policy.max_calls_per_callee_per_day:
             windows.append((f"callee:{family}:{campaign_id or '*'}:{e164}", DAY, policy.max_calls_per_callee_per_day))
@@ -176,18 +195,17 @@ class TrafficMonitor:
         if policy.concurrent:
             gauges.append((f"conc:{account_sid}", policy.max_call_seconds, policy.concurrent))
 
-        result: AdmitResult = self.counters.run([Admit(tuple(windows), tuple(gauges), tuple(flags), member)], now)[0]
+        result: AdmitResult = self.counters.run([Admit(tuple(windows), tuple(gauges), tuple(flags), member, event)], now)[0]
         self.tallies.add(f"country:{account_sid}:{country}", _day(now), REPORT_TTL)
         self.tallies.index(f"countries:{account_sid}", country, REPORT_TTL)
         if caller_id:
             self.tallies.index(f"callers:{account_sid}", caller_id, REPORT_TTL)
         self.tallies.add(f"region:{account_sid}:{self.deployment_region}", _hour(now), 2 * DAY)
         self.tallies.index(f"regions:{account_sid}", self.deployment_region, 2 * DAY)
-        self.tallies.flush_if_due(now)
 
         events: list[TrafficEvent] = []
         if result.admitted:
-            undo: list[Op] = [Unhit(key, member) for key, _, _ in windows] + [Release(key, member) for key, _, _ in gauges]
+            undo: list[Op] = [Unhit(key, event, now) for key, _, _ in windows] + [Release(key, member) for key, _, _ in gauges]
             events.extend(self._region_share(account_sid, policy, now))
             self._emit(events)
             return DialTraffic([], undo)
@@ -218,7 +236,9 @@ class TrafficMonitor:
                 what = region_name(rule.target) if rule.by_region else rule.target
                 reason = f"more than {rule.max_calls} calls to {what} within {rule.window:g} s"
                 until = now + rule.block_for
+                # The block is in force from now; when it ends, counting starts afresh.
                 follow_up.append(SetFlag(f"velblock:{account_sid}:{rule.target}", until, reason))
+                follow_up += [Reset(key) for (k, r), (key, _, _) in zip(window_kinds, windows) if k == "velocity" and r is not None and r.target == rule.target]
                 refusals.append(Refusal("traffic", "traffic.velocity", f"Calls to {what} are blocked for account {account_sid} until {_until(until)}: {reason}."))
                 events.append(TrafficEvent("velocity_block", account_sid, rule.target, f"Account {account_sid}: {reason}; blocked until {_until(until)}.", now, until, {"max_calls": rule.max_calls, "window": rule.window}))
                 if rule.suspend_account:
@@ -260,7 +280,11 @@ class TrafficMonitor:
             ops.append(RecordOutcome(f"out:{account_sid}:{caller_id}", answered, duration, keep, ttl))
             if answered:
                 ops.append(RecordOutcome(f"ans:{account_sid}:{caller_id}", True, duration, keep, ttl))
-            ops.append(Index(f"callers:{account_sid}", caller_id, REPORT_TTL))
+            self.tallies.index(f"callers:{account_sid}", caller_id, REPORT_TTL)
+            self.tallies.add(f"cid:{account_sid}:{caller_id}:attempts", _day(now), REPORT_TTL)
+            if answered:
+                self.tallies.add(f"cid:{account_sid}:{caller_id}:answered", _day(now), REPORT_TTL)
+                self.tallies.add(f"cid:{account_sid}:{caller_id}:seconds", _day(now), REPORT_TTL, round(duration))
         checks: list[str] = []
         if caller_id and (unanswered or short):
             ops.append(GetFlag(f"thr:{account_sid}:{caller_id}"))
@@ -298,7 +322,12 @@ class TrafficMonitor:
             if throttle is not None:
                 code, cooldown, sentence = throttle
                 until = now + cooldown
-                self.counters.run([SetFlag(f"thr:{account_sid}:{caller_id}", until, f"{code}|{sentence}")], now)
+                # When the cool-down ends the caller ID starts afresh, judged on calls made after it.
+                self.counters.run(
+                    [SetFlag(f"thr:{account_sid}:{caller_id}", until, f"{code}|{sentence}"),
+                     Reset(f"out:{account_sid}:{caller_id}"), Reset(f"ans:{account_sid}:{caller_id}")],
+                    now,
+                )
                 events.append(TrafficEvent("throttle_started", account_sid, caller_id, f"Caller ID {caller_id} throttled until {_until(until)}: {sentence}.", now, until, {"rule": code}))
         self._emit(events)
         return events
@@ -344,36 +373,33 @@ class TrafficMonitor:
     # -- reports ------------------------------------------------------------------------------
 
     def report(self, account_sid: str, policy: TrafficPolicy, now: float, *, days: int = 7) -> AccountTraffic:
+        """Per caller ID and per destination country over the last ``days`` days, with the throttles
+        and velocity blocks in force now."""
         self.tallies.flush(now)
         callers, countries = self.counters.run([ReadIndex(f"callers:{account_sid}"), ReadIndex(f"countries:{account_sid}")], now)
-        window = policy.unanswered.window if policy.unanswered else DAY
+        day_buckets = tuple(range(_day(now) - days + 1, _day(now) + 1))
+        targets = sorted({rule.target for rule in policy.velocity})
         ops: list[Op] = []
         for cid in callers:
-            ops += [OutcomeStats(f"out:{account_sid}:{cid}", window, 10_000), OutcomeStats(f"ans:{account_sid}:{cid}", window, 10_000),
-                    GetFlag(f"thr:{account_sid}:{cid}")]
-        day_buckets = tuple(range(_day(now) - days + 1, _day(now) + 1))
+            ops += [ReadTallies(f"cid:{account_sid}:{cid}:{kind}", day_buckets) for kind in ("attempts", "answered", "seconds")]
+            ops.append(GetFlag(f"thr:{account_sid}:{cid}"))
         for country in countries:
             ops += [ReadTallies(f"country:{account_sid}:{country}", day_buckets), ReadTallies(f"refused:{account_sid}:{country}", day_buckets)]
-            rules = [r for r in policy.velocity if r.by_region and r.target == country]
-            ops += [GetFlag(f"velblock:{account_sid}:{r.target}") for r in rules]
+        ops += [GetFlag(f"velblock:{account_sid}:{target}") for target in targets]
         results = iter(self.counters.run(ops, now)) if ops else iter(())
         caller_stats = []
         for cid in callers:
-            attempts, answered, _ = next(results)
-            answered_count, _, seconds = next(results)
+            attempts, answered, seconds = (sum(next(results).values()) for _ in range(3))
             flag = next(results)
             caller_stats.append(
-                CallerIdStats(cid, attempts, answered, seconds / answered_count if answered_count else None,
+                CallerIdStats(cid, attempts, answered, seconds / answered if answered else None,
                               flag[0] if flag else None, flag[1].partition("|")[2] if flag else None)
             )
-        country_stats = []
-        for country in countries:
-            attempts_by_day, refused_by_day = next(results), next(results)
-            rules = [r for r in policy.velocity if r.by_region and r.target == country]
-            flags = [next(results) for _ in rules]
-            blocked = max((f[0] for f in flags if f), default=None)
-            country_stats.append(CountryStats(country, sum(attempts_by_day.values()), sum(refused_by_day.values()), blocked))
-        return AccountTraffic(account_sid, caller_stats, country_stats, self.region_share(account_sid, now).totals)
+        counts = [(country, sum(next(results).values()), sum(next(results).values())) for country in countries]
+        blocks = {target: flag for target in targets if (flag := next(results)) is not None}
+        country_stats = [CountryStats(country, attempts, refused, blocks[country][0] if country in blocks else None) for country, attempts, refused in counts]
+        velocity_blocks = [VelocityBlock(target, until, reason) for target, (until, reason) in blocks.items()]
+        return AccountTraffic(account_sid, caller_stats, country_stats, velocity_blocks, self.region_share(account_sid, now).totals)
 
 
 @dataclass(frozen=True)
@@ -392,38 +418,53 @@ class RegionShare:
 
 
 class TallyBuffer:
-    """Report counts gathered in memory and written in one batch at most once a second.
+    """Report counts gathered in memory and written by a background thread once a second.
 
     Reports and the multi-region rule need per-country and per-region counts of every call,
     but not within the call's own counter batch: keeping them out of it keeps a decision to one
     short round trip. A crash loses at most a second of report counts, never a limit.
     """
 
-    def __init__(self, counters: CounterBackend, *, interval: float = 1.0) -> None:
+    def __init__(self, counters: CounterBackend, clock: Clock, *, interval: float = 1.0) -> None:
         self.counters = counters
+        self.clock = clock
         self.interval = interval
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a fork's copy of the counts is the parent's to write
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._tallies: dict[tuple[str, int, float], int] = {}
         self._indexes: dict[tuple[str, str], float] = {}
-        self._next_flush = float("-inf")
+        self._stop = threading.Event()
+        self._writer: threading.Thread | None = None
 
     def add(self, key: str, bucket: int, ttl: float, amount: int = 1) -> None:
         with self._lock:
             self._tallies[(key, bucket, ttl)] = self._tallies.get((key, bucket, ttl), 0) + amount
+        if self._writer is None:
+            self._start_writer()
 
     def index(self, key: str, member: str, ttl: float) -> None:
         with self._lock:
             self._indexes[(key, member)] = ttl
+        if self._writer is None:
+            self._start_writer()
 
-    def flush_if_due(self, now: float) -> None:
-        if now >= self._next_flush:
-            self.flush(now)
+    def _start_writer(self) -> None:
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._run, name="callguard-tallies", daemon=True)
+                self._writer.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush(self.clock())
 
     def flush(self, now: float) -> None:
         with self._lock:
             tallies, self._tallies = self._tallies, {}
             indexes, self._indexes = self._indexes, {}
-            self._next_flush = now + self.interval
         ops: list[Op] = [Tally(key, bucket, amount, ttl) for (key, bucket, ttl), amount in tallies.items()]
         ops += [Index(key, member, ttl) for (key, member), ttl in indexes.items()]
         if not ops:
@@ -432,3 +473,10 @@ class TallyBuffer:
             self.counters.run(ops, now)
         except Exception:  # report counts are best effort; limits never depend on them
             log.exception("traffic report counts could not be written; %d dropped", len(ops))
+
+    def close(self) -> None:
+        """Stop the writer and write what is left."""
+        self._stop.set()
+        if self._writer is not None:
+            self._writer.join(timeout=5)
+        self.flush(self.clock())

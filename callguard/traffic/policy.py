@@ -19,6 +19,7 @@ import phonenumbers
 
 from ..errors import ConfigError
 from ..numbers.risk import validate_e164_prefix
+from ..store.counters import MAX_WINDOW
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -114,6 +115,13 @@ def parse_duration(value: Any, *, source: str, key: str) -> float:
     raise _error(source, key, f"expected a duration such as \"90s\", \"10m\", \"1h\" or \"7d\", got {value!r}")
 
 
+def _window(value: Any, *, source: str, key: str) -> float:
+    seconds = parse_duration(value, source=source, key=key)
+    if seconds > MAX_WINDOW:
+        raise _error(source, key, f"a window is at most {MAX_WINDOW / 86_400:g} days, got {value!r}")
+    return seconds
+
+
 def _limit(value: Any, *, source: str, key: str) -> int | None:
     if value is False:
         return None
@@ -180,16 +188,19 @@ def _velocity(items: Any, *, source: str, key: str) -> tuple[VelocityRule, ...]:
         suspend = item.get("suspend_account", False)
         if not isinstance(suspend, bool):
             raise _error(source, f"{where}.suspend_account", "expected true or false")
-        rules.append(
-            VelocityRule(
-                target=target,
-                by_region=by_region,
-                max_calls=_positive(item["max_calls"], source=source, key=f"{where}.max_calls", whole=True),
-                window=parse_duration(item["window"], source=source, key=f"{where}.window"),
-                block_for=parse_duration(item["block_for"], source=source, key=f"{where}.block_for"),
-                suspend_account=suspend,
-            )
+        rule = VelocityRule(
+            target=target,
+            by_region=by_region,
+            max_calls=_positive(item["max_calls"], source=source, key=f"{where}.max_calls", whole=True),
+            window=_window(item["window"], source=source, key=f"{where}.window"),
+            block_for=parse_duration(item["block_for"], source=source, key=f"{where}.block_for"),
+            suspend_account=suspend,
         )
+        # A rule's calls are counted under its target and window: two rules may not share both.
+        twin = next((i for i, other in enumerate(rules) if (other.target, other.window) == (rule.target, rule.window)), None)
+        if twin is not None:
+            raise _error(source, f"{where}.window", f"{key}[{twin}] already counts calls to {target} over {rule.window:g} s")
+        rules.append(rule)
     return tuple(rules)
 
 

@@ -43,8 +43,17 @@ log = logging.getLogger("callguard")
 
 
 def _on_traffic_event(event: TrafficEvent, alerts: AlertSink, overrides: OverrideStore, clock: Clock) -> None:
-    """Alert every traffic event; suspend the account when a trigger asks for it."""
+    """Alert every traffic event, record blocks and throttles in the change log, and suspend the
+    account when a trigger asks for it."""
     alerts(event)
+    if event.kind in ("velocity_block", "throttle_started"):
+        try:
+            overrides.log_change(
+                now=event.at, actor="traffic", entity="traffic", entity_id=f"{event.account_sid}:{event.subject}", action=event.kind,
+                before=None, after=event.as_dict(),
+            )
+        except StoreUnavailable:
+            log.exception("%s of %s could not be recorded in the change log", event.kind, event.account_sid)
     if event.kind == "suspend_requested":
         try:
             overrides.set_suspended(event.account_sid, True, reason=event.sentence, actor="traffic", now=clock())
@@ -84,6 +93,7 @@ class CallGuard:
         alerts = AlertSink(lambda: settings.alert_webhook or holder["guard"].policy.alert_webhook)
         traffic = TrafficMonitor(
             counters,
+            clock=settings.clock,
             deployment_region=settings.region_name,
             on_event=lambda event: _on_traffic_event(event, alerts, overrides, settings.clock),
         )

@@ -34,6 +34,17 @@ def healthz() -> Response:
         database.update(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
     except StoreUnavailable as exc:
         database.update(ok=False, error=str(exc))
+    counters: dict[str, object] = {}
+    if state.counters is not None:
+        counters["backend"] = state.counters.name
+        try:
+            started = time.perf_counter()
+            state.counters.ping()
+            counters.update(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+        except StoreUnavailable as exc:
+            counters.update(ok=False, error=str(exc))
+    if state.alerts is not None:
+        counters["alerts"] = {"delivered": state.alerts.delivered, "failed": state.alerts.failed}
     audit: dict[str, object] = {"mode": state.settings.audit_mode}
     if isinstance(state.audit, BatchingAuditLog):
         stats = state.audit.stats()
@@ -69,6 +80,7 @@ def healthz() -> Response:
         or refresh.last_error is not None
         or any(r["stale"] for r in registries)
         or bool(registry_errors)
+        or counters.get("ok") is False
     )
     body = {
         # Decisions never depend on the database, so an unreachable database degrades the
@@ -81,5 +93,6 @@ def healthz() -> Response:
         "runtime_changes": runtime,
         "registries": registries,
         "registry_errors": registry_errors,
+        "traffic_counters": counters,
     }
     return jsonify(body)

@@ -45,6 +45,8 @@ class CallguardState:
         self.refresher.stop()
         if isinstance(self.audit, BatchingAuditLog):
             self.audit.close()
+        if self.traffic is not None:
+            self.traffic.close()
         if self.counters is not None:
             self.counters.close()
         self.engine.dispose()

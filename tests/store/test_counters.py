@@ -10,14 +10,13 @@ import pytest
 
 from callguard.errors import StoreUnavailable
 from callguard.store.counters import (
-    Acquire,
+    Admit,
+    AdmitResult,
+    ClearFlag,
     CounterBackend,
     GetFlag,
-    Hit,
-    HitBelow,
     Index,
     OutcomeStats,
-    Peek,
     ReadIndex,
     ReadTallies,
     RecordOutcome,
@@ -45,37 +44,51 @@ def counters(backend_spec: dict[str, Any]) -> Iterator[CounterBackend]:
     backend.close()
 
 
-def test_hit_below_stops_at_the_limit_and_slides(counters: CounterBackend) -> None:
-    results = [counters.run([HitBelow("cps", 1.0, 3, f"m{i}")], NOW + i * 0.1)[0] for i in range(5)]
-    assert results == [(True, 1), (True, 2), (True, 3), (False, 3), (False, 3)]
+def window(key: str, seconds: float, limit: int, event: str) -> Admit:
+    return Admit(((key, seconds, limit),), (), (), event, event)
+
+
+def gauge(key: str, member: str, ttl: float, limit: int) -> Admit:
+    return Admit((), ((key, ttl, limit),), (), member, member + "-event")
+
+
+def test_a_window_admits_up_to_its_limit_and_slides(counters: CounterBackend) -> None:
+    results = [counters.run([window("cps", 1.0, 3, f"m{i}")], NOW + i * 0.1)[0] for i in range(5)]
+    assert [(r.admitted, r.window_counts) for r in results] == [(True, (0,)), (True, (1,)), (True, (2,)), (False, (3,)), (False, (3,))]
     # At NOW + 1.0 the first event (at NOW) has left the window: exactly one slot opens.
-    assert counters.run([HitBelow("cps", 1.0, 3, "m5")], NOW + 1.0)[0] == (True, 3)
-    assert counters.run([HitBelow("cps", 1.0, 3, "m6")], NOW + 1.0)[0] == (False, 3)
+    assert counters.run([window("cps", 1.0, 3, "m5")], NOW + 1.0)[0].admitted
+    assert not counters.run([window("cps", 1.0, 3, "m6")], NOW + 1.0)[0].admitted
 
 
 def test_unhit_gives_the_slot_back(counters: CounterBackend) -> None:
-    assert counters.run([HitBelow("k", 60, 1, "a")], NOW)[0] == (True, 1)
-    counters.run([Unhit("k", "a")], NOW)
-    assert counters.run([HitBelow("k", 60, 1, "b")], NOW)[0] == (True, 1)
+    assert counters.run([window("k", 60, 1, "a")], NOW)[0].admitted
+    counters.run([Unhit("k", "a", NOW)], NOW)
+    assert counters.run([window("k", 60, 1, "b")], NOW)[0].admitted
+    counters.run([Unhit("k", "nothing-here", NOW)], NOW)  # an unknown event changes nothing
+    assert counters.run([window("k", 60, 1, "c")], NOW)[0] == AdmitResult(False, (1,), (), ())
 
 
-def test_hit_and_peek(counters: CounterBackend) -> None:
-    assert [counters.run([Hit("v", 600, f"m{i}")], NOW + i)[0] for i in range(3)] == [1, 2, 3]
-    assert counters.run([Peek("v", 600)], NOW + 10)[0] == 3
-    assert counters.run([Peek("v", 600)], NOW + 600.5)[0] == 2  # the first left the window
-    assert counters.run([Peek("other", 600)], NOW)[0] == 0
+def test_a_large_window_counts_exactly_as_it_slides(counters: CounterBackend) -> None:
+    # 600 calls a second apart against a limit of 500 in 10 minutes: the 501st to 600th are refused,
+    # and from then on one slot opens each second as the oldest call leaves the window.
+    admitted = [counters.run([window("vel", 600, 500, f"e{i}")], NOW + i)[0].admitted for i in range(600)]
+    assert admitted == [True] * 500 + [False] * 100
+    assert counters.run([window("vel", 600, 500, "late")], NOW + 600)[0] == AdmitResult(True, (499,), (), ())
+    assert counters.run([window("vel", 600, 500, "later")], NOW + 600)[0] == AdmitResult(False, (500,), (), ())
 
 
 def test_gauge_with_expiry(counters: CounterBackend) -> None:
     run = counters.run
-    assert run([Acquire("calls", "CA1", 3600, 2)], NOW)[0] == (True, 1)
-    assert run([Acquire("calls", "CA1", 3600, 2)], NOW)[0] == (True, 1)  # idempotent
-    assert run([Acquire("calls", "CA2", 3600, 2)], NOW)[0] == (True, 2)
-    assert run([Acquire("calls", "CA3", 3600, 2)], NOW)[0] == (False, 2)
+    assert run([gauge("calls", "CA1", 3600, 2)], NOW)[0] == AdmitResult(True, (), (0,), ())
+    assert run([gauge("calls", "CA1", 3600, 2)], NOW)[0] == AdmitResult(True, (), (1,), ())  # the same call again
+    assert run([gauge("calls", "CA2", 3600, 2)], NOW)[0] == AdmitResult(True, (), (1,), ())
+    assert run([gauge("calls", "CA3", 3600, 2)], NOW)[0] == AdmitResult(False, (), (2,), ())
+    assert run([gauge("calls", "CA1", 3600, 2)], NOW)[0].admitted  # a member already in counts as in
     run([Release("calls", "CA1")], NOW)
-    assert run([Acquire("calls", "CA3", 3600, 2)], NOW)[0] == (True, 2)
+    assert run([gauge("calls", "CA3", 3600, 2)], NOW)[0].admitted
     # A call whose end was never reported frees its slot after its ttl.
-    assert run([Acquire("calls", "CA4", 3600, 2)], NOW + 3601)[0] == (True, 1)
+    assert run([gauge("calls", "CA4", 3600, 2)], NOW + 3601)[0] == AdmitResult(True, (), (0,), ())
+    assert run([gauge("calls", "CA5", 3600, 2)], NOW + 3601)[0].admitted
 
 
 def test_outcomes_keep_the_last_n_within_the_window(counters: CounterBackend) -> None:
@@ -86,11 +99,15 @@ def test_outcomes_keep_the_last_n_within_the_window(counters: CounterBackend) ->
     assert counters.run([OutcomeStats("cid", 6.5, 100)], NOW + 10)[0] == (1, 1, 50.0)  # after NOW+3.5: the one at NOW+4
 
 
-def test_flags_expire(counters: CounterBackend) -> None:
+def test_flags_expire_and_can_be_cleared(counters: CounterBackend) -> None:
     counters.run([SetFlag("throttle", NOW + 60, "too many unanswered")], NOW)
     assert counters.run([GetFlag("throttle")], NOW + 59)[0] == (NOW + 60, "too many unanswered")
     assert counters.run([GetFlag("throttle")], NOW + 60)[0] is None
     assert counters.run([GetFlag("none")], NOW)[0] is None
+    counters.run([SetFlag("block", NOW + 600, "velocity")], NOW)
+    assert counters.run([ClearFlag("block"), GetFlag("block"), ClearFlag("block")], NOW + 1) == [True, None, False]
+    counters.run([SetFlag("old", NOW + 1, "velocity")], NOW)
+    assert counters.run([ClearFlag("old")], NOW + 1)[0] is False  # expired already: nothing was in force
 
 
 def test_tallies_and_indexes(counters: CounterBackend) -> None:
@@ -103,26 +120,23 @@ def test_tallies_and_indexes(counters: CounterBackend) -> None:
 
 
 def test_a_batch_returns_every_result_in_order(counters: CounterBackend) -> None:
-    results = counters.run(
-        [HitBelow("a", 1, 5, "x"), Acquire("g", "CA", 60, 5), GetFlag("f"), Hit("v", 60, "y"), Peek("v", 60), Tally("t", 1, 1, 60)], NOW
-    )
-    assert results == [(True, 1), (True, 1), None, 1, 1, 1]
+    results = counters.run([window("a", 1, 5, "x"), gauge("g", "CA", 60, 5), GetFlag("f"), Tally("t", 1, 1, 60), ReadIndex("i")], NOW)
+    assert results == [AdmitResult(True, (0,), (), ()), AdmitResult(True, (), (0,), ()), None, 1, []]
 
 
 def test_state_survives_reopening(backend_spec: dict[str, Any]) -> None:
     first = open_counters(backend_spec["redis_url"], backend_spec["sqlite_path"], prefix=backend_spec["prefix"], timeout=1.0)
-    first.run([HitBelow("cps", 60, 2, "a"), SetFlag("blocked", NOW + 600, "velocity")], NOW)
+    first.run([window("cps", 60, 2, "a"), SetFlag("blocked", NOW + 600, "velocity")], NOW)
     first.close()
     second = open_counters(backend_spec["redis_url"], backend_spec["sqlite_path"], prefix=backend_spec["prefix"], timeout=1.0)
-    assert second.run([HitBelow("cps", 60, 2, "b"), HitBelow("cps", 60, 2, "c"), GetFlag("blocked")], NOW + 1) == [
-        (True, 2), (False, 2), (NOW + 600, "velocity")
-    ]
+    results = second.run([window("cps", 60, 2, "b"), window("cps", 60, 2, "c"), GetFlag("blocked")], NOW + 1)
+    assert [r.admitted for r in results[:2]] == [True, False] and results[2] == (NOW + 600, "velocity")
     second.close()
 
 
 def _hammer(spec: dict[str, Any], start: int, results: Any) -> None:
     backend = open_counters(spec["redis_url"], spec["sqlite_path"], prefix=spec["prefix"], timeout=2.0)
-    results.extend([backend.run([HitBelow("shared", 60, 50, f"p{start}-{i}")], NOW)[0][0] for i in range(40)])
+    results.extend([backend.run([window("shared", 60, 50, f"p{start}-{i}")], NOW)[0].admitted for i in range(40)])
     backend.close()
 
 
@@ -149,28 +163,26 @@ def test_an_unreachable_redis_is_store_unavailable_within_the_timeout() -> None:
     backend = open_counters(f"redis://127.0.0.1:{port}/0", "", timeout=0.05)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable) as caught:
-        backend.run([HitBelow("k", 1, 1, "m")], NOW)
+        backend.run([window("k", 1, 1, "m")], NOW)
     assert caught.value.backend == "redis" and time.monotonic() - started < 1.0
 
 
 def test_a_broken_sqlite_file_is_store_unavailable(tmp_path: Path) -> None:
     path = tmp_path / "counters.db"
     backend = open_counters(None, str(path))
-    backend.run([Hit("k", 1, "m")], NOW)
+    backend.run([window("k", 1, 1, "m")], NOW)
     backend.close()
     path.write_bytes(b"this is not a database" * 100)
     for suffix in ("-wal", "-shm"):
         (tmp_path / f"counters.db{suffix}").unlink(missing_ok=True)
     with pytest.raises(StoreUnavailable) as caught:
-        open_counters(None, str(path)).run([Hit("k", 1, "m")], NOW)
+        open_counters(None, str(path)).run([window("k", 1, 1, "m")], NOW)
     assert caught.value.backend == "sqlite"
 
 
 def test_admit_records_everywhere_or_nowhere(counters: CounterBackend) -> None:
-    from callguard.store.counters import Admit, AdmitResult
-
     def admit(member: str, now: float = NOW) -> AdmitResult:
-        return counters.run([Admit((("cps", 1.0, 2), ("vel", 600, 3)), (("conc", 3600, 2),), ("throttle",), member)], now)[0]
+        return counters.run([Admit((("cps", 1.0, 2), ("vel", 600, 3)), (("conc", 3600, 2),), ("throttle",), member, member)], now)[0]
 
     assert admit("a") == AdmitResult(True, (0, 0), (0,), (None,))
     assert admit("b") == AdmitResult(True, (1, 1), (1,), (None,))
@@ -185,3 +197,53 @@ def test_admit_records_everywhere_or_nowhere(counters: CounterBackend) -> None:
     assert result == AdmitResult(True, (0, 0), (0,), (None,))
     counters.run([SetFlag("throttle", NOW + 1000, "unanswered|too many")], NOW + 700)
     assert admit("f", NOW + 700).flags == ((NOW + 1000, "unanswered|too many"),)
+
+
+def test_pruning_keeps_the_running_counts_exact(tmp_path: Path) -> None:
+    from callguard.store.counters_sqlite import SqliteCounters
+
+    backend = SqliteCounters(str(tmp_path / "counters.db"))
+    for i in range(5):
+        backend.run([Admit((("w", 86_400 * 30, 100),), (("g", 60, 100),), (), f"CA{i}", f"e{i}")], NOW + i)
+    backend.prune(NOW + 8 * 86_400)  # events older than a week and expired gauge members go
+    assert backend.run([Admit((("w", 86_400 * 30, 100),), (("g", 60, 100),), (), "CAx", "ex")], NOW + 8 * 86_400)[0] == AdmitResult(
+        True, (0,), (0,), ()
+    )
+    backend.close()
+
+
+def test_a_counters_file_of_another_version_is_recreated(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "counters.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE events (key TEXT, at REAL, member TEXT)")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    backend = open_counters(None, str(path))
+    assert backend.run([window("k", 60, 1, "a")], NOW)[0].admitted
+    backend.close()
+
+
+def test_background_chores_checkpoint_and_prune(tmp_path: Path) -> None:
+    from callguard.store.counters_sqlite import SqliteCounters
+
+    backend = SqliteCounters(str(tmp_path / "counters.db"))
+    backend.run([window("k", 60, 5, "a")], NOW)
+    assert backend._chores is not None and backend._chores[1].is_alive()  # started with the first batch
+    frames, copied = backend.checkpoint()
+    assert frames > 0 and copied == frames
+    backend.close()
+    assert backend._chores is None
+
+
+@pytest.mark.redis
+def test_redis_reloads_its_script_when_the_server_forgot_it(redis_server: str, redis_prefix: str) -> None:
+    from callguard.store.counters_redis import RedisCounters
+
+    backend = RedisCounters(redis_server, prefix=redis_prefix, timeout=1.0)
+    backend._shas = {"admit": "0" * 40}  # what a restarted server (or SCRIPT FLUSH) leaves the client with
+    assert backend.run([window("k", 60, 5, "a"), GetFlag("f")], NOW) == [AdmitResult(True, (0,), (), ()), None]
+    assert backend._shas["admit"] != "0" * 40
+    backend.close()

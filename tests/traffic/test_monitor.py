@@ -95,11 +95,20 @@ def test_unanswered_throttles_exactly_at_the_threshold_and_cools_down(harness: H
     harness.ended(policy, answered=False)
     assert [e.kind for e in harness.events] == ["throttle_started"] and "2 of its last 5 calls" in harness.events[0].sentence
     assert harness.dial(policy) == ["traffic.unanswered"]
-    clock.advance(3600)
+    clock.advance(3599)
+    assert harness.dial(policy) == ["traffic.unanswered"]
+    clock.advance(1)
+    # Cooled down: the caller ID starts afresh, judged on calls made from now on.
     assert harness.dial(policy) == []
+    harness.ended(policy, answered=False)
+    assert len(harness.events) == 1
+    for _ in range(4):
+        harness.dial(policy)
+        harness.ended(policy, answered=False)
+    assert [e.kind for e in harness.events] == ["throttle_started"] * 2 and "0 of its last 5 calls" in harness.events[1].sentence
 
 
-def test_short_calls_throttle(harness: Harness) -> None:
+def test_short_calls_throttle_and_cool_down(harness: Harness, clock: FakeClock) -> None:
     policy = traffic({"short_calls": {"last": 5, "min_answered": 3, "min_average_seconds": 20, "cooldown": "30m"}})
     for duration in (30, 10):
         harness.dial(policy)
@@ -107,6 +116,8 @@ def test_short_calls_throttle(harness: Harness) -> None:
     assert harness.dial(policy) == []
     harness.ended(policy, answered=True, duration=15)  # (30 + 10 + 15) / 3 = 18.3 s < 20 s
     assert harness.dial(policy) == ["traffic.short_calls"]
+    clock.advance(1800)
+    assert harness.dial(policy) == []
 
 
 def test_velocity_blocks_the_prefix_records_why_and_can_suspend(harness: Harness, clock: FakeClock) -> None:
@@ -122,7 +133,26 @@ def test_velocity_blocks_the_prefix_records_why_and_can_suspend(harness: Harness
     assert harness.dial(policy, to="+37120000002", region="LV") == ["traffic.velocity"]
     assert harness.dial(policy, to="+14155550123") == []  # other destinations are fine
     clock.advance(86_400)
-    assert harness.dial(policy, to="+37120000002", region="LV") == []
+    # The block is over and counting starts afresh: twenty more, and the next trips it again.
+    assert [harness.dial(policy, to="+37120000002", region="LV") for _ in range(20)] == [[]] * 20
+    assert harness.dial(policy, to="+37120000002", region="LV") == ["traffic.velocity"]
+
+
+def test_two_velocity_rules_on_one_target(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"velocity": [
+        {"country": "LV", "max_calls": 3, "window": "1m", "block_for": "10m"},  # a burst
+        {"country": "LV", "max_calls": 5, "window": "1h", "block_for": "1d"},  # a sustained run
+    ]})
+    for _ in range(3):
+        assert harness.dial(policy, to="+37120000000", region="LV") == []
+    assert harness.dial(policy, to="+37120000000", region="LV") == ["traffic.velocity"]
+    assert harness.events[0].until == clock() + 600
+    clock.advance(601)  # both windows restarted when the block began: five more within the hour ...
+    for _ in range(5):
+        assert harness.dial(policy, to="+37120000000", region="LV") == []
+        clock.advance(30)
+    assert harness.dial(policy, to="+37120000000", region="LV") == ["traffic.velocity"]  # ... and the sixth trips the day-long one
+    assert harness.events[-1].until == clock() + 86_400
 
 
 def test_calls_to_one_callee_per_day(harness: Harness, clock: FakeClock) -> None:
@@ -143,15 +173,23 @@ def test_refused_calls_do_not_use_up_the_quota(harness: Harness) -> None:
 
 
 def test_throttles_and_blocks_survive_a_restart(open_backend: Callable[[], CounterBackend], clock: FakeClock) -> None:
-    policy = traffic({"cps": 2, "velocity": [{"country": "CU", "max_calls": 1, "window": "1h", "block_for": "1d"}]})
+    policy = traffic({
+        "cps": 2, "unanswered": {"min_attempts": 2, "min_answer_ratio": 0.5},
+        "velocity": [{"country": "CU", "max_calls": 1, "window": "1h", "block_for": "1d"}],
+    })
     first = Harness(open_backend(), clock)
     first.dial(policy, to="+5351234567", region="CU")
     assert first.dial(policy, to="+5351234568", region="CU") == ["traffic.velocity"]
+    for _ in range(2):
+        first.dial(policy)
+        first.ended(policy, answered=False)
+    first.monitor.close()
     first.monitor.counters.close()
     clock.advance(5)
     second = Harness(open_backend(), clock)
     second.calls = 100
-    assert second.dial(policy, to="+5351234569", region="CU") == ["traffic.velocity"]
+    assert second.dial(policy, to="+5351234569", region="CU", caller="+14155550101") == ["traffic.velocity"]
+    assert second.dial(policy) == ["traffic.unanswered"]
 
 
 def test_the_report(harness: Harness, clock: FakeClock) -> None:

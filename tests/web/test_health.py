@@ -10,6 +10,8 @@ def test_healthy(app: Any) -> None:
     assert body["policy"]["accounts"] == 4
     assert body["database"]["ok"] is True and body["database"]["url"].startswith("sqlite:///")
     assert body["audit"]["mode"] == "sync"
+    counters = body["traffic_counters"]
+    assert (counters["backend"], counters["ok"], counters["alerts"]) == ("sqlite", True, {"delivered": 0, "failed": 0})
 
 
 def test_database_unreachable(make_app: Any, app_config: dict[str, Any], tmp_path: Any) -> None:

@@ -84,6 +84,9 @@ def test_a_velocity_trigger_suspends_the_account(traffic_app: Any) -> None:
     state = traffic_app.extensions["callguard"]
     (change,) = state.overrides.changes(entity="account")
     assert (change.actor, change.action, change.entity_id) == ("traffic", "suspend", MAIN)
+    (block,) = state.overrides.changes(entity="traffic")
+    assert (block.actor, block.action, block.entity_id) == ("traffic", "velocity_block", f"{MAIN}:CU")
+    assert "more than 2 calls to Cuba" in block.after["sentence"]
     state.refresher.refresh_now()
     assert tw.post("/voice/outbound", dial_params("+14155550123")).headers["X-Callguard-Decision"].startswith("reject; reasons=account.suspended")
 
@@ -105,6 +108,9 @@ def test_a_redis_outage_follows_the_fail_mode_never_5xx(make_app: Callable[..., 
     labels = {"backend": "redis", "operation": "counters batch"}
     assert sample(after, "callguard_store_errors_total", **labels) - sample(before, "callguard_store_errors_total", **labels) >= 1
     assert tw.post("/voice/status", dial_params("+14155550123", CallStatus="completed", CallDuration="5")).status_code == 200
+    health = app.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded" and health["traffic_counters"]["backend"] == "redis"
+    assert health["traffic_counters"]["ok"] is False
 
 
 def test_status_callbacks_are_signed(traffic_app: Any) -> None:
