@@ -23,9 +23,9 @@ def _with_campaign(base: TrafficPolicy, campaign_id: str, table_json: str, sourc
 
 def effective_traffic(base: TrafficPolicy, campaign: Campaign | None, source: str) -> TrafficPolicy:
     """The account's traffic policy with the campaign's ``[traffic]`` laid over it."""
-    if campaign is None or not campaign.traffic:
+    if campaign is None or campaign.traffic_json is None:
         return base
-    return _with_campaign(base, campaign.id, json.dumps(campaign.traffic, sort_keys=True, default=str), source)
+    return _with_campaign(base, campaign.id, campaign.traffic_json, source)
 
 
 def check_traffic(ctx: DialContext) -> Outcome:

@@ -9,6 +9,7 @@ validate`` print.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import tomllib
@@ -224,17 +225,17 @@ def _read_campaigns(table: _Table | None) -> dict[str, Campaign]:
             calling_hours=parse_campaign_hours(entry.data.get("calling_hours"), source=entry.source, key=entry.key("calling_hours")),
             registries=tuple(registries) if registries is not None else None,
             answer_urls=_urls(entry, "answer_urls"),
-            traffic=_campaign_traffic(entry),
+            traffic_json=_campaign_traffic(entry),
         )
     return campaigns
 
 
-def _campaign_traffic(entry: _Table) -> dict[str, Any] | None:
+def _campaign_traffic(entry: _Table) -> str | None:
     table = entry.table("traffic")
     if table is None:
         return None
     parse_traffic(table.data, source=entry.source, key=table.key())  # validated now, applied per calling account
-    return dict(table.data)
+    return json.dumps(table.data, sort_keys=True, default=str)
 
 
 def _read_defaults(table: _Table | None) -> Defaults:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from ..hours.rules import CallingHours, shipped_calling_hours
 from ..hours.windows import WeeklyWindows
@@ -75,7 +75,9 @@ class Campaign:
     calling_hours: WeeklyWindows | None = None
     registries: tuple[str, ...] | None = None  # None: every loaded registry covering the callee
     answer_urls: tuple[str, ...] = ()
-    traffic: Mapping[str, Any] | None = None  # the campaign's [traffic] table, laid over the calling account's
+    # The campaign's [traffic] table as canonical JSON, laid over the calling account's policy
+    # (a string, so the result can be cached per account).
+    traffic_json: str | None = None
 
     @property
     def telemarketing(self) -> bool:

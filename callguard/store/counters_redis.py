@@ -228,14 +228,9 @@ class RedisCounters(CounterBackend):
     def _result(self, op: Op, value: Any, now: float) -> Any:
         if isinstance(op, Admit):
             nw, ng = len(op.windows), len(op.gauges)
-            flags = []
-            for raw in value[1 + nw + ng :]:
-                if raw:
-                    until, reason = raw.decode().split("|", 1)
-                    flags.append((float(until), reason))
-                else:
-                    flags.append(None)
-            return AdmitResult(bool(value[0]), tuple(int(v) for v in value[1 : 1 + nw]), tuple(int(v) for v in value[1 + nw : 1 + nw + ng]), tuple(flags))
+            # The script returned each flag in force (false for none); now was checked there.
+            flags = tuple(_flag(raw, float("-inf")) if raw else None for raw in value[1 + nw + ng :])
+            return AdmitResult(bool(value[0]), tuple(int(v) for v in value[1 : 1 + nw]), tuple(int(v) for v in value[1 + nw : 1 + nw + ng]), flags)
         if isinstance(op, OutcomeStats):
             attempts = answered = 0
             seconds = 0.0

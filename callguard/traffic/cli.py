@@ -98,8 +98,8 @@ def traffic_report(
             average = f"{c.average_seconds:.1f}" if c.average_seconds is not None else "-"
             click.echo(f"  {c.caller_id:<16} {c.attempts:>8} {c.answered:>8} {ratio:>6} {average:>7}  {_when(c.throttled_until)}")
         click.echo(f"  {'country':<16} {'attempts':>8} {'refused':>8}  blocked until")
-        for c in r.countries:
-            click.echo(f"  {c.region:<16} {c.attempts:>8} {c.refused:>8}  {_when(c.blocked_until)}")
+        for country in r.countries:
+            click.echo(f"  {country.region:<16} {country.attempts:>8} {country.refused:>8}  {_when(country.blocked_until)}")
         for b in r.velocity_blocks:
             click.echo(f"  calls to {b.target} blocked until {_when(b.until)}: {b.reason}")
         if r.region_calls:

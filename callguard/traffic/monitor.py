@@ -205,44 +205,48 @@ class TrafficMonitor:
 
         events: list[TrafficEvent] = []
         if result.admitted:
-            undo: list[Op] = [Unhit(key, event, now) for key, _, _ in windows] + [Release(key, member) for key, _, _ in gauges]
+            undo: list[Op] = [Unhit(key, event, now) for key, _, _ in windows]
+            undo += [Release(key, member) for key, _, _ in gauges]
             events.extend(self._region_share(account_sid, policy, now))
             self._emit(events)
             return DialTraffic([], undo)
 
         refusals: list[Refusal] = []
         follow_up: list[Op] = []
-        for (kind, rule), value in zip(flag_kinds, result.flags):
+        for (kind, flagged), value in zip(flag_kinds, result.flags):
             if value is None:
                 continue
             until, reason = value
             if kind == "throttle":
                 code, _, sentence = reason.partition("|")
                 refusals.append(Refusal("traffic", f"traffic.{code}", f"Caller ID {caller_id} is throttled until {_until(until)}: {sentence}."))
-            else:
-                assert rule is not None
+            elif flagged is not None:
                 refusals.append(
-                    Refusal("traffic", "traffic.velocity", f"Calls to {rule.target} are blocked for account {account_sid} until {_until(until)}: {reason}.")
+                    Refusal("traffic", "traffic.velocity", f"Calls to {flagged.target} are blocked for account {account_sid} until {_until(until)}: {reason}.")
                 )
-        blocked = {rule.target for (kind, rule), value in zip(flag_kinds, result.flags) if kind == "velocity" and value and rule}
-        for (kind, rule), (_, _, limit), count in zip(window_kinds, windows, result.window_counts):
+        blocked = {flagged.target for (kind, flagged), value in zip(flag_kinds, result.flags) if kind == "velocity" and value and flagged}
+        tripped: dict[str, VelocityRule] = {}  # per target, the tripped rule with the longest block
+        for (kind, counted), (_, _, limit), count in zip(window_kinds, windows, result.window_counts):
             if count < limit:
                 continue
             if kind == "cps":
                 refusals.append(Refusal("traffic", "traffic.cps", f"Account {account_sid} is at its limit of {limit} calls a second."))
             elif kind == "callee":
                 refusals.append(Refusal("traffic", "traffic.callee_daily", f"{e164} has had {count} calls in 24 hours from this account family, its limit."))
-            elif kind == "velocity" and rule is not None and rule.target not in blocked:
-                what = region_name(rule.target) if rule.by_region else rule.target
-                reason = f"more than {rule.max_calls} calls to {what} within {rule.window:g} s"
-                until = now + rule.block_for
-                # The block is in force from now; when it ends, counting starts afresh.
-                follow_up.append(SetFlag(f"velblock:{account_sid}:{rule.target}", until, reason))
-                follow_up += [Reset(key) for (k, r), (key, _, _) in zip(window_kinds, windows) if k == "velocity" and r is not None and r.target == rule.target]
-                refusals.append(Refusal("traffic", "traffic.velocity", f"Calls to {what} are blocked for account {account_sid} until {_until(until)}: {reason}."))
-                events.append(TrafficEvent("velocity_block", account_sid, rule.target, f"Account {account_sid}: {reason}; blocked until {_until(until)}.", now, until, {"max_calls": rule.max_calls, "window": rule.window}))
-                if rule.suspend_account:
-                    events.append(TrafficEvent("suspend_requested", account_sid, rule.target, f"Velocity trigger on {what}: {reason}.", now))
+            elif kind == "velocity" and counted is not None and counted.target not in blocked:
+                if counted.target not in tripped or counted.block_for > tripped[counted.target].block_for:
+                    tripped[counted.target] = counted
+        for target, rule in tripped.items():
+            what = region_name(target) if rule.by_region else target
+            reason = f"more than {rule.max_calls} calls to {what} within {rule.window:g} s"
+            until = now + rule.block_for
+            # The block is in force from now; when it ends, counting starts afresh.
+            follow_up.append(SetFlag(f"velblock:{account_sid}:{target}", until, reason))
+            follow_up += [Reset(key) for (k, r), (key, _, _) in zip(window_kinds, windows) if k == "velocity" and r is not None and r.target == target]
+            refusals.append(Refusal("traffic", "traffic.velocity", f"Calls to {what} are blocked for account {account_sid} until {_until(until)}: {reason}."))
+            events.append(TrafficEvent("velocity_block", account_sid, target, f"Account {account_sid}: {reason}; blocked until {_until(until)}.", now, until, {"max_calls": rule.max_calls, "window": rule.window}))
+            if rule.suspend_account:
+                events.append(TrafficEvent("suspend_requested", account_sid, target, f"Velocity trigger on {what}: {reason}.", now))
         for (_, _, limit), count in zip(gauges, result.gauge_counts):
             if count >= limit:
                 refusals.append(Refusal("traffic", "traffic.concurrent", f"Account {account_sid} already has {count} calls up, its limit."))

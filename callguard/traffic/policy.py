@@ -165,7 +165,7 @@ def _velocity(items: Any, *, source: str, key: str) -> tuple[VelocityRule, ...]:
         return ()
     if not isinstance(items, list):
         raise _error(source, key, "expected an array of tables ([[traffic.velocity]])")
-    rules = []
+    rules: list[VelocityRule] = []
     for index, item in enumerate(items):
         where = f"{key}[{index}]"
         if not isinstance(item, dict):

@@ -1,7 +1,8 @@
 """``POST /voice/status``: Twilio's status callbacks for the calls callguard connects.
 
 callguard puts its own ``statusCallback`` on the ``<Number>`` it dials when the account has
-traffic limits, so no app change is needed. The final status of the callee's leg tells
+traffic limits, so no app change is needed. A call checked before it existed (created through
+the REST API) carries ``?slot=ID``: the ``call_sid`` its decision was made under. The final status of the callee's leg tells
 whether it was answered and for how long: that frees the call's concurrency slot and feeds the
 caller ID's answer ratio and average call length. Non-final statuses are acknowledged and
 ignored. The answer is always an empty TwiML document (or 403 for an unsigned request).
@@ -50,8 +51,9 @@ def call_status(state: CallguardState, params: Mapping[str, str]) -> Response:
         state.traffic.after_call(
             account_sid=account.sid,
             caller_id=caller.e164 if caller.kind is TargetKind.PSTN else None,
-            # The slot was taken under the call that asked for the dial: the parent of this leg.
-            call_sid=params.get("ParentCallSid") or params.get("CallSid"),
+            # The slot was taken under the call that asked for the dial: the parent of this leg;
+            # a call created through the REST API had no SID yet and names its slot in the URL.
+            call_sid=request.args.get("slot") or params.get("ParentCallSid") or params.get("CallSid"),
             answered=call_status == "completed" and duration > 0,
             duration=duration,
             policy=policy,

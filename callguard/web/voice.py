@@ -36,8 +36,8 @@ def outbound(state: CallguardState, params: Mapping[str, str]) -> Response:
     dial = dial_request_from_params(params, campaign=request.args.get("campaign") or None)
     guard = state.guard
     decision = guard.check(dial)  # never raises: faults become fail-mode decisions
-    account = guard.policy.account(dial.account_sid)
-    status_callback = account is not None and state.traffic is not None and account.traffic.enabled
+    # A call the traffic check counted must report its end: that frees its slot and feeds its caller ID's figures.
+    status_callback = "traffic" in decision.checks
     try:
         body = render_decision(decision, guard.policy.defaults, base_url=callback_base(state), status_callback=status_callback)
     except Exception as exc:

@@ -155,6 +155,15 @@ def test_two_velocity_rules_on_one_target(harness: Harness, clock: FakeClock) ->
     assert harness.events[-1].until == clock() + 86_400
 
 
+def test_two_rules_tripping_at_once_block_for_the_longer(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"velocity": [
+        {"prefix": "+371", "max_calls": 2, "window": "1m", "block_for": "10m"},
+        {"prefix": "+371", "max_calls": 2, "window": "1h", "block_for": "1d"},
+    ]})
+    assert [harness.dial(policy, to="+37120000000", region="LV") for _ in range(3)] == [[], [], ["traffic.velocity"]]
+    assert [(e.kind, e.until) for e in harness.events] == [("velocity_block", clock() + 86_400)]
+
+
 def test_calls_to_one_callee_per_day(harness: Harness, clock: FakeClock) -> None:
     policy = traffic({"max_calls_per_callee_per_day": 3})
     assert [harness.dial(policy, campaign="solar") for _ in range(3)] == [[], [], []]

@@ -49,6 +49,18 @@ def test_connected_dials_report_their_status_to_callguard(traffic_app: Any) -> N
     assert number.get("statusCallback") == f"{PUBLIC_URL}/voice/status" and number.get("statusCallbackMethod") == "POST"
 
 
+def test_a_campaign_of_its_own_limits_gets_status_callbacks_too(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:
+    text = BASE_POLICY + '\n[campaigns.reminders]\npurpose = "informational"\n\n[campaigns.reminders.traffic]\nconcurrent = 1\n'
+    app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(text, name="campaign-traffic.toml"))})
+    tw = TwilioClient(app.test_client())
+    plain = parse_twiml(tw.post("/voice/outbound", dial_params("+14155550123")).data).find("Dial/Number")
+    assert plain.get("statusCallback") is None  # no limits apply to it: nothing to count
+    counted = parse_twiml(tw.post("/voice/outbound?campaign=reminders", dial_params("+14155550123", CallSid="CA" + "1" * 32)).data)
+    assert counted.find("Dial/Number").get("statusCallback") == f"{PUBLIC_URL}/voice/status?campaign=reminders"
+    second = tw.post("/voice/outbound?campaign=reminders", dial_params("+14155550124", CallSid="CA" + "2" * 32))
+    assert second.headers["X-Callguard-Decision"] == "reject; reasons=traffic.concurrent"
+
+
 def test_unanswered_calls_reported_by_twilio_throttle_the_caller_id(traffic_app: Any) -> None:
     tw = TwilioClient(traffic_app.test_client())
     for index, call_status in enumerate(("completed", "no-answer", "busy")):
@@ -72,6 +84,20 @@ def test_concurrent_slots_are_freed_by_the_final_status(traffic_app: Any) -> Non
     assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "4" * 32)).headers["X-Callguard-Decision"] == "reject; reasons=traffic.concurrent"
     status(tw, "CA" + "1" * 32, "completed", duration=30)
     assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "5" * 32)).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+
+
+def test_a_call_checked_before_it_existed_frees_its_slot_by_name(traffic_app: Any) -> None:
+    """A REST-created call is checked under a SID of callguard's making, named in its statusCallback."""
+    from callguard import DialRequest
+
+    state = traffic_app.extensions["callguard"]
+    for slot in ("cg-rest-1", "cg-rest-2"):
+        assert state.guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid=slot)).action.value == "connect"
+    assert state.guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid="cg-rest-3")).reasons == ("traffic.concurrent",)
+    tw = TwilioClient(traffic_app.test_client())
+    params = dial_params("+14155550123", CallSid="CA" + "d" * 32, CallStatus="completed", CallDuration="30", Direction="outbound-api")
+    assert tw.post("/voice/status?slot=cg-rest-1", params).status_code == 200
+    assert state.guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid="cg-rest-3")).action.value == "connect"
 
 
 def test_a_velocity_trigger_suspends_the_account(traffic_app: Any) -> None:
