@@ -27,10 +27,9 @@ class Credentials:
     username: str  # an Account SID (with its auth token) or an API key SID (with its secret)
     password: str
     account_sid: str  # the account the requests act for
-    source: str  # where they came from, for messages: "TWILIO_AUTH_TOKEN", "API key in TWILIO_API_KEY" …
 
     def __repr__(self) -> str:  # never the secret, whatever prints this
-        return f"Credentials(username={self.username!r}, account_sid={self.account_sid!r}, source={self.source!r})"
+        return f"Credentials(username={self.username!r}, account_sid={self.account_sid!r})"
 
 
 def own_credentials(account: Account, config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Credentials:
@@ -41,12 +40,12 @@ def own_credentials(account: Account, config: Mapping[str, Any], environ: Mappin
         for name, value in ((account.twilio_api_key_env, key), (account.twilio_api_secret_env, secret)):
             if not value:
                 raise TwilioSyncError(f"twilio credentials: the environment variable {name} is not set", kind="config", account_sid=account.sid)
-        return Credentials(key, secret, account.sid, f"API key in {account.twilio_api_key_env}")  # type: ignore[arg-type]
+        return Credentials(key, secret, account.sid)  # type: ignore[arg-type]
     env_name = account.auth_token_env or "TWILIO_AUTH_TOKEN"
     tokens = split_tokens(secret_from(env_name, config, environ))
     if not tokens:
         raise TwilioSyncError(f"twilio credentials: the environment variable {env_name} is not set", kind="config", account_sid=account.sid)
-    return Credentials(account.sid, tokens[0], account.sid, env_name)
+    return Credentials(account.sid, tokens[0], account.sid)
 
 
 def subaccount_voice_credentials(
@@ -54,5 +53,5 @@ def subaccount_voice_credentials(
 ) -> Credentials:
     """Credentials for a subaccount's ``voice.twilio.com`` resources (see the module docstring for the order)."""
     if account.twilio_api_key_env is None and listed_auth_token:
-        return Credentials(account.sid, listed_auth_token, account.sid, "auth token from the parent's Accounts list")
+        return Credentials(account.sid, listed_auth_token, account.sid)
     return own_credentials(account, config, environ)

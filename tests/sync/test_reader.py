@@ -12,8 +12,8 @@ from callguard.sync.reader import TwilioReader
 from ..conftest import MAIN, MAIN_NUMBERS, MAIN_TOKEN, MAIN_VERIFIED, MANCHESTER_DRAMA, OUTSIDER, TENANT, TENANT_TOKEN
 from .twilio_double import TwilioDouble
 
-AS_MAIN = Credentials(MAIN, MAIN_TOKEN, MAIN, "TWILIO_AUTH_TOKEN")
-AS_TENANT = Credentials(TENANT, TENANT_TOKEN, TENANT, "TWILIO_AUTH_TOKEN_TENANT")
+AS_MAIN = Credentials(MAIN, MAIN_TOKEN, MAIN)
+AS_TENANT = Credentials(TENANT, TENANT_TOKEN, TENANT)
 
 
 def test_the_accounts_list_names_the_main_account_and_its_subaccounts_page_by_page(double: TwilioDouble, reader: TwilioReader) -> None:
@@ -56,7 +56,7 @@ def test_a_subaccount_reads_its_own_inheritance_setting(double: TwilioDouble, re
 
 def test_wrong_credentials_are_one_line_naming_the_resource(reader: TwilioReader) -> None:
     with pytest.raises(TwilioSyncError) as caught:
-        reader.accounts(reader.client(Credentials(MAIN, "wrong", MAIN, "TWILIO_AUTH_TOKEN")))
+        reader.accounts(reader.client(Credentials(MAIN, "wrong", MAIN)))
     error = caught.value
     assert (error.kind, error.status, error.code) == ("auth", 401, 20003)
     assert str(error) == f"{MAIN}: /2010-04-01/Accounts.json: Twilio answered 401 (20003: Authenticate)"
