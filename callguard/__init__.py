@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .clock import Clock, FakeClock, system_clock
 from .decision import Action, Decision, DialRequest, Refusal
 from .engine import AuditSink, Guard, NullAudit
-from .errors import CallguardError, ConfigError, PolicyError, SignatureError, StoreUnavailable
+from .errors import CallguardError, ConfigError, PolicyError, SignatureError, StoreUnavailable, TwilioSyncError
 from .numbers import (
     DialTarget,
     NumberClassifier,
@@ -59,6 +59,7 @@ __all__ = [
     "SignatureError",
     "StoreUnavailable",
     "TargetKind",
+    "TwilioSyncError",
     "classify_number",
     "create_app",
     "load_policy",

@@ -94,15 +94,20 @@ def check(
     from .store.database import create_database_engine, default_database_url
     from .store.optouts import OptOutStore
     from .store.schema import ensure_schema
+    from .store.twilio_snapshots import TwilioSnapshotStore
+    from .sync.apply import apply_twilio
 
     if not policy_path:
         _fail("--policy: no policy file given (or set CALLGUARD_POLICY)")
     engine = None
     try:
         loaded = load_policy(policy_path)
-        # The database holds the opt-outs and consent the telemarketing checks read, and the audit log.
+        # The database holds the opt-outs and consent the telemarketing checks read, the audit
+        # log, and the last picture `callguard sync` read from Twilio for synced accounts.
         engine = create_database_engine(database_url or default_database_url())
         ensure_schema(engine)
+        max_staleness = Settings.from_mapping({**config_from_environment(), "CALLGUARD_POLICY": policy_path}).twilio_max_staleness
+        loaded = apply_twilio(loaded, TwilioSnapshotStore(engine).load(), max_staleness=max_staleness)
         lookups = Lookups(optouts=OptOutStore(engine), consents=ConsentStore(engine))
         guard = Guard(loaded, audit=None if no_audit else SqlAuditLog(engine), lookups=lookups)
         decision = guard.check(
@@ -181,6 +186,7 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
 from .compliance_cli import consent, optout  # noqa: E402
 from .registry.cli import registry  # noqa: E402
 from .runtime_cli import register as register_runtime_commands  # noqa: E402
+from .sync_cli import sync  # noqa: E402
 from .traffic.cli import report, traffic  # noqa: E402
 
 main.add_command(optout)
@@ -188,6 +194,7 @@ main.add_command(consent)
 main.add_command(registry)
 main.add_command(report)
 main.add_command(traffic)
+main.add_command(sync)
 register_runtime_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover

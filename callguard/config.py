@@ -7,6 +7,7 @@ them to ``create_app(config)`` while a deployment sets environment variables.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -31,8 +32,14 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_REGION_NAME",
     "CALLGUARD_ALERT_WEBHOOK",
     "CALLGUARD_ADMIN_TOKENS",
+    "CALLGUARD_TWILIO_SYNC_INTERVAL",
+    "CALLGUARD_TWILIO_MAX_STALENESS",
+    "CALLGUARD_TWILIO_BASE_URL",
     "TWILIO_AUTH_TOKEN",
 )
+
+TWILIO_SYNC_INTERVAL = 300.0  # seconds between scheduled Twilio syncs
+TWILIO_MAX_STALENESS = 86_400.0  # how long the last good Twilio picture keeps deciding during an outage
 
 
 def config_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -59,6 +66,10 @@ class Settings:
     counters_path: str = "callguard-counters.db"
     region_name: str = "default"
     alert_webhook: str | None = None
+    twilio_sync_interval: float = TWILIO_SYNC_INTERVAL
+    twilio_max_staleness: float = TWILIO_MAX_STALENESS
+    twilio_base_url: str | None = None
+    sleep: Callable[[float], None] = time.sleep
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -76,6 +87,12 @@ class Settings:
         clock = config.get("CALLGUARD_CLOCK", system_clock)
         if not callable(clock):
             raise ConfigError("must be a callable returning epoch seconds", key="CALLGUARD_CLOCK")
+        sleep = config.get("CALLGUARD_SLEEP", time.sleep)  # config only, like the clock: tests never sleep
+        if not callable(sleep):
+            raise ConfigError("must be a callable taking seconds", key="CALLGUARD_SLEEP")
+        twilio_base_url = config.get("CALLGUARD_TWILIO_BASE_URL") or None
+        if twilio_base_url is not None and not str(twilio_base_url).startswith(("http://", "https://")):
+            raise ConfigError(f"{twilio_base_url!r} is not an http(s) URL", key="CALLGUARD_TWILIO_BASE_URL")
         return cls(
             policy_path=os.fspath(policy),
             database_url=str(config.get("CALLGUARD_DATABASE_URL") or default_database_url()),
@@ -93,6 +110,10 @@ class Settings:
             counters_path=os.path.abspath(str(config.get("CALLGUARD_COUNTERS_PATH") or "callguard-counters.db")),
             region_name=str(config.get("CALLGUARD_REGION_NAME") or "default"),
             alert_webhook=config.get("CALLGUARD_ALERT_WEBHOOK") or None,
+            twilio_sync_interval=_number(config, "CALLGUARD_TWILIO_SYNC_INTERVAL", TWILIO_SYNC_INTERVAL, float, minimum=0),
+            twilio_max_staleness=_number(config, "CALLGUARD_TWILIO_MAX_STALENESS", TWILIO_MAX_STALENESS, float, minimum=1),
+            twilio_base_url=str(twilio_base_url).rstrip("/") if twilio_base_url else None,
+            sleep=sleep,
         )
 
 

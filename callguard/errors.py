@@ -67,3 +67,33 @@ class SignatureError(CallguardError):
         self.account_sid = account_sid
         self.url = url
         super().__init__(problem)
+
+
+class TwilioSyncError(CallguardError):
+    """Reading an account's picture from Twilio's REST API failed.
+
+    ``kind`` says how, in words stable enough to count by: ``unreachable`` (no connection or a
+    timeout), ``rate_limited`` (429 after every retry), ``server_error`` (5xx after every retry),
+    ``auth`` (401/403), ``not_found``, ``rejected`` (another 4xx), ``invalid_answer`` (a body that
+    is not what Twilio documents), ``limit`` (more records than callguard keeps), ``config``
+    (credentials callguard cannot find). ``resource`` is the REST path that failed, ``status``
+    and ``code`` Twilio's HTTP status and error code when there was an answer.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        kind: str,
+        account_sid: str | None = None,
+        resource: str | None = None,
+        status: int | None = None,
+        code: int | None = None,
+    ) -> None:
+        self.problem = problem
+        self.kind = kind
+        self.account_sid = account_sid
+        self.resource = resource
+        self.status = status
+        self.code = code
+        super().__init__(problem if account_sid is None else f"{account_sid}: {problem}")

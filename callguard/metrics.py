@@ -1,4 +1,4 @@
-"""Prometheus metrics: decisions by action and reason, decision latency, faults and store errors.
+"""Prometheus metrics: decisions by action and reason, decision latency, faults, store errors and Twilio sync runs.
 
 Under ``callguard serve`` several gunicorn workers each count their own decisions; the server
 points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before any worker starts, and
@@ -25,6 +25,15 @@ DECISION_SECONDS = Histogram(
 FAULTS = Counter("callguard_faults_total", "Decisions made by the fail mode after an internal fault, by error kind.", ["kind"])
 STORE_ERRORS = Counter(
     "callguard_store_errors_total", "Errors of the database, counters backend or Twilio, by backend and operation.", ["backend", "operation"]
+)
+TWILIO_SYNC_RUNS = Counter("callguard_twilio_sync_runs_total", "Twilio sync runs, by outcome (ok, partial, failed).", ["outcome"])
+TWILIO_SYNC_ERRORS = Counter(
+    "callguard_twilio_sync_errors_total",
+    "Accounts a Twilio sync run could not read, by kind (unreachable, rate_limited, server_error, auth, not_found, …).",
+    ["kind"],
+)
+TWILIO_RETRIES = Counter(
+    "callguard_twilio_retries_total", "Twilio REST requests retried, by reason (rate_limited, server_error, unreachable).", ["reason"]
 )
 
 

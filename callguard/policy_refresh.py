@@ -1,11 +1,12 @@
-"""Keep a worker's Guard in step with runtime changes and with the policy file.
+"""Keep a worker's Guard in step with runtime changes, the policy file and the Twilio snapshot.
 
 A background thread polls, every ``interval`` seconds (0.5 by default, so a change reaches
 every worker and host within a second): the version of the runtime overrides in the database,
-and the policy file's modification time. When either moved it rebuilds the policy (file +
-overrides) and swaps it into the Guard; decisions in flight keep the snapshot they started
-with. A database that cannot be read, or a policy file that no longer validates, leaves the
-last good policy in force and is logged and reported by /healthz.
+the version of the Twilio snapshot the sync stores there, and the policy file's modification
+time. When any moved it rebuilds the policy (file + overrides + Twilio's picture) and swaps it
+into the Guard; decisions in flight keep the snapshot they started with. A database that cannot
+be read, or a policy file that no longer validates, leaves the last good policy in force and is
+logged and reported by /healthz.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .config import TWILIO_MAX_STALENESS
 from .engine import Guard
 from .errors import CallguardError
 from .policy.loader import load_policy
 from .policy.model import Policy
 from .policy.overrides import NO_OVERRIDES, Overrides, apply_overrides
 from .store.overrides import OverrideStore
+from .store.twilio_snapshots import TwilioSnapshotStore
+from .sync.apply import apply_twilio
+from .sync.model import EMPTY_SNAPSHOT, TwilioSnapshot
 
 log = logging.getLogger("callguard.policy")
 
@@ -35,13 +40,25 @@ class RefreshStatus:
 
 
 class PolicyRefresher:
-    def __init__(self, guard: Guard, policy_path: str, store: OverrideStore, *, interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        guard: Guard,
+        policy_path: str,
+        store: OverrideStore,
+        *,
+        interval: float = 0.5,
+        twilio: TwilioSnapshotStore | None = None,
+        twilio_max_staleness: float = TWILIO_MAX_STALENESS,
+    ) -> None:
         self.guard = guard
         self.policy_path = policy_path
         self.store = store
         self.interval = interval
+        self.twilio = twilio
+        self.twilio_max_staleness = twilio_max_staleness
         self._base: Policy = guard.policy
         self._overrides: Overrides = NO_OVERRIDES
+        self._twilio: TwilioSnapshot = EMPTY_SNAPSHOT
         self._mtime = self._file_mtime()
         self._last_ok: float | None = None
         self._last_error: str | None = None
@@ -60,6 +77,7 @@ class PolicyRefresher:
         """Pick up changes now; True if the policy was replaced. Never raises."""
         with self._lock:
             changed = False
+            twilio = self._twilio
             mtime = self._file_mtime()
             if mtime is not None and mtime != self._mtime:
                 try:
@@ -75,6 +93,9 @@ class PolicyRefresher:
                 if version != self._overrides.version:
                     self._overrides = self.store.load()
                     changed = True
+                if self.twilio is not None and self.twilio.version() != twilio.version:
+                    twilio = self.twilio.load()
+                    changed = True
                 self._last_ok = time.time()
                 if not changed and self._last_error and self._last_error.startswith("database"):
                     self._last_error = None
@@ -82,13 +103,20 @@ class PolicyRefresher:
                 self._last_error = f"database: {exc}"
                 log.warning("runtime policy changes could not be read; keeping the last ones: %s", exc)
             if changed:
-                self.guard.replace_policy(apply_overrides(self._base, self._overrides))
+                policy = apply_overrides(self._base, self._overrides)
+                self.guard.replace_policy(apply_twilio(policy, twilio, max_staleness=self.twilio_max_staleness))
+            self._twilio = twilio  # published once decisions use it, so /healthz never runs ahead of them
             return changed
 
     @property
     def base_policy(self) -> Policy:
         """The policy file as last loaded, without runtime changes."""
         return self._base
+
+    @property
+    def twilio_snapshot(self) -> TwilioSnapshot:
+        """Twilio's picture as last loaded from the database (what decisions use)."""
+        return self._twilio
 
     def status(self) -> RefreshStatus:
         return RefreshStatus(self._overrides.version, self._mtime, self._last_ok, self._last_error)

@@ -18,6 +18,8 @@ from twilio.request_validator import RequestValidator
 from callguard import FakeClock, Guard, create_app, load_policy
 from callguard.policy import Policy
 
+from .sync.twilio_double import Country, FakeAccount, TwilioDouble
+
 MAIN = "AC00000000000000000000000000000001"
 TENANT = "AC00000000000000000000000000000002"
 GRANDCHILD = "AC00000000000000000000000000000003"
@@ -275,6 +277,7 @@ def app_config(policy_path: Path, sqlite_url: str, clock: FakeClock, tmp_path: P
         "TWILIO_AUTH_TOKEN": MAIN_TOKEN,
         "TWILIO_AUTH_TOKEN_TENANT": TENANT_TOKEN,
         "CALLGUARD_REFRESH_INTERVAL": 0,  # tests call refresher.refresh_now() when they need it
+        "CALLGUARD_TWILIO_SYNC_INTERVAL": 0,  # and state.twilio_sync.run(...) when they sync
         "CALLGUARD_ADMIN_TOKEN": ADMIN_TOKEN,
         "CALLGUARD_ADMIN_TOKENS": f"reader={READ_TOKEN}:ro",
         "TESTING": True,
@@ -303,3 +306,84 @@ def app(make_app: Callable[[dict[str, Any]], Any], app_config: dict[str, Any]) -
 @pytest.fixture
 def twilio(app: Any) -> TwilioClient:
     return TwilioClient(app.test_client())
+
+
+# -- Twilio: a double on loopback and a policy that follows it ------------------------------
+
+OUTSIDER = "AC00000000000000000000000000000009"  # a subaccount Twilio lists that the policy does not name
+
+SYNC_POLICY = f"""
+[defaults]
+fail_mode = "reject"
+default_region = "US"
+
+[accounts.{MAIN}]
+name = "Main"
+twilio = "mirror"
+default_region = "US"
+
+[accounts.{TENANT}]
+name = "Tenant"
+parent = "{MAIN}"
+auth_token_env = "TWILIO_AUTH_TOKEN_TENANT"
+twilio = "stricter"
+caller_ids = ["+442079460000", "+442079460001"]
+default_region = "GB"
+
+[accounts.{TENANT}.permissions]
+GB = {{ low_risk = true, high_risk_special = true }}
+DE = {{ low_risk = true }}
+FR = {{ low_risk = true }}
+"""
+
+MAIN_NUMBERS = ["+14155550100", "+14155550101", "+14155550102", "+14155550103", "+14155550104"]
+MAIN_VERIFIED = ["+12025550123"]
+MANCHESTER_DRAMA = "+44161496"  # fixed-line by phonenumbers; listed by Twilio as a high-risk special prefix below
+
+
+def main_countries() -> list[Country]:
+    return [
+        Country("US", "United States/Canada", ["+1"], "NORTH_AMERICA", True),
+        Country("GB", "United Kingdom", ["+44"], "EUROPE", True, False, False),
+        Country("DE", "Germany", ["+49"], "EUROPE", False),
+        Country("JM", "Jamaica", ["+1876"], "NORTH_AMERICA", False),
+        Country("SG", "Singapore", ["+65"], "ASIA", True),
+        Country("FR", "France", ["+33"], "EUROPE", True),
+    ]
+
+
+def tenant_countries() -> list[Country]:
+    return [
+        Country("GB", "United Kingdom", ["+44"], "EUROPE", True, True, False),
+        Country("DE", "Germany", ["+49"], "EUROPE", True),
+        Country("FR", "France", ["+33"], "EUROPE", False),
+    ]
+
+
+@pytest.fixture
+def double() -> Iterator[TwilioDouble]:
+    """Twilio on loopback: the main account, its subaccount (own permissions), and one the policy does not name."""
+    twilio = TwilioDouble()
+    twilio.add(FakeAccount(MAIN, MAIN_TOKEN, "Main", incoming=list(MAIN_NUMBERS), verified=list(MAIN_VERIFIED), countries=main_countries()))
+    twilio.add(
+        FakeAccount(
+            TENANT, TENANT_TOKEN, "Tenant", owner_account_sid=MAIN, incoming=["+442079460000"], countries=tenant_countries(),
+            inherits_permissions=False,
+        )
+    )
+    twilio.add(FakeAccount(OUTSIDER, "outsider-token-0123456789abcdef", "Outsider", owner_account_sid=MAIN))
+    twilio.special_prefixes = {"GB": [MANCHESTER_DRAMA, "+4490"]}
+    twilio.up()
+    yield twilio
+    twilio.down()
+
+
+@pytest.fixture
+def sync_policy_path(write_policy: Callable[[str], Path]) -> Path:
+    return write_policy(SYNC_POLICY, "sync-policy.toml")
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """What the transport would have slept, in order (it never really sleeps in tests)."""
+    return []

@@ -11,11 +11,13 @@ from .destination import check_destination
 from .emergency import check_emergency
 from .geo import check_geo
 from .prefix import check_prefix
+from .twilio import check_twilio
 
 # (name, check) in decision order: the first refusal wins, every result is recorded.
 DEFAULT_CHECKS: tuple[tuple[str, Check], ...] = (
     ("emergency", check_emergency),
     ("account", check_account),
+    ("twilio", check_twilio),
     ("campaign", check_campaign),
     ("destination", check_destination),
     ("prefix", check_prefix),
@@ -50,4 +52,5 @@ __all__ = [
     "check_geo",
     "check_prefix",
     "check_traffic",
+    "check_twilio",
 ]

@@ -15,6 +15,7 @@ from .model import (
     Purpose,
     RejectStyle,
     TrunkSettings,
+    TwilioMode,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Purpose",
     "RejectStyle",
     "TrunkSettings",
+    "TwilioMode",
     "load_policy",
     "parse_policy",
 ]

@@ -38,6 +38,7 @@ from .model import (
     Purpose,
     RejectStyle,
     TrunkSettings,
+    TwilioMode,
 )
 
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -315,6 +316,9 @@ _ACCOUNT_KEYS = (
     "non_pstn",
     "campaign",
     "traffic",
+    "twilio",
+    "twilio_api_key_env",
+    "twilio_api_secret_env",
 )
 
 
@@ -344,6 +348,13 @@ class _DeclaredAccount:
         self.permissions = _read_permissions(table.table("permissions"))
         self.campaign = table.str("campaign")
         self.traffic_table = table.table("traffic")
+        raw_twilio = table.data.get("twilio")
+        self.twilio = None if raw_twilio is None else table.choice("twilio", TwilioMode, TwilioMode.OFF)
+        self.twilio_api_key_env = table.str("twilio_api_key_env", pattern=ENV_NAME, what="an environment variable name")
+        self.twilio_api_secret_env = table.str("twilio_api_secret_env", pattern=ENV_NAME, what="an environment variable name")
+        if (self.twilio_api_key_env is None) != (self.twilio_api_secret_env is None):
+            missing = "twilio_api_secret_env" if self.twilio_api_secret_env is None else "twilio_api_key_env"
+            raise table.error(missing, "missing: an API key needs both twilio_api_key_env and twilio_api_secret_env")
         raw_non_pstn = table.data.get("non_pstn")
         self.non_pstn = None if raw_non_pstn is None else table.choice("non_pstn", NonPstnMode, NonPstnMode.REJECT)
         self.sip_domains: dict[str, TrunkSettings] = {}
@@ -477,6 +488,9 @@ def _resolve(
             key=own.traffic_table.key() if own.traffic_table else "",
             inherited=parent.traffic if parent is not None else traffic,
         ),
+        twilio_mode=own.twilio or (parent.twilio_mode if parent else TwilioMode.OFF),
+        twilio_api_key_env=own.twilio_api_key_env,
+        twilio_api_secret_env=own.twilio_api_secret_env,
     )
     resolved[sid] = account
     return account

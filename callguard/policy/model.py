@@ -38,6 +38,14 @@ class NonPstnMode(str, enum.Enum):
     CONNECT = "connect"
 
 
+class TwilioMode(str, enum.Enum):
+    """How an account's picture synced from Twilio combines with the policy (``twilio = ...``)."""
+
+    OFF = "off"  # the policy alone
+    MIRROR = "mirror"  # dialing permissions and caller IDs are Twilio's
+    STRICTER = "stricter"  # the policy's AND Twilio's: never more than either allows
+
+
 class Purpose(str, enum.Enum):
     """Why a campaign calls: only telemarketing runs the DNC, hours and disclosure rules."""
 
@@ -197,6 +205,13 @@ class Account:
     declared_permissions: Mapping[str, Permission] = field(default_factory=dict)
     inherit_permissions: bool = True
     traffic: TrafficPolicy = NO_TRAFFIC_LIMITS
+    twilio_mode: TwilioMode = TwilioMode.OFF
+    twilio_api_key_env: str | None = None  # with twilio_api_secret_env: an API key instead of the auth token
+    twilio_api_secret_env: str | None = None
+    # Set by callguard.sync.apply_twilio: when Twilio's picture of this account was last read, and
+    # when it becomes too old to decide on (None: never read, or the account is not synced).
+    twilio_synced_at: float | None = None
+    twilio_stale_at: float | None = None
 
     @property
     def family(self) -> str:

@@ -47,6 +47,14 @@ class Change:
     after: Any
 
 
+def bump_version(engine: Engine, conn: Connection, row: int) -> None:
+    """Add one to row ``row`` of ``callguard_policy_version`` (creating it at 1), in ``conn``'s transaction."""
+    where = policy_version.c.id == row
+    if not conn.execute(update(policy_version).where(where).values(version=policy_version.c.version + 1)).rowcount:
+        conn.execute(insert_ignoring_duplicates(engine, policy_version).values(id=row, version=0))
+        conn.execute(update(policy_version).where(where).values(version=policy_version.c.version + 1))
+
+
 class OverrideStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -121,10 +129,7 @@ class OverrideStore:
     # -- changing ----------------------------------------------------------------------------
 
     def _bump(self, conn: Connection) -> None:
-        updated = conn.execute(update(policy_version).where(policy_version.c.id == 1).values(version=policy_version.c.version + 1))
-        if not updated.rowcount:
-            conn.execute(insert_ignoring_duplicates(self.engine, policy_version).values(id=1, version=0))
-            conn.execute(update(policy_version).where(policy_version.c.id == 1).values(version=policy_version.c.version + 1))
+        bump_version(self.engine, conn, 1)
 
     def log_change(self, *, now: float, actor: str, entity: str, entity_id: str, action: str, before: Any, after: Any) -> None:
         """Record a change made elsewhere (opt-outs, consent) in the same change log."""

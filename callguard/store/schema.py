@@ -155,6 +155,61 @@ changes = Table(
     Column("after", Text),  # JSON
 )
 
+# Twilio's picture of the synced accounts (callguard.sync), written by whichever process holds
+# the sync lease and read by every worker. Each write bumps row TWILIO_SNAPSHOT_VERSION of
+# callguard_policy_version in the same transaction; workers poll it as they poll row 1.
+TWILIO_SNAPSHOT_VERSION = 2
+
+twilio_accounts = Table(
+    "callguard_twilio_accounts",
+    metadata,
+    Column("account_sid", String(34), primary_key=True),
+    Column("owner_account_sid", String(34)),  # Twilio's parent; a main account's is its own SID
+    Column("friendly_name", String(255)),
+    Column("status", String(16)),  # active, suspended, closed
+    Column("inherits_permissions", Boolean, nullable=False),  # Voice Settings dialing_permissions_inheritance
+    Column("synced_at", DateTime(timezone=True)),  # last complete read; None: listed by Twilio, not synced
+    Column("attempted_at", DateTime(timezone=True)),  # last attempt to read it in full
+    Column("last_error", Text),  # None when the last attempt succeeded
+)
+
+twilio_numbers = Table(
+    "callguard_twilio_numbers",
+    metadata,
+    Column("account_sid", String(34), primary_key=True),
+    Column("number", String(32), primary_key=True),  # E.164
+    Column("kind", String(16), primary_key=True),  # "incoming" (IncomingPhoneNumbers) or "verified" (OutgoingCallerIds)
+)
+
+twilio_countries = Table(
+    "callguard_twilio_countries",
+    metadata,
+    Column("account_sid", String(34), primary_key=True),
+    Column("iso_code", String(8), primary_key=True),
+    Column("country_codes", String(255), nullable=False),  # Twilio's country_codes, comma-separated: "+1,+1876"
+    Column("low_risk_numbers_enabled", Boolean, nullable=False),
+    Column("high_risk_special_numbers_enabled", Boolean, nullable=False),
+    Column("high_risk_tollfraud_numbers_enabled", Boolean, nullable=False),
+)
+
+twilio_special_prefixes = Table(
+    "callguard_twilio_special_prefixes",
+    metadata,
+    Column("prefix", String(16), primary_key=True),  # E.164 prefix, e.g. "+37181"
+    Column("iso_code", String(8), nullable=False, index=True),
+)
+
+# Who runs a scheduled job, and when it is next due: a run holds the lease until held_until, so
+# one process at a time runs it across every worker and host sharing the database.
+leases = Table(
+    "callguard_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128)),
+    Column("held_until", DateTime(timezone=True), nullable=False),
+    Column("next_run_at", DateTime(timezone=True), nullable=False),
+)
+
 # Lengths of the bounded string columns, for clipping values before they reach the database.
 COLUMN_LENGTHS = {c.name: c.type.length for c in decisions.columns if isinstance(c.type, String) and c.type.length}
 

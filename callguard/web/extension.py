@@ -26,6 +26,9 @@ from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
 from ..store.overrides import OverrideStore
+from ..store.twilio_snapshots import TwilioSnapshotStore
+from ..sync.runner import build_twilio_sync
+from ..sync.scheduler import SyncScheduler
 from ..policy_refresh import PolicyRefresher
 from ..registry import RegistryDirectory
 from ..store.database import create_database_engine
@@ -99,10 +102,20 @@ class CallGuard:
         )
         lookups = Lookups(optouts=optouts, consents=consents, registries=registries, traffic=traffic)
         guard = holder["guard"] = Guard(policy, clock=settings.clock, audit=MetricsRecorder(audit), lookups=lookups)
-        refresher = PolicyRefresher(guard, settings.policy_path, overrides, interval=settings.refresh_interval)
-        refresher.refresh_now()  # runtime suspensions and blocks apply from the first call
+        refresher = PolicyRefresher(
+            guard, settings.policy_path, overrides, interval=settings.refresh_interval,
+            twilio=TwilioSnapshotStore(engine), twilio_max_staleness=settings.twilio_max_staleness,
+        )
+        refresher.refresh_now()  # runtime suspensions and blocks, and Twilio's last picture, apply from the first call
         if settings.refresh_interval > 0:
             refresher.start()
+        twilio_sync = build_twilio_sync(
+            engine, config=app.config, clock=settings.clock, sleep=settings.sleep,
+            interval=settings.twilio_sync_interval, base_url=settings.twilio_base_url,
+        )
+        scheduler = SyncScheduler(twilio_sync, lambda: refresher.base_policy, poll=min(15.0, settings.twilio_sync_interval))
+        if settings.twilio_sync_interval > 0:
+            scheduler.start()  # it syncs only while the policy has synced accounts, and only when due
         state = CallguardState(
             settings=settings,
             guard=guard,
@@ -119,6 +132,8 @@ class CallGuard:
             counters=counters,
             traffic=traffic,
             alerts=alerts,
+            twilio_sync=twilio_sync,
+            sync_scheduler=scheduler,
         )
         app.extensions["callguard"] = state
         if app.config.get("MAX_CONTENT_LENGTH") is None:

@@ -11,6 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..errors import StoreUnavailable
 from ..metrics import exposition
+from ..policy.model import Policy, TwilioMode
+from ..sync.model import TwilioSnapshot
 from ..store.audit import BatchingAuditLog
 from ..store.database import redact_url
 from .state import current_state
@@ -21,6 +23,30 @@ health = Blueprint("callguard_health", __name__)
 @health.get("/metrics")
 def metrics() -> Response:
     return Response(exposition(), mimetype="text/plain", headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def twilio_accounts_health(policy: Policy, snapshot: TwilioSnapshot, now: float, max_staleness: float) -> list[dict[str, object]]:
+    """Per synced account: when Twilio was last read, how old that is, whether it is too old, the last error."""
+    accounts = []
+    for account in policy.accounts.values():
+        if account.twilio_mode is TwilioMode.OFF:
+            continue
+        synced = snapshot.accounts.get(account.sid)
+        synced_at = synced.synced_at if synced is not None else None
+        accounts.append(
+            {
+                "sid": account.sid,
+                "mode": account.twilio_mode.value,
+                "twilio_status": synced.status if synced is not None else None,
+                "synced_at": synced_at,
+                "age_seconds": round(now - synced_at, 1) if synced_at is not None else None,
+                "stale": synced_at is None or now >= synced_at + max_staleness,
+                "last_attempt_at": synced.attempted_at if synced is not None else None,
+                "last_error": synced.last_error if synced is not None else None,
+                "twilio_caller_ids": len(synced.caller_ids) if synced is not None else 0,
+            }
+        )
+    return accounts
 
 
 @health.get("/healthz")
@@ -74,6 +100,8 @@ def healthz() -> Response:
         for info in (state.registries.infos() if state.registries is not None else [])
     ]
     registry_errors = getattr(state.registries, "errors", {}) if state.registries is not None else {}
+    snapshot = state.refresher.twilio_snapshot
+    synced_accounts = twilio_accounts_health(policy, snapshot, now, state.settings.twilio_max_staleness)
     degraded = (
         not database["ok"]
         or bool(audit.get("dropped"))
@@ -81,6 +109,7 @@ def healthz() -> Response:
         or any(r["stale"] for r in registries)
         or bool(registry_errors)
         or counters.get("ok") is False
+        or any(a["stale"] or a["last_error"] for a in synced_accounts)
     )
     body = {
         # Decisions never depend on the database, so an unreachable database degrades the
@@ -94,5 +123,11 @@ def healthz() -> Response:
         "registries": registries,
         "registry_errors": registry_errors,
         "traffic_counters": counters,
+        "twilio_sync": {
+            "interval_seconds": state.settings.twilio_sync_interval,
+            "max_staleness_seconds": state.settings.twilio_max_staleness,
+            "snapshot_version": snapshot.version,
+            "accounts": synced_accounts,
+        },
     }
     return jsonify(body)

@@ -9,48 +9,14 @@ holds several tokens, for rotation), or ``TWILIO_AUTH_TOKEN`` for accounts that 
 from __future__ import annotations
 
 import hmac
-import os
 from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from ..errors import ConfigError
-from ..policy.model import Policy
+from ..auth_tokens import resolve_auth_tokens
 
-
-def _tokens(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(token.strip() for token in value.split(",") if token.strip())
-
-
-def resolve_auth_tokens(
-    policy: Policy, config: Mapping[str, Any], environ: Mapping[str, str] | None = None
-) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
-    """(tokens per account SID, default tokens). Raises :class:`ConfigError` for a token that is not set."""
-    environ = os.environ if environ is None else environ
-    default = _tokens(config.get("TWILIO_AUTH_TOKEN") or environ.get("TWILIO_AUTH_TOKEN"))
-    per_account: dict[str, tuple[str, ...]] = {}
-    for sid, env_name in policy.auth_token_envs():
-        if env_name is not None:
-            tokens = _tokens(config.get(env_name) or environ.get(env_name))
-            if not tokens:
-                raise ConfigError(
-                    f"names the environment variable {env_name}, which is not set",
-                    source=policy.source,
-                    key=f"accounts.{sid}.auth_token_env",
-                )
-            per_account[sid] = tokens
-        elif default:
-            per_account[sid] = default
-        else:
-            raise ConfigError(
-                "has no auth token: set TWILIO_AUTH_TOKEN or give the account an auth_token_env",
-                source=policy.source,
-                key=f"accounts.{sid}",
-            )
-    return per_account, default
+__all__ = ["SignatureValidator", "resolve_auth_tokens"]
 
 
 def _other_port_form(url: str) -> str | None:

@@ -16,6 +16,8 @@ from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
 from ..store.counters import CounterBackend
+from ..sync.runner import TwilioSync
+from ..sync.scheduler import SyncScheduler
 from ..traffic.alerts import AlertSink
 from ..traffic.monitor import TrafficMonitor
 from .admin.tokens import ApiToken
@@ -39,10 +41,14 @@ class CallguardState:
     counters: CounterBackend | None = None
     traffic: TrafficMonitor | None = None
     alerts: AlertSink | None = None
+    twilio_sync: TwilioSync | None = None
+    sync_scheduler: SyncScheduler | None = None
 
     def close(self) -> None:
         """Stop background work, write the audit backlog and release database connections."""
         self.refresher.stop()
+        if self.sync_scheduler is not None:
+            self.sync_scheduler.stop()
         if isinstance(self.audit, BatchingAuditLog):
             self.audit.close()
         if self.traffic is not None:

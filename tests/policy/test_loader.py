@@ -219,3 +219,47 @@ def test_unreadable_files(tmp_path: Path) -> None:
 def test_suspended_fixture_account(policy_path: Path) -> None:
     account = load_policy(policy_path).accounts[SUSPENDED]
     assert account.suspended and account.suspension_reason == "unpaid invoice"
+
+
+def test_twilio_modes_come_down_the_chain_and_credentials_come_in_pairs(write_policy: Callable[..., Path]) -> None:
+    from callguard.policy import TwilioMode
+
+    policy = load_policy(
+        write_policy(
+            f"""
+            [accounts.{A}]
+            twilio = "stricter"
+            twilio_api_key_env = "TWILIO_API_KEY"
+            twilio_api_secret_env = "TWILIO_API_SECRET"
+            [accounts.{B}]
+            parent = "{A}"
+            [accounts.{C}]
+            parent = "{B}"
+            twilio = "off"
+            """
+        )
+    )
+    a, b, c = (policy.accounts[sid] for sid in (A, B, C))
+    assert (a.twilio_mode, b.twilio_mode, c.twilio_mode) == (TwilioMode.STRICTER, TwilioMode.STRICTER, TwilioMode.OFF)
+    assert (a.twilio_api_key_env, a.twilio_api_secret_env) == ("TWILIO_API_KEY", "TWILIO_API_SECRET")
+    assert b.twilio_api_key_env is None  # credentials are each account's own
+    assert load_policy(write_policy(f"[accounts.{A}]\n")).accounts[A].twilio_mode is TwilioMode.OFF
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ('twilio = "mirrror"', f"accounts.{A}.twilio: expected one of 'off', 'mirror', 'stricter', got 'mirrror'"),
+        ('twilio = true', f"accounts.{A}.twilio: expected one of 'off', 'mirror', 'stricter', got true"),
+        (
+            'twilio_api_key_env = "KEY"',
+            f"accounts.{A}.twilio_api_secret_env: missing: an API key needs both twilio_api_key_env and twilio_api_secret_env",
+        ),
+        ('twilio_api_secret_env = "not a name"', f"accounts.{A}.twilio_api_secret_env: 'not a name' is not an environment variable name"),
+    ],
+)
+def test_bad_twilio_settings_are_one_line(write_policy: Callable[..., Path], lines: str, message: str) -> None:
+    path = write_policy(f"[accounts.{A}]\n{lines}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_policy(path)
+    assert str(caught.value) == f"{path}: {message}"
