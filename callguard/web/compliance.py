@@ -7,8 +7,8 @@ answer-time hand-over for calls created through the REST API.
 - ``/voice/optout?campaign=ID`` receives the ``<Gather>``'s input. The opt-out key (or, in English,
   a revocation word such as "stop") records the opt-out, and only once it is committed is the
   callee told so; then the call ends. Any other input, or none, lets the call go on.
-- ``/voice/answer?campaign=ID&next=URL`` is the ``url`` of a call created through the REST API:
-  it re-checks the call, plays the disclosure and prompt, then ``<Redirect>``s to ``next``, which
+- ``/voice/answer?campaign=ID&next=URL`` is the ``url`` of a call created through the REST API
+  (without ``campaign``, the calling account's default campaign applies): it re-checks the call, plays the disclosure and prompt, then ``<Redirect>``s to ``next``, which
   must lie under a URL the policy lists (``answer_urls``): never an open redirect.
 
 Whatever goes wrong here, the callee is not bridged without the disclosure: faults hang up.
@@ -44,9 +44,14 @@ compliance = Blueprint("callguard_compliance", __name__)
 _SORRY = "We are sorry, your request could not be recorded right now. Please call us to be removed. Goodbye."
 
 
-def _campaign(state: CallguardState) -> tuple[str | None, Campaign | None]:
+def _campaign(state: CallguardState, params: Mapping[str, str]) -> tuple[str | None, Campaign | None]:
+    """The campaign the URL names, else the calling account's default (as the engine chooses)."""
+    policy = state.guard.policy
     campaign_id = request.args.get("campaign") or None
-    return campaign_id, state.guard.policy.campaign(campaign_id)
+    if campaign_id is None:
+        account = policy.account(params.get("AccountSid"))
+        campaign_id = account.default_campaign if account is not None else None
+    return campaign_id, policy.campaign(campaign_id)
 
 
 def _next_url(state: CallguardState, campaign: Campaign | None) -> tuple[str | None, bool]:
@@ -94,7 +99,7 @@ def is_opt_out(campaign: Campaign | None, digits: str | None, speech: str | None
 @compliance.route("/voice/disclosure", methods=["GET", "POST"])
 @twilio_webhook
 def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
-    campaign_id, campaign = _campaign(state)
+    campaign_id, campaign = _campaign(state, params)
     next_url, allowed = _next_url(state, campaign)
     if campaign is None or not allowed:
         # Without its disclosure a telemarketing call must not be bridged: end the callee's leg.
@@ -107,7 +112,7 @@ def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
 @compliance.route("/voice/optout", methods=["GET", "POST"])
 @twilio_webhook
 def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
-    campaign_id, campaign = _campaign(state)
+    campaign_id, campaign = _campaign(state, params)
     next_url, allowed = _next_url(state, campaign)
     if not is_opt_out(campaign, params.get("Digits"), params.get("SpeechResult")):
         if next_url and allowed:
@@ -147,17 +152,17 @@ def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
 @compliance.route("/voice/answer", methods=["GET", "POST"])
 @twilio_webhook
 def answer(state: CallguardState, params: Mapping[str, str]) -> Response:
-    campaign_id, campaign = _campaign(state)
+    campaign_id, campaign = _campaign(state, params)
     next_url, allowed = _next_url(state, campaign)
     if not next_url or not allowed:
         log.error("answer for call %s: next %r is not under the policy's answer_urls; hanging up", params.get("CallSid"), next_url)
         return twiml_response(twiml.hangup(), header_value="reject; reasons=answer.next_not_allowed")
     dial = dial_request_from_params(params, source="answer", campaign=campaign_id)
     decision = state.guard.check(dial)
-    if decision.action is Action.REJECT:
-        return twiml_response(twiml.hangup(), decision)
     if decision.action is Action.DISCLOSE and campaign is not None:
         return twiml_response(disclosure_document(campaign, base=callback_base(state), next_url=next_url), decision)
+    if decision.action is not Action.CONNECT:  # refused, or a disclosure that cannot be played: never hand over
+        return twiml_response(twiml.hangup(), decision)
     return twiml_response(twiml.redirect(next_url), decision)
 
 
