@@ -74,6 +74,10 @@ def _policy_option(function: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 @click.option("--no-audit", is_flag=True, help="Do not record this decision in the audit log.")
 @click.option("--database-url", envvar="CALLGUARD_DATABASE_URL", help="Audit database (default: ./callguard.db).")
+@click.option(
+    "--registry-dir", envvar="CALLGUARD_REGISTRY_DIR", default="registries", show_default=True, type=click.Path(file_okay=False),
+    help="Directory of national Do-Not-Call registry files.",
+)
 def check(
     policy_path: str | None,
     account_sid: str,
@@ -85,10 +89,12 @@ def check(
     as_json: bool,
     no_audit: bool,
     database_url: str | None,
+    registry_dir: str,
 ) -> None:
     """Decide one dial and say why. Exit 0 to connect or disclose, 1 to reject."""
     from .engine import Guard
     from .lookups import Lookups
+    from .registry import RegistryDirectory
     from .store.audit import SqlAuditLog
     from .store.consents import ConsentStore
     from .store.database import create_database_engine, default_database_url
@@ -100,10 +106,11 @@ def check(
     engine = None
     try:
         loaded = load_policy(policy_path)
-        # The database holds the opt-outs and consent the telemarketing checks read, and the audit log.
+        # The database holds the opt-outs and consent the telemarketing checks read, and the audit
+        # log; the registry files are the ones the server maps.
         engine = create_database_engine(database_url or default_database_url())
         ensure_schema(engine)
-        lookups = Lookups(optouts=OptOutStore(engine), consents=ConsentStore(engine))
+        lookups = Lookups(optouts=OptOutStore(engine), consents=ConsentStore(engine), registries=RegistryDirectory(registry_dir))
         guard = Guard(loaded, audit=None if no_audit else SqlAuditLog(engine), lookups=lookups)
         decision = guard.check(
             DialRequest(

@@ -55,6 +55,29 @@ def test_check_reject_explains_every_refusal(policy_path: Path) -> None:
     assert "also: The caller ID +14155550177 (From) is not declared" in out
 
 
+def test_check_a_telemarketing_call_reads_opt_outs_and_registries(write_policy: Callable[..., Path], sqlite_url: str, tmp_path: Path) -> None:
+    import numpy as np
+
+    from callguard.registry import RegistryKind
+    from callguard.registry.builder import build
+
+    from .conftest import BASE_POLICY
+
+    # Open all day, so the answer does not depend on when the test runs.
+    path = write_policy(
+        BASE_POLICY + '[campaigns.spring]\npurpose = "telemarketing"\norganization = "Acme"\ndisclosure = "Acme calling."\n'
+        '[calling_hours]\ndefault = { all = "00:00-24:00" }\n[calling_hours.us_states.NY]\nall = "00:00-24:00"\n'
+    )
+    registries = tmp_path / "registries"
+    build(str(registries / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP, keys=np.array([2125550100]), regions={"US"}, as_of=0.0)
+    common = ("check", "-p", str(path), "--account", MAIN, "--campaign", "spring", "--no-audit", "--database-url", sqlite_url)
+    code, out, _ = run(*common, "--to", "+12125550100", "--registry-dir", str(registries))
+    assert code == 1 and out.splitlines()[0] == "reject  dnc.national.us_ftc"
+    code, out, _ = run(*common, "--to", "+12125550100", env={"CALLGUARD_REGISTRY_DIR": str(registries)})
+    assert code == 1 and out.splitlines()[0] == "reject  dnc.national.us_ftc"
+    assert run(*common, "--to", "+12125550123", "--registry-dir", str(registries))[1].splitlines()[0] == "disclose  disclosure.required"
+
+
 def test_check_json(policy_path: Path) -> None:
     code, out, _ = run("check", "-p", str(policy_path), "--account", MAIN, "--to", "911", "--json", "--no-audit")
     assert code == 0
