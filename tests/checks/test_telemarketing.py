@@ -193,3 +193,14 @@ def test_calling_hours_hold_in_every_zone_of_the_number(telemarketing_guard: Gua
         assert decision.action is Action.DISCLOSE, decision.sentence
     else:
         assert decision.reasons == ("hours.outside_window",) and f"in {outside_in} for +12085550123" in decision.sentence
+
+
+def test_the_refusal_says_the_local_time_and_the_window(telemarketing_guard: Guard, clock: FakeClock) -> None:
+    clock.set(datetime(2026, 6, 1, 14, 30, tzinfo=timezone.utc))
+    assert decide(telemarketing_guard, "+12085550123").sentence == (
+        "It is Monday 07:30 in America/Los_Angeles for +12085550123; under the default, calls may ring 08:00-21:00 on that day."
+    )
+    clock.set(datetime(2026, 6, 7, 17, 0, tzinfo=timezone.utc))
+    assert decide(telemarketing_guard, "+12055550123", campaign="strict").sentence == (
+        "It is Sunday 12:00 in America/Chicago for +12055550123; under US state AL and campaign strict, Sunday is closed."
+    )
