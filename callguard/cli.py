@@ -159,6 +159,7 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
     from .serve import prepare_metrics_directory
 
     prepare_metrics_directory()  # before anything imports prometheus-client
+    from .registry import RegistryDirectory
     from .serve import serve as run_server
     from .store.database import create_database_engine
     from .store.schema import ensure_schema
@@ -175,6 +176,7 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
         config["CALLGUARD_DATABASE_URL"] = settings.database_url
         loaded = load_policy(settings.policy_path)
         resolve_auth_tokens(loaded, config)
+        RegistryDirectory(settings.registry_dir).close()  # a corrupt registry file, too, is one line here
         engine = create_database_engine(settings.database_url)
         ensure_schema(engine)
         engine.dispose()

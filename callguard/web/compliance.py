@@ -7,9 +7,11 @@ answer-time hand-over for calls created through the REST API.
 - ``/voice/optout?campaign=ID`` receives the ``<Gather>``'s input. The opt-out key (or, in English,
   a revocation word such as "stop") records the opt-out, and only once it is committed is the
   callee told so; then the call ends. Any other input, or none, lets the call go on.
-- ``/voice/answer?campaign=ID&next=URL`` is the ``url`` of a call created through the REST API
-  (without ``campaign``, the calling account's default campaign applies): it re-checks the call, plays the disclosure and prompt, then ``<Redirect>``s to ``next``, which
+- ``/voice/answer?campaign=ID&next=URL`` is the ``url`` of a call created through the REST API:
+  it re-checks the call, plays the disclosure and prompt, then ``<Redirect>``s to ``next``, which
   must lie under a URL the policy lists (``answer_urls``): never an open redirect.
+
+Without ``?campaign=``, the calling account's default campaign applies, as in the engine.
 
 Whatever goes wrong here, the callee is not bridged without the disclosure: faults hang up.
 """
