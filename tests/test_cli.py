@@ -55,7 +55,7 @@ def test_check_reject_explains_every_refusal(policy_path: Path) -> None:
     assert "also: The caller ID +14155550177 (From) is not declared" in out
 
 
-def test_check_a_telemarketing_call_reads_opt_outs_and_registries(write_policy: Callable[..., Path], sqlite_url: str, tmp_path: Path) -> None:
+def test_check_a_telemarketing_call_reads_the_registries(write_policy: Callable[..., Path], sqlite_url: str, tmp_path: Path) -> None:
     import numpy as np
 
     from callguard.registry import RegistryKind
