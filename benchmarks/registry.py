@@ -9,7 +9,8 @@ Prints, for numbers drawn uniformly from every US exchange (NPA-NXX) phonenumber
 2. at 250 M numbers (the FTC registry holds about 253 M): the build rate from FTC-format text
    files (parse + build), the file size, the lookup time;
 3. the memory of one and of two gunicorn sync workers serving lookups from the 250 M file:
-   RSS, and the registry mapping's private and shared bytes per worker (/proc/<pid>/smaps).
+   RSS, and the registry mapping's private and shared bytes per worker (/proc/<pid>/smaps);
+   and, as the baseline, the private memory of two workers with no registry file.
 Targets: lookup no slower than the set's; < 0.5 µs at 250 M; file < 500 MB; build >= 5 M
 numbers/s; a second worker adding < 5 MB.
 """
@@ -223,11 +224,22 @@ def large(count: int, workdir: Path, files: int) -> None:
     print(f"build {total:.1f} s ({lines / total / 1e6:.1f} M numbers/s; parsing {parse_seconds:.1f} s), target >= 5 M/s")
     print(f"file {path.stat().st_size / 1e6:.0f} MB (target < 500 MB); lookup median {lookup_ns:.0f} ns (target < 500 ns)")
     for worker_count in (1, 2):
-        for w in workers(path.parent, worker_count, 18700 + worker_count, sample):
+        measured = workers(path.parent, worker_count, 18700 + worker_count, sample)
+        for w in measured:
             print(
                 f"{worker_count} worker(s): pid {w['pid']:>7} RSS {w['rss_mb']:6.1f} MB, private (USS) {w['uss_mb']:5.1f} MB; registry mapping: "
                 f"{w['registry_rss_mb']:5.1f} MB resident, {w['registry_private_mb']:.2f} MB private, {w['registry_shared_mb']:5.1f} MB shared"
             )
+    # The baseline: the same two workers with no registry file. What the registry costs each
+    # further worker is the difference in private memory (RSS would count the shared pages).
+    (workdir / "no-registries").mkdir()
+    baseline = workers(workdir / "no-registries", 2, 18703, sample)
+    with_registry = statistics.mean(w["uss_mb"] for w in measured)
+    without = statistics.mean(w["uss_mb"] for w in baseline)
+    print(
+        f"a second worker's private memory: {with_registry:.1f} MB serving the registry, {without:.1f} MB with no registry file: "
+        f"the registry adds {with_registry - without:+.1f} MB per worker (target < 5 MB)"
+    )
 
 
 def main() -> None:

@@ -74,6 +74,10 @@ def _policy_option(function: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 @click.option("--no-audit", is_flag=True, help="Do not record this decision in the audit log.")
 @click.option("--database-url", envvar="CALLGUARD_DATABASE_URL", help="Audit database (default: ./callguard.db).")
+@click.option(
+    "--registry-dir", envvar="CALLGUARD_REGISTRY_DIR", default="registries", show_default=True, type=click.Path(file_okay=False),
+    help="Directory of national Do-Not-Call registry files.",
+)
 def check(
     policy_path: str | None,
     account_sid: str,
@@ -85,10 +89,12 @@ def check(
     as_json: bool,
     no_audit: bool,
     database_url: str | None,
+    registry_dir: str,
 ) -> None:
     """Decide one dial and say why. Exit 0 to connect or disclose, 1 to reject."""
     from .engine import Guard
     from .lookups import Lookups
+    from .registry import RegistryDirectory
     from .store.audit import SqlAuditLog
     from .store.consents import ConsentStore
     from .store.database import create_database_engine, default_database_url
@@ -103,12 +109,13 @@ def check(
     try:
         loaded = load_policy(policy_path)
         # The database holds the opt-outs and consent the telemarketing checks read, the audit
-        # log, and the last picture `callguard sync` read from Twilio for synced accounts.
+        # log, and the last picture `callguard sync` read from Twilio for synced accounts; the
+        # registry files are the ones the server maps.
         engine = create_database_engine(database_url or default_database_url())
         ensure_schema(engine)
         max_staleness = Settings.from_mapping({**config_from_environment(), "CALLGUARD_POLICY": policy_path}).twilio_max_staleness
         loaded = apply_twilio(loaded, TwilioSnapshotStore(engine).load(), max_staleness=max_staleness)
-        lookups = Lookups(optouts=OptOutStore(engine), consents=ConsentStore(engine))
+        lookups = Lookups(optouts=OptOutStore(engine), consents=ConsentStore(engine), registries=RegistryDirectory(registry_dir))
         guard = Guard(loaded, audit=None if no_audit else SqlAuditLog(engine), lookups=lookups)
         decision = guard.check(
             DialRequest(
@@ -157,6 +164,7 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
     from .serve import prepare_metrics_directory
 
     prepare_metrics_directory()  # before anything imports prometheus-client
+    from .registry import RegistryDirectory
     from .serve import serve as run_server
     from .store.database import create_database_engine
     from .store.schema import ensure_schema
@@ -173,6 +181,7 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
         config["CALLGUARD_DATABASE_URL"] = settings.database_url
         loaded = load_policy(settings.policy_path)
         resolve_auth_tokens(loaded, config)
+        RegistryDirectory(settings.registry_dir).close()  # a corrupt registry file, too, is one line here
         engine = create_database_engine(settings.database_url)
         ensure_schema(engine)
         engine.dispose()

@@ -36,8 +36,10 @@ class RegistryLookup(Protocol):
 
 @dataclass(frozen=True)
 class Lookups:
-    """What the telemarketing checks read. A missing one makes those checks refuse: callguard will
-    not connect a telemarketing call it could not check."""
+    """What the telemarketing checks read. Without an opt-out list every telemarketing call is
+    refused. Without registries a campaign that names the registries it requires (``registries``)
+    is refused, and any other is checked against no national registry. Without a consent store
+    a number on a registry is refused."""
 
     optouts: OptOutLookup | None = None
     consents: ConsentLookup | None = None

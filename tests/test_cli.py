@@ -55,6 +55,29 @@ def test_check_reject_explains_every_refusal(policy_path: Path) -> None:
     assert "also: The caller ID +14155550177 (From) is not declared" in out
 
 
+def test_check_a_telemarketing_call_reads_the_registries(write_policy: Callable[..., Path], sqlite_url: str, tmp_path: Path) -> None:
+    import numpy as np
+
+    from callguard.registry import RegistryKind
+    from callguard.registry.builder import build
+
+    from .conftest import BASE_POLICY
+
+    # Open all day, so the answer does not depend on when the test runs.
+    path = write_policy(
+        BASE_POLICY + '[campaigns.spring]\npurpose = "telemarketing"\norganization = "Acme"\ndisclosure = "Acme calling."\n'
+        '[calling_hours]\ndefault = { all = "00:00-24:00" }\n[calling_hours.us_states.NY]\nall = "00:00-24:00"\n'
+    )
+    registries = tmp_path / "registries"
+    build(str(registries / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP, keys=np.array([2125550100]), regions={"US"}, as_of=0.0)
+    common = ("check", "-p", str(path), "--account", MAIN, "--campaign", "spring", "--no-audit", "--database-url", sqlite_url)
+    code, out, _ = run(*common, "--to", "+12125550100", "--registry-dir", str(registries))
+    assert code == 1 and out.splitlines()[0] == "reject  dnc.national.us_ftc"
+    code, out, _ = run(*common, "--to", "+12125550100", env={"CALLGUARD_REGISTRY_DIR": str(registries)})
+    assert code == 1 and out.splitlines()[0] == "reject  dnc.national.us_ftc"
+    assert run(*common, "--to", "+12125550123", "--registry-dir", str(registries))[1].splitlines()[0] == "disclose  disclosure.required"
+
+
 def test_check_json(policy_path: Path) -> None:
     code, out, _ = run("check", "-p", str(policy_path), "--account", MAIN, "--to", "911", "--json", "--no-audit")
     assert code == 0
@@ -84,6 +107,18 @@ def test_serve_refuses_a_bad_policy_before_starting(write_policy: Callable[..., 
     code, _, err = run("serve", "--policy", str(path), env={"TWILIO_AUTH_TOKEN": "x", "PROMETHEUS_MULTIPROC_DIR": str(path.parent / "m")})
     assert code == 2
     assert err.count("\n") == 1 and "defaults.reject_style" in err
+
+
+def test_serve_refuses_a_corrupt_registry_file_before_starting(policy_path: Path, tmp_path: Path) -> None:
+    registries = tmp_path / "registries"
+    registries.mkdir()
+    (registries / "us_ftc.cgreg").write_bytes(b"not a registry" * 100)
+    code, _, err = run(
+        "serve", "--policy", str(policy_path),
+        env={"TWILIO_AUTH_TOKEN": "x", "TWILIO_AUTH_TOKEN_TENANT": "y", "CALLGUARD_REGISTRY_DIR": str(registries),
+             "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")},
+    )
+    assert code == 2 and err == f"callguard: {registries / 'us_ftc.cgreg'}: not a callguard registry file (bad magic)\n"
 
 
 def test_serve_refuses_a_missing_token(policy_path: Path) -> None:

@@ -29,10 +29,11 @@ def check_hours(ctx: DialContext) -> Outcome:
     for zone in zones:
         local = datetime.fromtimestamp(ctx.now, tz=zone)
         if not rule.allows(local):
+            window = rule.describe(local.date())
+            allowed = f"{local:%A} is {window}" if window.startswith("closed") else f"calls may ring {window} on that day"
             return Refusal(
                 "hours",
                 "hours.outside_window",
-                f"It is {local:%A %H:%M} in {zone.key} for {info.e164}; calls under {where} may ring "
-                f"{rule.describe(local.date())} on that day.",
+                f"It is {local:%A %H:%M} in {zone.key} for {info.e164}; under {where}, {allowed}.",
             )
     return None

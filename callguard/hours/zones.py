@@ -4,8 +4,9 @@ phonenumbers answers "every time zone it can be in"; for types it does not treat
 geographic (mobiles in most countries) that is every zone of the calling code, which for a
 code shared by several countries (+1, +7, +44 …) includes other countries' zones: a Jamaican
 mobile would get every zone from Hawaii to Newfoundland. For shared codes this keeps only the
-zones of the number's own region — a Russian mobile keeps all of Russia's zones, but not
-Kazakhstan's — so the answer is never narrower than the country.
+zones phonenumbers gives the prefixes of the number's own region (a Russian mobile keeps every
+zone of Russia's), so the answer is never narrower than the country. Zone names phonenumbers
+gets wrong for a region are corrected (:data:`_MISNAMED`).
 """
 
 from __future__ import annotations
@@ -61,13 +62,17 @@ def region_zones(region: str, country_code: int) -> frozenset[str]:
     return frozenset(zones)
 
 
+# Zones phonenumbers names wrongly for a region. It gives Kaliningrad (+7 401…) Europe/Bucharest,
+# which is an hour ahead of Kaliningrad in summer: 07:30 there would pass as 08:30.
+_MISNAMED = {("RU", "Europe/Bucharest"): "Europe/Kaliningrad"}
+
+
 @lru_cache(maxsize=65_536)
 def _zone_names(region: str | None, country_code: int, zones: tuple[str, ...]) -> tuple[str, ...]:
-    if region is None or len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())) < 2:
-        return zones
-    own = region_zones(region, country_code)
-    narrowed = tuple(z for z in zones if z in own)
-    return narrowed or zones
+    if region is not None and len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())) >= 2:
+        own = region_zones(region, country_code)
+        zones = tuple(z for z in zones if z in own) or zones
+    return tuple(_MISNAMED.get((region or "", z), z) for z in zones)
 
 
 def callee_zones(info: NumberInfo) -> tuple[ZoneInfo, ...]:

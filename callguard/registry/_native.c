@@ -10,7 +10,7 @@
  *   little-endian uint64 per NPA-NXX exchange (10^6 of them): (offset << 16) | count. count 0:
  *   no number; count >= 625: a 1250-byte bitmap of the exchange's 10 000 lines at data + offset
  *   (bit i of byte i / 8, least significant first); else a sorted array of count uint16 lines.
- *   SortedProbe(buffer, offset, count): "+" and up to 19 digits, looked up in a sorted array of
+ *   SortedProbe(buffer, offset, count): "+" and up to 15 digits, looked up in a sorted array of
  *   count little-endian uint64 keys (the digits read as an integer).
  */
 #define PY_SSIZE_T_CLEAN
@@ -30,13 +30,14 @@ static uint64_t load_u64(const unsigned char *p) {
 
 static unsigned load_u16(const unsigned char *p) { return (unsigned)p[0] | ((unsigned)p[1] << 8); }
 
-/* The digits of s after a leading '+', as an integer; -1 if s is not '+' and 1..19 digits. */
+/* The digits of s after a leading '+', as an integer; -1 if s is not '+' and 1..15 digits (E.164's
+ * longest, and well inside int64). */
 static int64_t e164_key(PyObject *s, Py_ssize_t *ndigits) {
     if (!PyUnicode_Check(s)) return -1;
     Py_ssize_t len;
     const char *text = PyUnicode_AsUTF8AndSize(s, &len);
     if (text == NULL) { PyErr_Clear(); return -1; }
-    if (len < 2 || len > 20 || text[0] != '+') return -1;
+    if (len < 2 || len > 16 || text[0] != '+') return -1;
     int64_t key = 0;
     for (Py_ssize_t i = 1; i < len; i++) {
         char c = text[i];

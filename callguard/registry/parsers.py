@@ -7,7 +7,7 @@
   with several data items per record"; callguard reads records ``AAA,NNNNNNN,FLAG[,DATE]``
   where FLAG is ``A``/``ADD``/``ADDITION`` (an addition) or ``D``/``DEL``/``DELETE``/``DELETION``
   (a deletion), any case, and DATE, optional, is ``YYYY-MM-DD`` or ``MM/DD/YYYY``; a first line
-  whose first field is not digits is a header and is skipped.
+  whose first field is not digits is a header and is skipped. A number's last record wins.
 - ``tps``: the UK TPS and CTPS full downloads: fixed-width 12-character records, the national
   number with its leading 0, with or without a space after the dialling code, CR LF.
 - ``e164``: a plain list of E.164 numbers (``+`` and digits), one per line, for any country.
@@ -192,10 +192,13 @@ def _valid_date(text: str) -> bool:
 def parse_ftc_changes(
     paths: list[str], *, skip_bad_lines: bool = False, report: ParseReport | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(additions, deletions) as 10-digit national numbers from FTC change-list records."""
+    """(additions, deletions) as 10-digit national numbers from FTC change-list records.
+
+    A number's last record, in file order and in the order the files are given, decides: a
+    number deleted and then added again is an addition, never dropped by its older deletion.
+    """
     report = report if report is not None else ParseReport()
-    additions: list[int] = []
-    deletions: list[int] = []
+    added: dict[int, bool] = {}  # number -> whether its latest record adds it
     for source, stream in open_inputs(paths):
         for number, raw in enumerate(io.TextIOWrapper(stream, encoding="ascii", errors="replace", newline=None), start=1):
             report.lines += 1
@@ -218,7 +221,9 @@ def parse_ftc_changes(
             if not ok:
                 _report(source, number, f"expected AAA,NNNNNNN,A|D[,DATE], got {_shown(text.encode())}", skip_bad_lines, report)
                 continue
-            (additions if fields[2].upper() in _ADD else deletions).append(int(digits))
+            added[int(digits)] = fields[2].upper() in _ADD
+    additions = [key for key, add in added.items() if add]
+    deletions = [key for key, add in added.items() if not add]
     return np.array(additions, dtype=np.int64), np.array(deletions, dtype=np.int64)
 
 

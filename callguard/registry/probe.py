@@ -17,7 +17,7 @@ _U64 = struct.Struct("<Q")
 
 
 def _key(e164: object) -> tuple[int, int] | None:
-    if not isinstance(e164, str) or not 2 <= len(e164) <= 20 or e164[0] != "+":
+    if not isinstance(e164, str) or not 2 <= len(e164) <= 16 or e164[0] != "+":  # "+" and up to 15 digits
         return None
     digits = e164[1:]
     if not (digits.isascii() and digits.isdigit()):

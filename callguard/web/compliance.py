@@ -11,6 +11,8 @@ answer-time hand-over for calls created through the REST API.
   it re-checks the call, plays the disclosure and prompt, then ``<Redirect>``s to ``next``, which
   must lie under a URL the policy lists (``answer_urls``): never an open redirect.
 
+Without ``?campaign=``, the calling account's default campaign applies, as in the engine.
+
 Whatever goes wrong here, the callee is not bridged without the disclosure: faults hang up.
 """
 
@@ -44,9 +46,14 @@ compliance = Blueprint("callguard_compliance", __name__)
 _SORRY = "We are sorry, your request could not be recorded right now. Please call us to be removed. Goodbye."
 
 
-def _campaign(state: CallguardState) -> tuple[str | None, Campaign | None]:
+def _campaign(state: CallguardState, params: Mapping[str, str]) -> tuple[str | None, Campaign | None]:
+    """The campaign the URL names, else the calling account's default (as the engine chooses)."""
+    policy = state.guard.policy
     campaign_id = request.args.get("campaign") or None
-    return campaign_id, state.guard.policy.campaign(campaign_id)
+    if campaign_id is None:
+        account = policy.account(params.get("AccountSid"))
+        campaign_id = account.default_campaign if account is not None else None
+    return campaign_id, policy.campaign(campaign_id)
 
 
 def _next_url(state: CallguardState, campaign: Campaign | None) -> tuple[str | None, bool]:
@@ -94,7 +101,7 @@ def is_opt_out(campaign: Campaign | None, digits: str | None, speech: str | None
 @compliance.route("/voice/disclosure", methods=["GET", "POST"])
 @twilio_webhook
 def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
-    campaign_id, campaign = _campaign(state)
+    campaign_id, campaign = _campaign(state, params)
     next_url, allowed = _next_url(state, campaign)
     if campaign is None or not allowed:
         # Without its disclosure a telemarketing call must not be bridged: end the callee's leg.
@@ -107,7 +114,7 @@ def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
 @compliance.route("/voice/optout", methods=["GET", "POST"])
 @twilio_webhook
 def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
-    campaign_id, campaign = _campaign(state)
+    campaign_id, campaign = _campaign(state, params)
     next_url, allowed = _next_url(state, campaign)
     if not is_opt_out(campaign, params.get("Digits"), params.get("SpeechResult")):
         if next_url and allowed:
@@ -147,17 +154,17 @@ def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
 @compliance.route("/voice/answer", methods=["GET", "POST"])
 @twilio_webhook
 def answer(state: CallguardState, params: Mapping[str, str]) -> Response:
-    campaign_id, campaign = _campaign(state)
+    campaign_id, campaign = _campaign(state, params)
     next_url, allowed = _next_url(state, campaign)
     if not next_url or not allowed:
         log.error("answer for call %s: next %r is not under the policy's answer_urls; hanging up", params.get("CallSid"), next_url)
         return twiml_response(twiml.hangup(), header_value="reject; reasons=answer.next_not_allowed")
     dial = dial_request_from_params(params, source="answer", campaign=campaign_id)
     decision = state.guard.check(dial)
-    if decision.action is Action.REJECT:
-        return twiml_response(twiml.hangup(), decision)
     if decision.action is Action.DISCLOSE and campaign is not None:
         return twiml_response(disclosure_document(campaign, base=callback_base(state), next_url=next_url), decision)
+    if decision.action is not Action.CONNECT:  # refused, or a disclosure that cannot be played: never hand over
+        return twiml_response(twiml.hangup(), decision)
     return twiml_response(twiml.redirect(next_url), decision)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import request
 
@@ -30,6 +30,9 @@ def url_allowed(url: str | None, prefixes: tuple[str, ...]) -> bool:
     except ValueError:
         return False
     if target.scheme not in ("http", "https") or not target.hostname or "@" in target.netloc:
+        return False
+    # "/calls/../admin" lies textually under "/calls/" but is fetched as "/admin".
+    if any(unquote(segment) in (".", "..") for segment in target.path.split("/")):
         return False
     for prefix in prefixes:
         allowed = urlsplit(prefix)

@@ -168,3 +168,39 @@ def test_holidays_from_the_policy(write_policy: Callable[..., Path], stores, clo
 
 def test_emergency_numbers_still_just_connect(telemarketing_guard: Guard) -> None:
     assert decide(telemarketing_guard, "911").reasons == ("emergency",)
+
+
+def test_a_number_without_a_known_local_time_is_refused(telemarketing_guard: Guard) -> None:
+    # An international freephone number (+800) is valid but in no time zone.
+    decision = decide(telemarketing_guard, "+80012345678")
+    assert decision.reasons[-1] == "hours.unknown_timezone" and "cannot be known" in decision.refusals[-1].sentence
+
+
+@pytest.mark.parametrize(
+    "when, outside_in",
+    [
+        # Idaho's 208 spans Mountain (Boise) and Pacific time: the window must hold in both.
+        (datetime(2026, 6, 1, 14, 30), "America/Los_Angeles"),  # 08:30 in Boise, 07:30 in the Pacific part
+        (datetime(2026, 6, 1, 15, 0), None),
+        (datetime(2026, 6, 2, 2, 59), None),  # 20:59 in Boise
+        (datetime(2026, 6, 2, 3, 0), "America/Boise"),  # 21:00 in Boise, 20:00 in the Pacific part
+    ],
+)
+def test_calling_hours_hold_in_every_zone_of_the_number(telemarketing_guard: Guard, clock: FakeClock, when: datetime, outside_in: str | None) -> None:
+    clock.set(when.replace(tzinfo=timezone.utc))
+    decision = decide(telemarketing_guard, "+12085550123")
+    if outside_in is None:
+        assert decision.action is Action.DISCLOSE, decision.sentence
+    else:
+        assert decision.reasons == ("hours.outside_window",) and f"in {outside_in} for +12085550123" in decision.sentence
+
+
+def test_the_refusal_says_the_local_time_and_the_window(telemarketing_guard: Guard, clock: FakeClock) -> None:
+    clock.set(datetime(2026, 6, 1, 14, 30, tzinfo=timezone.utc))
+    assert decide(telemarketing_guard, "+12085550123").sentence == (
+        "It is Monday 07:30 in America/Los_Angeles for +12085550123; under the default, calls may ring 08:00-21:00 on that day."
+    )
+    clock.set(datetime(2026, 6, 7, 17, 0, tzinfo=timezone.utc))
+    assert decide(telemarketing_guard, "+12055550123", campaign="strict").sentence == (
+        "It is Sunday 12:00 in America/Chicago for +12055550123; under US state AL and campaign strict, Sunday is closed."
+    )

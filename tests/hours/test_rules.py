@@ -92,6 +92,12 @@ def test_callee_zones(e164: str, zones: list[str]) -> None:
     assert [z.key for z in callee_zones(classify_number(e164))] == zones
 
 
+def test_kaliningrad_is_in_its_own_zone() -> None:
+    # phonenumbers says Europe/Bucharest, which keeps summer time; Kaliningrad does not.
+    assert [z.key for z in callee_zones(classify_number("+74012123456"))] == ["Europe/Kaliningrad"]
+    assert "Europe/Kaliningrad" in {z.key for z in callee_zones(classify_number("+79161234567"))}
+
+
 def test_numbers_in_several_zones_keep_them_all() -> None:
     zones = {z.key for z in callee_zones(classify_number("+79161234567"))}  # a Russian mobile: country-wide
     assert {"Europe/Moscow", "Asia/Vladivostok"} <= zones

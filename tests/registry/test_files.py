@@ -55,7 +55,7 @@ def test_a_sorted_registry_answers_exactly_like_a_set(tmp_path_factory: pytest.T
     registry = RegistryFile(path)
     expected = {f"+{n}" for n in numbers}
     python = PySortedProbe(registry._map, header.section1[0], header.count)
-    for query in [f"+{n}" for n in numbers + others] + ["+", "+0", "44", None]:
+    for query in [f"+{n}" for n in numbers + others] + ["+", "+0", "44", None, "+" + "9" * 19, "+" + "1" * 16]:
         assert (query in registry) == (query in expected) == (query in python), query
 
 

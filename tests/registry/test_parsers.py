@@ -86,6 +86,13 @@ def test_ftc_change_lists(tmp_path: Path) -> None:
     assert additions.tolist() == [4155550123, 6465550199] and deletions.tolist() == [2125550100]
 
 
+def test_a_numbers_last_change_record_wins(tmp_path: Path) -> None:
+    first = write(tmp_path / "monday.txt", b"415,5550123,D\n212,5550100,A\n")
+    second = write(tmp_path / "tuesday.txt", b"415,5550123,A\n212,5550100,D\n212,5550100,A\n646,5550199,A\n646,5550199,D\n")
+    additions, deletions = parse_ftc_changes([first, second])
+    assert sorted(additions.tolist()) == [2125550100, 4155550123] and deletions.tolist() == [6465550199]
+
+
 @pytest.mark.parametrize(
     "record",
     [b"415,5550123,X", b"415,5550123,A,2026-13-01", b"4155550123,A", b"415,555012,A", b"015,5550123,A"],

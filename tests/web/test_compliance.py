@@ -88,9 +88,11 @@ def test_audio_disclosure_in_another_language_takes_keys_only(tw: TwilioClient) 
     assert gather.find("Say").text == "To stop receiving these calls, press pound now."
 
 
-def test_an_unknown_campaign_whisper_hangs_up_rather_than_bridging(tw: TwilioClient) -> None:
-    root = parse_twiml(tw.post("/voice/disclosure?campaign=nope", callee_leg("+12125550123")).data)
-    assert [e.tag for e in root] == ["Hangup"]
+@pytest.mark.parametrize("query", ["campaign=nope", "campaign=spring&next=https://evil.example.com/x"])
+def test_a_whisper_that_cannot_be_played_hangs_up_rather_than_bridging(tw: TwilioClient, query: str) -> None:
+    response = tw.post(f"/voice/disclosure?{query}", callee_leg("+12125550123"))
+    assert [e.tag for e in parse_twiml(response.data)] == ["Hangup"]
+    assert response.headers["X-Callguard-Decision"] == "reject; reasons=disclosure.unavailable"
 
 
 @pytest.mark.parametrize("params", [{"Digits": "9"}, {"SpeechResult": "Stop calling me."}, {"SpeechResult": "please OPT OUT"}, {"SpeechResult": "unsubscribe"}])
@@ -129,6 +131,14 @@ def test_if_the_opt_out_cannot_be_stored_it_is_not_confirmed(tw: TwilioClient, t
     say, hangup = list(parse_twiml(response.data))
     assert "could not be recorded" in say.text and "will not receive further calls" not in say.text
     assert response.headers["X-Callguard-Decision"] == "reject; reasons=optout.failed"
+
+
+def test_an_opt_out_from_a_callee_that_is_not_a_number_is_not_confirmed(tw: TwilioClient, tm_app: Any) -> None:
+    response = tw.post("/voice/optout?campaign=spring", callee_leg("client:alice", Digits="9"))
+    say, hangup = list(parse_twiml(response.data))
+    assert "could not be recorded" in say.text and hangup.tag == "Hangup"
+    assert response.headers["X-Callguard-Decision"] == "reject; reasons=optout.failed"
+    assert OptOutStore(tm_app.extensions["callguard"].engine).list() == []
 
 
 def test_the_whole_round_trip_and_the_next_call(tw: TwilioClient) -> None:
@@ -182,6 +192,9 @@ def test_answer_re_checks_the_call(tw: TwilioClient, tm_app: Any) -> None:
         "https://crm.example.com/callsX/1",
         "http://crm.example.com/calls/1",
         "https://user@crm.example.com/calls/1",
+        "https://crm.example.com/calls/../admin",
+        "https://crm.example.com/calls/%252E%252E/admin",  # next=…/calls/%2E%2E/admin
+        "https://crm.example.com/calls/./x",
         "javascript:alert(1)",
         "",
     ],
@@ -255,3 +268,44 @@ def test_a_stale_registry_is_flagged(
     assert "registry ca_dncl is 40 days old" in caplog.text
     health = app.test_client().get("/healthz").get_json()
     assert health["status"] == "degraded" and health["registries"][0]["stale"] is True
+
+
+def test_answer_plays_the_account_default_campaign_disclosure(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], clock: FakeClock
+) -> None:
+    # No ?campaign= on the answer URL: the account's default campaign applies, disclosure and all.
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    text = POLICY.replace('outside_line_prefix = "9"\n', 'outside_line_prefix = "9"\ncampaign = "spring"\n', 1)
+    tw = TwilioClient(make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(text, name="default.toml"))}).test_client())
+    response = tw.post("/voice/answer?next=https://crm.example.com/calls/42", answered())
+    assert response.headers["X-Callguard-Decision"] == "disclose; reasons=disclosure.required"
+    gather, redirect = list(parse_twiml(response.data))
+    assert gather.tag == "Gather" and gather.find("Say").text == "This is Acme Solar calling about our spring offer."
+    assert parse_qs(urlsplit(gather.get("action")).query)["campaign"] == ["spring"]
+    assert redirect.tag == "Redirect" and redirect.text == "https://crm.example.com/calls/42"
+
+
+def test_a_registry_replaced_by_apply_delta_is_picked_up_without_restart(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], clock: FakeClock, tmp_path: Path
+) -> None:
+    import numpy as np
+    from click.testing import CliRunner
+
+    from callguard.cli import main
+    from callguard.registry import RegistryKind
+    from callguard.registry.builder import build
+
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    registries = tmp_path / "live-registries"
+    build(str(registries / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP, keys=np.array([2125550100]), regions={"US"}, as_of=clock())
+    app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY, name="tm.toml")), "CALLGUARD_REGISTRY_DIR": str(registries)})
+    tw = TwilioClient(app.test_client())
+    assert tw.post("/voice/outbound?campaign=spring", dial_params("+12125550100")).headers["X-Callguard-Decision"] == "reject; reasons=dnc.national.us_ftc"
+
+    changes = tmp_path / "changes.txt"
+    changes.write_text("212,5550100,D\n212,5550111,A\n")
+    result = CliRunner().invoke(main, ["registry", "apply-delta", "--name", "us_ftc", "--dir", str(registries), str(changes)])
+    assert result.exit_code == 0, result.output
+    clock.advance(1)  # workers look at the directory at most once a second
+    assert tw.post("/voice/outbound?campaign=spring", dial_params("+12125550100")).headers["X-Callguard-Decision"].startswith("disclose")
+    assert tw.post("/voice/outbound?campaign=spring", dial_params("+12125550111")).headers["X-Callguard-Decision"] == "reject; reasons=dnc.national.us_ftc"
