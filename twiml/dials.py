@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 from xml.etree.ElementTree import Element
 
 from .document import TwimlDocument, local_name
@@ -29,6 +30,14 @@ class NounKind(enum.Enum):
 NOUNS = {kind.value: kind for kind in NounKind if kind is not NounKind.TEXT}
 
 
+class DescribedTarget(NamedTuple):
+    """What a dial target says, apart from the elements it is written in."""
+
+    kind: NounKind
+    value: str
+    caller_id: str | None
+
+
 @dataclass(frozen=True, eq=False)
 class DialTargetNode:
     """One target of one ``<Dial>``: the element it is written as (None for text) and what it names.
@@ -42,6 +51,10 @@ class DialTargetNode:
     kind: NounKind
     value: str
     caller_id: str | None
+
+    @property
+    def described(self) -> DescribedTarget:
+        return DescribedTarget(self.kind, self.value, self.caller_id)
 
 
 def dial_text(dial: Element) -> str:

@@ -17,19 +17,23 @@ check applies unchanged and every decision is audited as usual. Then:
   a ``<Dial action>`` still learns that the dial failed (``DialCallStatus=failed``), and without
   an action the verbs after it still run, as they would after a failed dial.
 
-A document with nothing to change goes back byte for byte as the app wrote it.
+A document with nothing to change goes back byte for byte as the app wrote it; what it dials
+is read once per distinct document (an LRU of small documents), since apps answer the same
+few documents again and again.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
-from twiml.dials import DialTargetNode, NounKind, find_dial_targets
+from twiml.dials import DescribedTarget, DialTargetNode, NounKind, find_dial_targets
 from twiml.document import MAX_DOCUMENT_BYTES, TwimlDocument, parse_twiml
 from twiml.rewrite import (
+    ATTRIBUTE_CARRIERS,
     Callback,
     attribute_carrier,
     failed_dial_redirect,
@@ -100,7 +104,7 @@ class Callbacks:
 
 @dataclass(frozen=True)
 class PolicedTarget:
-    target: DialTargetNode
+    target: DescribedTarget
     decision: Decision
 
     @property
@@ -138,14 +142,14 @@ class PolicedDocument:
         return f"{action.value}; reasons={','.join(reasons)}"
 
 
-def dial_string(target: DialTargetNode) -> str:
+def dial_string(target: DescribedTarget) -> str:
     """The target as the engine reads a ``To``: a number, a SIP URI, ``client:NAME`` …"""
     if target.kind is NounKind.SIP and ":" not in target.value:
         return "sip:" + target.value
     return _SCHEMES.get(target.kind, "") + target.value
 
 
-def dial_request(target: DialTargetNode, call: WrappedCall) -> DialRequest:
+def dial_request(target: DescribedTarget, call: WrappedCall) -> DialRequest:
     return DialRequest(
         account_sid=call.account_sid,
         to=dial_string(target),
@@ -166,22 +170,23 @@ def _absolute(callback: Callback, document_url: str) -> Callback:
     return Callback(urljoin(document_url, callback.url.strip()), callback.method, callback.events)
 
 
-def _add_callbacks(target: DialTargetNode, decision: Decision, callbacks: Callbacks) -> bool:
-    """Put callguard's whisper and status callback on a kept target; True if anything changed."""
-    if decision.target.kind is not TargetKind.PSTN or target.kind not in (NounKind.NUMBER, NounKind.SIP, NounKind.TEXT):
+def _gets_callbacks(target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> bool:
+    """Whether a kept target gets callguard's whisper or status callback: a number that is disclosed,
+    or connected while the account's traffic is counted."""
+    if decision.target.kind is not TargetKind.PSTN or target.kind not in ATTRIBUTE_CARRIERS:
         return False
-    disclose = decision.action is Action.DISCLOSE and decision.campaign is not None
-    if not disclose and not callbacks.status:
-        return False
+    return (decision.action is Action.DISCLOSE and decision.campaign is not None) or callbacks.status
+
+
+def _add_callbacks(target: DialTargetNode, decision: Decision, callbacks: Callbacks) -> None:
     noun = attribute_carrier(target)
-    if disclose:
+    if decision.action is Action.DISCLOSE and decision.campaign is not None:
         app = _absolute(whisper(noun), callbacks.document_url)
-        set_whisper(noun, chained_disclosure_url(callbacks.base_url, decision.campaign, app, callbacks.key))  # type: ignore[arg-type]
+        set_whisper(noun, chained_disclosure_url(callbacks.base_url, decision.campaign, app, callbacks.key))
     if callbacks.status:
         app = _absolute(status_callback(noun), callbacks.document_url)
         url = chained_status_callback_url(callbacks.base_url, decision.campaign, app, callbacks.key)
         set_status_callback(noun, url, events=callback_events(app))
-    return True
 
 
 def refusal_verbs(document: TwimlDocument, dial: Element, decision: Decision, defaults: Defaults) -> list[Element]:
@@ -203,26 +208,39 @@ def refusal_verbs(document: TwimlDocument, dial: Element, decision: Decision, de
     return verbs
 
 
+# Most apps answer the same few documents again and again: what they dial is read once.
+_CACHED_DOCUMENT_BYTES = 4096
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_targets(body: bytes, max_bytes: int) -> tuple[DescribedTarget, ...]:
+    return _targets(body, max_bytes)
+
+
+def _targets(body: bytes, max_bytes: int) -> tuple[DescribedTarget, ...]:
+    return tuple(target.described for target in find_dial_targets(parse_twiml(body, max_bytes=max_bytes)))
+
+
 def police_twiml(
     body: bytes | str, guard: Guard, call: WrappedCall, callbacks: Callbacks, *, max_bytes: int = MAX_DOCUMENT_BYTES
 ) -> PolicedDocument:
     """Decide every dial target in ``body`` and rewrite it; raises TwimlError for a document it cannot read."""
-    document = parse_twiml(body, max_bytes=max_bytes)
-    targets = find_dial_targets(document)
-    if not targets:
-        return PolicedDocument(body, False, [])
-    policed = [PolicedTarget(target, guard.check(dial_request(target, call))) for target in targets]
-    changed = False
+    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    described = _cached_targets(data, max_bytes) if len(data) <= _CACHED_DOCUMENT_BYTES else _targets(data, max_bytes)
+    policed = [PolicedTarget(target, guard.check(dial_request(target, call))) for target in described]
+    if all(item.kept and not _gets_callbacks(item.target, item.decision, callbacks) for item in policed):
+        return PolicedDocument(body, False, policed)
+    # Something changes: edit a fresh tree, whose targets are the ones just decided, in order.
+    document = parse_twiml(data, max_bytes=max_bytes)
     refused_dials: dict[Element, Decision] = {}
-    for item in policed:
-        if item.kept:
-            changed |= _add_callbacks(item.target, item.decision, callbacks)
-        else:
-            remove_target(item.target)
-            refused_dials.setdefault(item.target.dial, item.decision)
-            changed = True
+    for node, item in zip(find_dial_targets(document), policed):
+        if not item.kept:
+            remove_target(node)
+            refused_dials.setdefault(node.dial, item.decision)
+        elif _gets_callbacks(item.target, item.decision, callbacks):
+            _add_callbacks(node, item.decision, callbacks)
     defaults = guard.policy.defaults
     for dial, decision in refused_dials.items():
         if not has_targets(dial):
             document.replace(dial, refusal_verbs(document, dial, decision, defaults))
-    return PolicedDocument(document.to_xml() if changed else body, changed, policed)
+    return PolicedDocument(document.to_xml(), True, policed)

@@ -90,7 +90,7 @@ def _dials_emergency(state: CallguardState, body: bytes, call: WrappedCall) -> b
         region = account.default_region if account is not None else policy.defaults.default_region
         prefix = account.outside_line_prefix if account is not None else None
         return any(
-            normalize_dial_string(dial_string(target), default_region=region, outside_line_prefix=prefix).kind is TargetKind.EMERGENCY
+            normalize_dial_string(dial_string(target.described), default_region=region, outside_line_prefix=prefix).kind is TargetKind.EMERGENCY
             for target in find_dial_targets(parse_twiml(body))
         )
     except Exception:

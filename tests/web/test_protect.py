@@ -206,3 +206,35 @@ def test_a_streamed_answer_is_policed(tw: TwilioClient) -> None:
 def test_callguards_own_routes_are_served_on_the_app(tw: TwilioClient) -> None:
     response = tw.post("/voice/outbound", dial_params("+14155550123"))
     assert response.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+
+
+def _break_policing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the policing code")
+
+    monkeypatch.setattr("callguard.web.wrapped.police_twiml", broken)
+
+
+def test_a_policing_fault_refuses_under_fail_mode_reject(tw: TwilioClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    _break_policing(monkeypatch)
+    response = tw.post("/voice/incoming", dial_params("+14155550123"))
+    assert response.status_code == 200 and [e.tag for e in parse_twiml(response.data)] == ["Reject"]
+    assert response.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal"
+    # An emergency call goes through whatever the fault.
+    emergency = tw.post("/voice/incoming", dial_params("911"))
+    assert emergency.headers["X-Callguard-Decision"] == "connect; reasons=emergency,fault.internal"
+    assert parse_twiml(emergency.data).find("Dial/Number").text == "911"
+
+
+def test_a_policing_fault_passes_the_document_under_fail_mode_connect(
+    app_config: dict[str, Any], write_policy: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = BASE_POLICY.replace('fail_mode = "reject"', 'fail_mode = "connect"', 1)
+    app, _ = build_voice_app({**app_config, "CALLGUARD_POLICY": str(write_policy(text, name="open.toml"))})
+    try:
+        _break_policing(monkeypatch)
+        response = TwilioClient(app.test_client()).post("/voice/incoming", dial_params("+4930901820"))
+        assert response.headers["X-Callguard-Decision"] == "connect; reasons=fault.fail_open"
+        assert response.data.decode() == dial_document("+4930901820")
+    finally:
+        app.extensions["callguard"].close()

@@ -170,3 +170,13 @@ def test_every_callguard_route_is_protected_from_proxy_routes(app: Any) -> None:
         if rule.endpoint == "static":  # Flask's, and empty
             continue
         assert rule.rule in CALLGUARD_PATHS or rule.rule.startswith(CALLGUARD_PREFIXES), rule.rule
+
+
+def test_a_fault_on_a_proxy_route_is_valid_twiml(tw: TwilioClient, proxy_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(proxy_app.extensions["callguard"].upstream, "send", broken)
+    response = tw.post("/voice/app", dial_params("+14155550123"))
+    assert response.status_code == 200 and response.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal"
+    assert tw.post("/voice/app", dial_params("+14155550123"), signature="forged").status_code == 403
