@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from callguard import CallGuard
 from callguard.store.audit import SqlAuditLog
 
-from ..conftest import BASE_POLICY, MAIN, MAIN_TOKEN, PUBLIC_URL, TwilioClient, dial_params, parse_twiml
+from ..conftest import BASE_POLICY, MAIN_TOKEN, PUBLIC_URL, TwilioClient, dial_params, parse_twiml
 
 TRAFFIC = "\n[traffic]\nconcurrent = 5\n"
 
