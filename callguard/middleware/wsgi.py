@@ -64,11 +64,10 @@ class GuardMiddleware:
         self.guarded = _path_matcher(tuple(paths))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO") or "/"
-        if self.guarded(path):
-            return self._guarded(environ, start_response)
-        if self._serves_itself(environ):
+        if self._serves_itself(environ):  # callguard's own paths first: its callbacks must reach it
             return self.callguard(environ, start_response)
+        if self.guarded(environ.get("PATH_INFO") or "/"):
+            return self._guarded(environ, start_response)
         return self.app(environ, start_response)
 
     def _serves_itself(self, environ: dict[str, Any]) -> bool:

@@ -18,12 +18,26 @@ from twilio.request_validator import get_signature_algorithm
 from ..errors import UpstreamError
 from ..middleware.chaining import chained_status_callback, wants_event
 from .state import CallguardState
+from .urls import callback_base
 from .webhook import current_verified
 
 log = logging.getLogger("callguard.web")
 
 CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 2.0
+
+
+def _direct(state: CallguardState, url: str) -> str:
+    """The app's URL itself when ``url`` is one of callguard's proxy routes (an app behind the proxy
+    with a relative callback URL), rather than a request from callguard to itself."""
+    base = callback_base(state)
+    if not url.startswith(base + "/"):
+        return url
+    path, separator, query = url[len(base):].partition("?")
+    route = state.guard.policy.proxy.match(path)
+    if route is None:
+        return url
+    return route.upstream_url(path) + separator + query
 
 
 def forward_status_callback(state: CallguardState, params: Mapping[str, str]) -> None:
@@ -43,7 +57,7 @@ def forward_status_callback(state: CallguardState, params: Mapping[str, str]) ->
             return
         state.upstream.send(
             chained.method,
-            chained.url,
+            _direct(state, chained.url),
             params=list(request.form.items(multi=True)),
             signer=verified.signer,
             algorithm=get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings")),

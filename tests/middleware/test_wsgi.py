@@ -117,3 +117,11 @@ def test_paths_must_be_paths(voice_app: VoiceApp, app: Any) -> None:
         GuardMiddleware(voice_app, paths=[], callguard=app)
     with pytest.raises(ValueError):
         GuardMiddleware(voice_app, paths=["twilio/voice"], callguard=app)
+
+
+def test_callguards_paths_win_over_a_guarded_prefix(voice_app: VoiceApp, app: Any) -> None:
+    tw = TwilioClient(Client(GuardMiddleware(voice_app, paths=["/voice/"], callguard=app)))
+    status = tw.post("/voice/status", dial_params("+14155550123", CallStatus="completed"))
+    assert status.status_code == 200 and list(parse_twiml(status.data)) == []
+    assert tw.post("/voice/sales", dial_params("+14155550123")).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    assert voice_app.calls == ["/voice/sales"]

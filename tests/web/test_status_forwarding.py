@@ -27,6 +27,7 @@ def upstream(wsgi_server: Callable[[Any], str]) -> Iterator[tuple[UpstreamApp, s
 def tw(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], upstream: tuple[UpstreamApp, str]) -> TwilioClient:
     _, base = upstream
     route = f'[[proxy.routes]]\npath = "/voice/app"\nupstream = "{base}/voice/incoming"\n'
+    route += f'[[proxy.routes]]\npath = "/voice/app-status"\nupstream = "{base}/status"\n'
     policy = write_policy(BASE_POLICY + TRAFFIC + route, name="forwarding.toml")
     return TwilioClient(make_app({**app_config, "CALLGUARD_POLICY": str(policy)}).test_client())
 
@@ -84,3 +85,13 @@ def test_an_app_that_is_down_does_not_trouble_twilio(tw: TwilioClient) -> None:
     path = chained_callback(tw, f"http://127.0.0.1:{free_port()}/status")
     response = tw.post(path, twilio_status("completed"))
     assert response.status_code == 200 and list(parse_twiml(response.data)) == []
+
+
+def test_an_app_behind_the_proxy_with_a_relative_callback_is_reached_directly(tw: TwilioClient, upstream: tuple[UpstreamApp, str]) -> None:
+    app, _ = upstream
+    # Twilio would resolve "app-status" against callguard's URL: a proxy route to the app.
+    path = chained_callback(tw, "app-status?x=1")
+    assert parse_qs(urlsplit(path).query)["forward"] == [f"{PUBLIC_URL}/voice/app-status?x=1"]
+    tw.post(path, twilio_status("completed"))
+    (forwarded,) = [r for r in app.received if r.path == "/status"]
+    assert forwarded.params["x"] == ["1"] and forwarded.params["CallStatus"] == ["completed"]
