@@ -33,7 +33,6 @@ class VerifiedRequest:
     validator of the token that signed it (to sign what callguard forwards on its behalf)."""
 
     params: Mapping[str, str]
-    signed_params: Mapping[str, str]
     url: str
     signer: RequestValidator
 
@@ -62,7 +61,7 @@ def verified_request(state: CallguardState) -> VerifiedRequest | None:
         log.warning("rejected webhook with a bad or missing signature: account=%r url=%s", account_sid, url)
         return None
     request.environ[VERIFIED] = True
-    verified = g.callguard_verified = VerifiedRequest(params, signed_params, url, signer)
+    verified = g.callguard_verified = VerifiedRequest(params, url, signer)
     return verified
 
 
