@@ -6,6 +6,7 @@ it received, so tests can see exactly what callguard forwarded.
 
 from __future__ import annotations
 
+import gzip
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,12 @@ def make_upstream_app(token: str) -> UpstreamApp:
         response.hangup()
         document = str(response)
         return Response((document[i : i + 8] for i in range(0, len(document), 8)), mimetype="text/xml")
+
+    @app.post("/voice/gzipped")
+    def gzipped() -> Response:
+        response = VoiceResponse()
+        response.dial("+14155550123")
+        return Response(gzip.compress(str(response).encode()), mimetype="text/xml", headers={"Content-Encoding": "gzip"})
 
     @app.post("/voice/error")
     def error() -> tuple[str, int]:

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import requests
 from twilio.request_validator import RequestValidator
+from urllib3.exceptions import HTTPError, ReadTimeoutError
 from werkzeug.datastructures import MultiDict
 
 from twiml.document import MAX_DOCUMENT_BYTES
@@ -116,18 +117,18 @@ class UpstreamClient:
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_content(_CHUNK):
+            # read1: whatever one read brings, so that an answer trickling in cannot hold a read
+            # open past the deadline (read() would wait to fill the whole chunk).
+            while chunk := response.raw.read1(_CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise UpstreamError(f"answer longer than {self.max_bytes} bytes", reason="upstream.invalid", url=url)
                 chunks.append(chunk)
                 if self.clock() > deadline:
-                    raise UpstreamError(f"answer not complete within {read_timeout:g} s", reason="upstream.timeout", url=url)
-        except requests.ConnectionError as exc:  # requests reports a read timeout mid-body as a ConnectionError
-            if "timed out" in str(exc).lower():
-                raise UpstreamError(f"answer not complete within {read_timeout:g} s", reason="upstream.timeout", url=url) from None
-            raise UpstreamError(f"broken answer: {type(exc).__name__}", reason="upstream.invalid", url=url) from None
-        except requests.RequestException as exc:
+                    break
+        except ReadTimeoutError:
+            raise UpstreamError(f"answer not complete within {read_timeout:g} s", reason="upstream.timeout", url=url) from None
+        except HTTPError as exc:
             raise UpstreamError(f"broken answer: {type(exc).__name__}", reason="upstream.invalid", url=url) from None
         if self.clock() > deadline:
             raise UpstreamError(f"answer not complete within {read_timeout:g} s", reason="upstream.timeout", url=url)

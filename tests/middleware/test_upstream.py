@@ -46,6 +46,11 @@ def test_a_get_carries_the_parameters_in_the_query(upstream: tuple[UpstreamApp, 
     assert app.received[0].method == "GET" and app.received[0].params["To"] == ["+14155550123"]
 
 
+def test_a_compressed_answer_is_decoded(upstream: tuple[UpstreamApp, str]) -> None:
+    _, base = upstream
+    assert send(UpstreamClient(), f"{base}/voice/gzipped").body.startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response><Dial>')
+
+
 def test_a_wrong_token_is_refused_by_the_app(upstream: tuple[UpstreamApp, str]) -> None:
     _, base = upstream
     with pytest.raises(UpstreamError) as caught:
