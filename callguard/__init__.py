@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 from .clock import Clock, FakeClock, system_clock
 from .decision import Action, Decision, DialRequest, Refusal
 from .engine import AuditSink, Guard, NullAudit
-from .errors import CallguardError, ConfigError, PolicyError, SignatureError, StoreUnavailable, TwilioSyncError
+from .errors import (
+    CallBlocked,
+    CallguardError,
+    ConfigError,
+    PolicyError,
+    SignatureError,
+    StoreUnavailable,
+    TwilioSyncError,
+    TwimlError,
+    UpstreamError,
+)
 from .numbers import (
     DialTarget,
     NumberClassifier,
@@ -24,22 +34,29 @@ from .policy import Policy, load_policy, parse_policy
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .middleware import GuardedClient, GuardMiddleware
     from .web import CallGuard, create_app
 
 
 def __getattr__(name: str) -> Any:
     # The web layer (Flask, prometheus-client) is imported on first use, so that the engine can
-    # be used without it and `callguard serve` can set up metrics before it is imported.
+    # be used without it and `callguard serve` can set up metrics before it is imported. The
+    # middleware too: it uses the twiml package, which uses this package's errors.
     if name in ("CallGuard", "create_app"):
         from . import web
 
         return getattr(web, name)
+    if name in ("GuardMiddleware", "GuardedClient"):
+        from . import middleware
+
+        return getattr(middleware, name)
     raise AttributeError(f"module 'callguard' has no attribute {name!r}")
 
 __all__ = [
     "__version__",
     "Action",
     "AuditSink",
+    "CallBlocked",
     "CallGuard",
     "CallguardError",
     "Clock",
@@ -49,6 +66,8 @@ __all__ = [
     "DialTarget",
     "FakeClock",
     "Guard",
+    "GuardMiddleware",
+    "GuardedClient",
     "NullAudit",
     "NumberClassifier",
     "NumberInfo",
@@ -60,6 +79,8 @@ __all__ = [
     "StoreUnavailable",
     "TargetKind",
     "TwilioSyncError",
+    "TwimlError",
+    "UpstreamError",
     "classify_number",
     "create_app",
     "load_policy",

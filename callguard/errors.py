@@ -7,6 +7,11 @@ the CLI never have to parse message strings.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .decision import Decision
+
 
 class CallguardError(Exception):
     """Base class of every error callguard raises on purpose."""
@@ -97,3 +102,42 @@ class TwilioSyncError(CallguardError):
         self.status = status
         self.code = code
         super().__init__(problem if account_sid is None else f"{account_sid}: {problem}")
+
+
+class TwimlError(CallguardError):
+    """A TwiML document callguard will not act on: malformed, hostile, too large or not ``<Response>``.
+
+    ``line`` and ``column`` locate a syntax error when the parser knows where it is (columns from 0).
+    """
+
+    def __init__(self, problem: str, *, line: int | None = None, column: int | None = None) -> None:
+        self.problem = problem
+        self.line = line
+        self.column = column
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"{problem}{where}")
+
+
+class UpstreamError(CallguardError):
+    """An app behind callguard that could not be reached, was too slow, or answered no usable TwiML.
+
+    ``reason`` is the stable code callguard answers with (``upstream.timeout``, ``upstream.unavailable``,
+    ``upstream.status``, ``upstream.invalid``, ``upstream.fault``); ``url`` is where the app was asked.
+    """
+
+    def __init__(self, problem: str, *, reason: str, url: str | None = None) -> None:
+        self.problem = problem
+        self.reason = reason
+        self.url = url
+        super().__init__(problem if url is None else f"{url}: {problem}")
+
+
+class CallBlocked(CallguardError):
+    """A call the policy refuses, raised by the guarded REST client before anything is sent to Twilio.
+
+    ``decision`` is the engine's :class:`~callguard.decision.Decision` (action, reasons, sentence).
+    """
+
+    def __init__(self, decision: "Decision") -> None:
+        self.decision = decision
+        super().__init__(f"call to {decision.request.to!r} blocked ({','.join(decision.reasons)}): {decision.sentence}")

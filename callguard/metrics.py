@@ -23,6 +23,11 @@ DECISION_SECONDS = Histogram(
     buckets=(5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1),
 )
 FAULTS = Counter("callguard_faults_total", "Decisions made by the fail mode after an internal fault, by error kind.", ["kind"])
+UPSTREAM_FAILURES = Counter(
+    "callguard_upstream_failures_total",
+    "Wrapped handlers and proxied apps whose answer could not be used, by reason (upstream.timeout, upstream.invalid …).",
+    ["reason"],
+)
 STORE_ERRORS = Counter(
     "callguard_store_errors_total", "Errors of the database, counters backend or Twilio, by backend and operation.", ["backend", "operation"]
 )
@@ -35,6 +40,10 @@ TWILIO_SYNC_ERRORS = Counter(
 TWILIO_RETRIES = Counter(
     "callguard_twilio_retries_total", "Twilio REST requests retried, by reason (rate_limited, server_error, unreachable).", ["reason"]
 )
+
+
+def upstream_failure(reason: str) -> None:
+    UPSTREAM_FAILURES.labels(reason=reason).inc()
 
 
 def store_error(backend: str, operation: str | None) -> None:

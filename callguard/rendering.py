@@ -22,9 +22,14 @@ _SPOKEN = {
 _SPOKEN_DEFAULT = "This call cannot be connected."
 
 
-def spoken_reason(decision: Decision) -> str:
+def refusal_notice(decision: Decision) -> str:
+    """The sentence a caller hears for a refusal, without the goodbye (the call may go on)."""
     family = decision.reason.split(".", 1)[0]
-    return _SPOKEN.get(family, _SPOKEN_DEFAULT) + " Goodbye."
+    return _SPOKEN.get(family, _SPOKEN_DEFAULT)
+
+
+def spoken_reason(decision: Decision) -> str:
+    return refusal_notice(decision) + " Goodbye."
 
 
 def disclosure_url(base_url: str, campaign_id: str) -> str:
@@ -58,6 +63,10 @@ def render_decision(decision: Decision, defaults: Defaults, *, base_url: str = "
             return twiml.dial_client(value, caller_id=decision.caller_id)
         if target.kind is TargetKind.SIP and value:
             return twiml.dial_sip(value, caller_id=decision.caller_id)
+        if target.kind is TargetKind.CONFERENCE and value:
+            return twiml.dial_conference(value)
+        if target.kind is TargetKind.QUEUE and value:
+            return twiml.dial_queue(value)
         if target.kind in (TargetKind.PSTN, TargetKind.EMERGENCY) and value:
             return twiml.dial_number(value, caller_id=decision.caller_id)
         # A connect with nothing to dial cannot happen through the engine; refuse rather than guess.

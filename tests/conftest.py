@@ -387,3 +387,36 @@ def sync_policy_path(write_policy: Callable[[str], Path]) -> Path:
 def sleeps() -> list[float]:
     """What the transport would have slept, in order (it never really sleeps in tests)."""
     return []
+
+
+# -- HTTP servers on loopback ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (just now)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def wsgi_server() -> Iterator[Callable[[Any], str]]:
+    """Serve a WSGI app on 127.0.0.1 (a real TCP server in a thread); returns its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    servers: list[Any] = []
+
+    def serve(app: Any) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="test-wsgi-server", daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -365,3 +365,10 @@ def test_the_e164_fast_path_agrees_on_every_example_number(region: str, number_t
 
     e164 = phonenumbers.format_number(example, PhoneNumberFormat.E164)
     assert _parse_pstn(e164, None) == phonenumbers.parse(e164, None)
+
+
+def test_conference_and_queue_names_are_their_own_kinds() -> None:
+    conference = normalize_dial_string("conference: standup ")
+    assert (conference.kind, conference.identity, conference.dial_value) == (TargetKind.CONFERENCE, "standup", "standup")
+    assert normalize_dial_string("queue:support").kind is TargetKind.QUEUE
+    assert normalize_dial_string("conference:").kind is TargetKind.INVALID

@@ -81,6 +81,20 @@ def dial_sip(uri: str, *, caller_id: str | None = None, **dial_attributes: objec
     return _render(response)
 
 
+def dial_conference(name: str, **dial_attributes: object) -> str:
+    """``<Dial><Conference>name</Conference></Dial>``."""
+    response = VoiceResponse()
+    response.dial(**dial_attributes).conference(name)
+    return _render(response)
+
+
+def dial_queue(name: str, **dial_attributes: object) -> str:
+    """``<Dial><Queue>name</Queue></Dial>``."""
+    response = VoiceResponse()
+    response.dial(**dial_attributes).queue(name)
+    return _render(response)
+
+
 @functools.lru_cache(maxsize=4)
 def reject(reason: RejectReason = "rejected") -> str:
     """``<Reject reason="rejected"/>``: the call is refused before it is answered (SIP 603, or 486 for busy)."""

@@ -9,6 +9,14 @@ from ..policy.model import NonPstnMode
 from .context import DialContext, Outcome
 
 
+_NON_PSTN = {
+    TargetKind.CLIENT: "client identity",
+    TargetKind.SIP: "SIP endpoint",
+    TargetKind.CONFERENCE: "conference",
+    TargetKind.QUEUE: "queue",
+}
+
+
 def check_destination(ctx: DialContext) -> Outcome:
     target = ctx.target
     kind = target.kind
@@ -30,11 +38,11 @@ def check_destination(ctx: DialContext) -> Outcome:
         return None
     if kind is TargetKind.INVALID:
         return Refusal("destination", "destination.invalid", f"{target.raw!r} cannot be dialled: {target.error}.")
-    if kind in (TargetKind.CLIENT, TargetKind.SIP):
+    if kind in _NON_PSTN:
         mode = ctx.account.non_pstn if ctx.account is not None else ctx.policy.defaults.non_pstn
         if mode is NonPstnMode.CONNECT:
             return None
-        what = "client identity" if kind is TargetKind.CLIENT else "SIP endpoint"
+        what = _NON_PSTN[kind]
         return Refusal(
             "destination",
             "destination.non_pstn",

@@ -2,7 +2,8 @@
 
 A ``To`` parameter can be an E.164 number, a national number, a ``tel:`` URI, a SIP URI whose
 user part is a number (possibly behind a PBX's outside-line prefix and an international access
-prefix), a ``client:`` identity, or a SIP URI naming an endpoint. This module only works out
+prefix), a ``client:`` identity, or a SIP URI naming an endpoint. ``conference:NAME`` and
+``queue:NAME`` stand for a ``<Dial>``'s ``<Conference>`` and ``<Queue>`` nouns. This module only works out
 *what* was dialled; whether it is valid, where it goes and what it costs is
 :mod:`callguard.numbers.classify`'s job.
 
@@ -38,6 +39,8 @@ class TargetKind(enum.Enum):
     EMERGENCY = "emergency"
     CLIENT = "client"
     SIP = "sip"
+    CONFERENCE = "conference"
+    QUEUE = "queue"
     INVALID = "invalid"
 
 
@@ -47,7 +50,8 @@ class DialTarget:
 
     ``e164`` is set for PSTN targets (it may still be an invalid number: classification says),
     ``digits`` for emergency targets (the short code as dialled, without an outside-line prefix),
-    ``uri`` for SIP endpoints and ``identity`` for clients. ``error`` says why a target is invalid.
+    ``uri`` for SIP endpoints, ``identity`` for clients, conferences and queues (their names).
+    ``error`` says why a target is invalid.
     """
 
     kind: TargetKind
@@ -73,9 +77,12 @@ class DialTarget:
             return self.digits
         if self.kind is TargetKind.SIP:
             return self.uri
-        if self.kind is TargetKind.CLIENT:
+        if self.kind in (TargetKind.CLIENT, TargetKind.CONFERENCE, TargetKind.QUEUE):
             return self.identity
         return None
+
+
+_NAMED_TARGETS = {"client": TargetKind.CLIENT, "conference": TargetKind.CONFERENCE, "queue": TargetKind.QUEUE}
 
 
 def _invalid(raw: str, error: str) -> DialTarget:
@@ -229,11 +236,11 @@ def _normalize_uncached(
     scheme, sep, rest = text.partition(":")
     scheme = scheme.lower() if sep else ""
 
-    if scheme == "client":
+    if scheme in _NAMED_TARGETS:
         identity = rest.strip()
         if not identity:
-            return _invalid(raw, "the client identity is empty")
-        return DialTarget(TargetKind.CLIENT, raw, identity=identity)
+            return _invalid(raw, f"the {'client identity' if scheme == 'client' else scheme + ' name'} is empty")
+        return DialTarget(_NAMED_TARGETS[scheme], raw, identity=identity)
 
     if scheme in ("sip", "sips"):
         user, host = _split_sip_user(rest)

@@ -35,6 +35,8 @@ from .model import (
     Permission,
     Policy,
     PrefixBlockIndex,
+    ProxyRoute,
+    ProxyRoutes,
     Purpose,
     RejectStyle,
     TrunkSettings,
@@ -46,7 +48,7 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OUTSIDE_LINE_PREFIX = re.compile(r"[0-9]{1,4}")
 NON_GEO_KEYS = frozenset(f"+{code}" for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
 REGION_HINTS = {"UK": "GB", "EL": "GR", "EN": "GB", "USA": "US", "CAN": "CA"}
-TOP_LEVEL_KEYS = ("defaults", "accounts", "blocked_prefixes", "risk", "campaigns", "calling_hours", "traffic")
+TOP_LEVEL_KEYS = ("defaults", "accounts", "blocked_prefixes", "risk", "campaigns", "calling_hours", "traffic", "proxy")
 CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 REGISTRY_NAME = re.compile(r"[a-z0-9_]{1,64}")
 HTTP_URL = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?")
@@ -237,6 +239,80 @@ def _campaign_traffic(entry: _Table) -> str | None:
         return None
     parse_traffic(table.data, source=entry.source, key=table.key())  # validated now, applied per calling account
     return json.dumps(table.data, sort_keys=True, default=str)
+
+
+# The paths callguard serves itself: a proxy route may not take them over.
+CALLGUARD_PATHS = ("/voice/outbound", "/voice/status", "/voice/disclosure", "/voice/optout", "/voice/answer", "/healthz", "/metrics")
+CALLGUARD_PREFIXES = ("/v1/",)
+ROUTE_PATH = re.compile(r"/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+/?)*")
+# Twilio gives up on a webhook after 15 seconds; callguard must answer before that.
+TWILIO_WEBHOOK_SECONDS = 15.0
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_READ_TIMEOUT = 8.0
+
+
+def _seconds(table: _Table, name: str, default: float) -> float:
+    value = table.data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= TWILIO_WEBHOOK_SECONDS:
+        raise table.error(name, f"expected a number of seconds above 0 and at most {TWILIO_WEBHOOK_SECONDS:g}, got {_describe(value)}")
+    return float(value)
+
+
+def _route_path(table: _Table) -> str:
+    path = table.str("path")
+    if path is None:
+        raise table.error("path", 'missing: the callguard path Twilio calls, e.g. path = "/voice/sales"')
+    if not ROUTE_PATH.fullmatch(path) or path == "/" or "//" in path:
+        raise table.error("path", f"{path!r} is not a URL path such as \"/voice/sales\" (or \"/sales/\" for every path under it)")
+    for own in CALLGUARD_PATHS:
+        if own == path or (path.endswith("/") and own.startswith(path)):
+            raise table.error("path", f"{path!r} would take over callguard's own {own}")
+    for own in CALLGUARD_PREFIXES:
+        if path.startswith(own) or own.startswith(path):
+            raise table.error("path", f"{path!r} would take over callguard's own {own}")
+    return path
+
+
+def _read_proxy(table: _Table | None, campaigns: Mapping[str, Campaign]) -> ProxyRoutes:
+    if table is None:
+        return ProxyRoutes()
+    table.check_keys(("connect_timeout", "read_timeout", "routes"))
+    connect_default = _seconds(table, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    read_default = _seconds(table, "read_timeout", DEFAULT_READ_TIMEOUT)
+    raw_routes = table.data.get("routes", [])
+    if not isinstance(raw_routes, list):
+        raise table.error("routes", "expected an array of tables ([[proxy.routes]])")
+    routes: list[ProxyRoute] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw_routes):
+        entry = _Table(item if isinstance(item, dict) else {}, (*table.path, f"routes[{index}]"), table.source)
+        if not isinstance(item, dict):
+            raise entry.error(None, f"expected a table, got {_describe(item)}")
+        entry.check_keys(("path", "upstream", "campaign", "connect_timeout", "read_timeout"))
+        path = _route_path(entry)
+        if path in seen:
+            raise entry.error("path", f"{path!r} is routed twice")
+        seen.add(path)
+        upstream = entry.str("upstream", pattern=HTTP_URL, what="an absolute http(s) URL")
+        if upstream is None:
+            raise entry.error("upstream", 'missing: the app\'s URL, e.g. upstream = "https://app.example.com/voice"')
+        if "?" in upstream or "#" in upstream:
+            raise entry.error("upstream", f"{upstream!r} has a query or fragment; the query Twilio sends is passed on")
+        if path.endswith("/") and not upstream.endswith("/"):
+            raise entry.error("upstream", f"{upstream!r} must end with '/' like the prefix path {path!r}")
+        campaign = entry.str("campaign")
+        if campaign is not None and campaign not in campaigns:
+            raise entry.error("campaign", f"{campaign!r} is not a campaign in this policy")
+        connect_timeout = _seconds(entry, "connect_timeout", connect_default)
+        read_timeout = _seconds(entry, "read_timeout", read_default)
+        if connect_timeout + read_timeout >= TWILIO_WEBHOOK_SECONDS:
+            raise entry.error(
+                "read_timeout",
+                f"connect_timeout + read_timeout is {connect_timeout + read_timeout:g} s: Twilio gives up after "
+                f"{TWILIO_WEBHOOK_SECONDS:g} s, so keep it below that",
+            )
+        routes.append(ProxyRoute(path, upstream, connect_timeout, read_timeout, campaign))
+    return ProxyRoutes(tuple(routes))
 
 
 def _read_defaults(table: _Table | None) -> Defaults:
@@ -514,6 +590,7 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
         declared[sid] = _DeclaredAccount(sid, table)
 
     campaigns = _read_campaigns(root.table("campaigns"))
+    proxy = _read_proxy(root.table("proxy"), campaigns)
     for sid, account in declared.items():
         if account.campaign is not None and account.campaign not in campaigns:
             raise account.table.error("campaign", f"{account.campaign!r} is not a campaign in this policy")
@@ -541,6 +618,7 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
         calling_hours=calling_hours,
         traffic=traffic,
         alert_webhook=alert_webhook,
+        proxy=proxy,
     )
 
 

@@ -227,6 +227,54 @@ class Account:
 
 
 @dataclass(frozen=True)
+class ProxyRoute:
+    """A callguard path whose webhooks go on to an app's URL, the app's TwiML coming back policed.
+
+    A ``path`` ending in ``/`` is a prefix: ``/app/`` + rest goes to ``upstream`` + rest (so the
+    app's relative URLs, which Twilio resolves against callguard's, come through callguard too).
+    """
+
+    path: str
+    upstream: str
+    connect_timeout: float
+    read_timeout: float
+    campaign: str | None = None
+
+    @property
+    def is_prefix(self) -> bool:
+        return self.path.endswith("/")
+
+    def upstream_url(self, path: str) -> str:
+        """The app's URL for ``path`` (a path this route matched), without a query string."""
+        return self.upstream + path[len(self.path):] if self.is_prefix else self.upstream
+
+
+@dataclass(frozen=True)
+class ProxyRoutes:
+    """The policy's proxy routes: exact paths first, then the longest matching prefix."""
+
+    routes: tuple[ProxyRoute, ...] = ()
+    _exact: Mapping[str, ProxyRoute] = field(init=False, repr=False, compare=False)
+    _prefixes: tuple[ProxyRoute, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_exact", {r.path: r for r in self.routes if not r.is_prefix})
+        object.__setattr__(self, "_prefixes", tuple(sorted((r for r in self.routes if r.is_prefix), key=lambda r: -len(r.path))))
+
+    def match(self, path: str) -> ProxyRoute | None:
+        route = self._exact.get(path)
+        if route is not None or not self._prefixes:
+            return route
+        for prefix_route in self._prefixes:
+            if path.startswith(prefix_route.path):
+                return prefix_route
+        return None
+
+
+NO_PROXY_ROUTES = ProxyRoutes()
+
+
+@dataclass(frozen=True)
 class Defaults:
     fail_mode: FailMode = FailMode.REJECT
     reject_style: RejectStyle = RejectStyle.REJECT
@@ -252,6 +300,7 @@ class Policy:
     calling_hours: CallingHours = field(default_factory=shipped_calling_hours)
     traffic: TrafficPolicy = NO_TRAFFIC_LIMITS
     alert_webhook: str | None = None
+    proxy: ProxyRoutes = NO_PROXY_ROUTES
 
     def campaign(self, campaign_id: str | None) -> Campaign | None:
         return self.campaigns.get(campaign_id) if campaign_id else None

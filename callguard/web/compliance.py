@@ -13,6 +13,11 @@ answer-time hand-over for calls created through the REST API.
 
 Without ``?campaign=``, the calling account's default campaign applies, as in the engine.
 
+``next`` may also be an app's own whisper that callguard chained behind its disclosure when it
+policed the app's TwiML: such a URL carries an HMAC tag (``next_tag``, see
+:mod:`callguard.middleware.chaining`) and is followed, with its ``next_method``, only when the
+tag verifies with the account's token.
+
 Whatever goes wrong here, the callee is not bridged without the disclosure: faults hang up.
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlencode
 
@@ -30,6 +36,7 @@ import twiml
 
 from ..decision import Action
 from ..errors import StoreUnavailable
+from ..middleware.chaining import chained_whisper
 from ..numbers.classify import classify_number
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..policy.model import DEFAULT_OPT_OUT_WORDS, Campaign, OptOutScope
@@ -56,23 +63,42 @@ def _campaign(state: CallguardState, params: Mapping[str, str]) -> tuple[str | N
     return campaign_id, policy.campaign(campaign_id)
 
 
-def _next_url(state: CallguardState, campaign: Campaign | None) -> tuple[str | None, bool]:
-    """(the ``next`` URL, whether it may be followed)."""
+@dataclass(frozen=True)
+class NextUrl:
+    """Where the call goes after callguard's prompt, and whether it may go there.
+
+    ``carry`` holds the ``next*`` query parameters, passed on to /voice/optout unchanged.
+    """
+
+    url: str
+    method: str
+    allowed: bool
+    carry: Mapping[str, str]
+
+
+_NEXT_PARAMETERS = ("next", "next_method", "next_tag")
+
+
+def _next_url(state: CallguardState, campaign: Campaign | None, params: Mapping[str, str]) -> NextUrl | None:
+    """The ``next`` URL: allowed under the policy's ``answer_urls``, or as an app whisper callguard chained."""
     url = request.args.get("next") or None
     if url is None:
-        return None, True
+        return None
+    method = (request.args.get("next_method") or "POST").upper()
+    carry = {name: request.args[name] for name in _NEXT_PARAMETERS if request.args.get(name)}
     prefixes = (campaign.answer_urls if campaign is not None else ()) + state.guard.policy.defaults.answer_urls
-    return url, url_allowed(url, prefixes)
+    allowed = method in ("GET", "POST") and (
+        url_allowed(url, prefixes) or chained_whisper(request.args, state.validator.tokens_for(params.get("AccountSid"))) is not None
+    )
+    return NextUrl(url, method, allowed, carry)
 
 
-def _optout_action(base: str, campaign: Campaign, next_url: str | None) -> str:
-    query = {"campaign": campaign.id}
-    if next_url:
-        query["next"] = next_url
+def _optout_action(base: str, campaign: Campaign, next_url: NextUrl | None) -> str:
+    query = {"campaign": campaign.id, **(next_url.carry if next_url is not None else {})}
     return f"{base}/voice/optout?{urlencode(query)}"
 
 
-def disclosure_document(campaign: Campaign, *, base: str, next_url: str | None) -> str:
+def disclosure_document(campaign: Campaign, *, base: str, next_url: NextUrl | None) -> str:
     """The disclosure and opt-out prompt for ``campaign``, continuing to ``next_url`` (or bridging)."""
     return twiml.gather_prompt(
         action=_optout_action(base, campaign, next_url),
@@ -82,7 +108,8 @@ def disclosure_document(campaign: Campaign, *, base: str, next_url: str | None) 
         language=campaign.language,
         voice=campaign.voice,
         speech_hints=campaign.opt_out_words if campaign.speech_opt_out else (),
-        then_redirect=next_url,
+        then_redirect=next_url.url if next_url is not None else None,
+        then_method=next_url.method if next_url is not None else "POST",
     )
 
 
@@ -102,10 +129,13 @@ def is_opt_out(campaign: Campaign | None, digits: str | None, speech: str | None
 @twilio_webhook
 def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
     campaign_id, campaign = _campaign(state, params)
-    next_url, allowed = _next_url(state, campaign)
-    if campaign is None or not allowed:
+    next_url = _next_url(state, campaign, params)
+    if campaign is None or (next_url is not None and not next_url.allowed):
         # Without its disclosure a telemarketing call must not be bridged: end the callee's leg.
-        log.error("disclosure for call %s: campaign %r unknown or next %r not allowed; hanging up", params.get("CallSid"), campaign_id, next_url)
+        log.error(
+            "disclosure for call %s: campaign %r unknown or next %r not allowed; hanging up",
+            params.get("CallSid"), campaign_id, next_url.url if next_url else None,
+        )
         return twiml_response(twiml.hangup(), header_value="reject; reasons=disclosure.unavailable")
     body = disclosure_document(campaign, base=callback_base(state), next_url=next_url)
     return twiml_response(body, header_value="disclose; reasons=disclosure.played")
@@ -115,10 +145,10 @@ def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
 @twilio_webhook
 def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
     campaign_id, campaign = _campaign(state, params)
-    next_url, allowed = _next_url(state, campaign)
+    next_url = _next_url(state, campaign, params)
     if not is_opt_out(campaign, params.get("Digits"), params.get("SpeechResult")):
-        if next_url and allowed:
-            return twiml_response(twiml.redirect(next_url), header_value="connect; reasons=optout.declined")
+        if next_url is not None and next_url.allowed:
+            return twiml_response(twiml.redirect(next_url.url, method=next_url.method), header_value="connect; reasons=optout.declined")
         return twiml_response(twiml.empty(), header_value="connect; reasons=optout.declined")
 
     policy = state.guard.policy
@@ -155,9 +185,12 @@ def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
 @twilio_webhook
 def answer(state: CallguardState, params: Mapping[str, str]) -> Response:
     campaign_id, campaign = _campaign(state, params)
-    next_url, allowed = _next_url(state, campaign)
-    if not next_url or not allowed:
-        log.error("answer for call %s: next %r is not under the policy's answer_urls; hanging up", params.get("CallSid"), next_url)
+    next_url = _next_url(state, campaign, params)
+    if next_url is None or not next_url.allowed:
+        log.error(
+            "answer for call %s: next %r is not under the policy's answer_urls; hanging up",
+            params.get("CallSid"), next_url.url if next_url else None,
+        )
         return twiml_response(twiml.hangup(), header_value="reject; reasons=answer.next_not_allowed")
     dial = dial_request_from_params(params, source="answer", campaign=campaign_id)
     decision = state.guard.check(dial)
@@ -165,7 +198,7 @@ def answer(state: CallguardState, params: Mapping[str, str]) -> Response:
         return twiml_response(disclosure_document(campaign, base=callback_base(state), next_url=next_url), decision)
     if decision.action is not Action.CONNECT:  # refused, or a disclosure that cannot be played: never hand over
         return twiml_response(twiml.hangup(), decision)
-    return twiml_response(twiml.redirect(next_url), decision)
+    return twiml_response(twiml.redirect(next_url.url, method=next_url.method), decision)
 
 
 @compliance.errorhandler(Exception)

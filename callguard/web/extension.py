@@ -2,8 +2,9 @@
 
 It reads the ``CALLGUARD_*`` settings from the app's config, loads and validates the policy
 (a bad policy stops start-up with one line naming file, key and problem), resolves every
-account's auth token, opens the database, and registers the webhook and health routes. Its
-state lives in ``app.extensions["callguard"]``.
+account's auth token, opens the database, and registers the webhook and health routes and the
+policy's proxy routes. Its state lives in ``app.extensions["callguard"]``. ``@guard.protect``
+puts the checks on a view of the app that answers Twilio with TwiML.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from .admin.tokens import parse_admin_tokens
 from .compliance import compliance
 from .status import status
 from .health import health
+from .protect import protect
+from .proxy import forward_to_upstream
 from .signature import SignatureValidator, resolve_auth_tokens
 from .state import CallguardState
 from .voice import voice
@@ -70,6 +73,9 @@ class CallGuard:
         self.register_routes = register_routes
         if app is not None:
             self.init_app(app)
+
+    # ``@guard.protect`` / ``@guard.protect(campaign="…")``: see callguard.web.protect.
+    protect = staticmethod(protect)
 
     def init_app(self, app: Flask) -> CallguardState:
         settings = Settings.from_mapping(app.config)
@@ -146,6 +152,7 @@ class CallGuard:
             app.register_error_handler(404, api_routing_error)
             app.register_error_handler(405, api_routing_error)
             app.register_blueprint(health)
+            app.before_request(forward_to_upstream)
         log.info(
             "callguard ready: policy %s (%d accounts), registries %s",
             policy.source, len(policy.accounts), ", ".join(sorted(registries.names())) or "none",

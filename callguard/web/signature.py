@@ -51,7 +51,15 @@ class SignatureValidator:
         self._default = tuple(RequestValidator(t) for t in default)
 
     def has_token_for(self, account_sid: str | None) -> bool:
-        return bool(self._validators.get(account_sid or "") or self._default)
+        return bool(self.validators_for(account_sid))
+
+    def validators_for(self, account_sid: str | None) -> tuple[RequestValidator, ...]:
+        """The account's validators, current token first (the default token's for unknown accounts)."""
+        return self._validators.get(account_sid or "") or self._default
+
+    def tokens_for(self, account_sid: str | None) -> tuple[bytes, ...]:
+        """The account's auth tokens: the keys of the HMAC tags on callback URLs callguard chains."""
+        return tuple(validator.token for validator in self.validators_for(account_sid))
 
     def validate(
         self,
@@ -62,17 +70,29 @@ class SignatureValidator:
         *,
         settings_header: str | None = None,
     ) -> bool:
+        return self.signer(account_sid, url, params, signature, settings_header=settings_header) is not None
+
+    def signer(
+        self,
+        account_sid: str | None,
+        url: str,
+        params: Any,
+        signature: str | None,
+        *,
+        settings_header: str | None = None,
+    ) -> RequestValidator | None:
+        """The validator whose token made ``signature``, or None if none did."""
         if not signature:
-            return False
-        validators = self._validators.get(account_sid or "") or self._default
+            return None
+        validators = self.validators_for(account_sid)
         if not validators:
-            return False
+            return None
         algorithm = get_signature_algorithm(settings_header)
         try:
             for candidate in _url_forms(url):
                 for validator in validators:
                     if hmac.compare_digest(validator.compute_signature(candidate, params, algorithm), signature):
-                        return True
+                        return validator
         except (ValueError, TypeError, UnicodeError):  # unsupported algorithm, non-ASCII signature
-            return False
-        return False
+            return None
+        return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from ..config import Settings
 from ..engine import Guard
 from ..lookups import RegistryLookup
+from ..middleware.upstream import UpstreamClient
 from ..policy_refresh import PolicyRefresher
 from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog
@@ -43,6 +44,7 @@ class CallguardState:
     alerts: AlertSink | None = None
     twilio_sync: TwilioSync | None = None
     sync_scheduler: SyncScheduler | None = None
+    upstream: UpstreamClient = field(default_factory=UpstreamClient)
 
     def close(self) -> None:
         """Stop background work, write the audit backlog and release database connections."""
@@ -55,6 +57,7 @@ class CallguardState:
             self.traffic.close()
         if self.counters is not None:
             self.counters.close()
+        self.upstream.close()
         self.engine.dispose()
 
 

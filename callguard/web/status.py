@@ -24,6 +24,7 @@ from ..metrics import store_error
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from .responses import forbidden, twiml_response
 from .state import CallguardState
+from .status_forwarding import forward_status_callback
 from .webhook import is_verified, twilio_webhook
 
 log = logging.getLogger("callguard.web")
@@ -36,6 +37,7 @@ FINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
 @status.route("/voice/status", methods=["GET", "POST"])
 @twilio_webhook
 def call_status(state: CallguardState, params: Mapping[str, str]) -> Response:
+    forward_status_callback(state, params)  # the app's own statusCallback, if callguard chained one
     call_status = (params.get("CallStatus") or params.get("DialCallStatus") or "").lower()
     account = state.guard.policy.account(params.get("AccountSid"))
     if call_status not in FINAL or account is None or state.traffic is None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from flask import Response, request
+from flask import Response, g, request
+from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
 
 from .responses import forbidden
@@ -25,8 +27,18 @@ log = logging.getLogger("callguard.web")
 VERIFIED = "callguard.verified"
 
 
-def verified_params(state: CallguardState) -> Mapping[str, str] | None:
-    """The request's Twilio parameters if its signature verifies, else None."""
+@dataclass(frozen=True)
+class VerifiedRequest:
+    """A webhook request whose signature verified: its parameters, the URL Twilio signed, and the
+    validator of the token that signed it (to sign what callguard forwards on its behalf)."""
+
+    params: Mapping[str, str]
+    url: str
+    signer: RequestValidator
+
+
+def verified_request(state: CallguardState) -> VerifiedRequest | None:
+    """The request, if its signature verifies, else None."""
     try:
         if request.method == "POST":
             params: Mapping[str, str] = request.form  # raises 413 past MAX_CONTENT_LENGTH
@@ -38,18 +50,30 @@ def verified_params(state: CallguardState) -> Mapping[str, str] | None:
     account_sid = params.get("AccountSid")
     url = signed_url(state.settings.public_url, lambda: request.url_root, request.script_root + request.path, request.query_string)
     headers = request.headers
-    ok = state.validator.validate(
+    signer = state.validator.signer(
         account_sid,
         url,
         signed_params,
         headers.get("X-Twilio-Signature"),
         settings_header=headers.get("X-Twilio-Webhooks-Signature-Settings"),
     )
-    if not ok:
+    if signer is None:
         log.warning("rejected webhook with a bad or missing signature: account=%r url=%s", account_sid, url)
         return None
     request.environ[VERIFIED] = True
-    return params
+    verified = g.callguard_verified = VerifiedRequest(params, url, signer)
+    return verified
+
+
+def current_verified() -> VerifiedRequest | None:
+    """The request verified by :func:`verified_request` (and so by ``@twilio_webhook``), if any."""
+    return g.get("callguard_verified")
+
+
+def verified_params(state: CallguardState) -> Mapping[str, str] | None:
+    """The request's Twilio parameters if its signature verifies, else None."""
+    verified = verified_request(state)
+    return verified.params if verified is not None else None
 
 
 def is_verified() -> bool:

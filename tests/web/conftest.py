@@ -6,7 +6,6 @@ import http.client
 import os
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,13 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ..conftest import MAIN_TOKEN, TENANT_TOKEN
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from ..conftest import MAIN_TOKEN, TENANT_TOKEN, free_port
 
 
 def wait_for_lines(process: subprocess.Popen[bytes], needle: bytes, count: int, timeout: float) -> list[bytes]:

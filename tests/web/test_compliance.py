@@ -12,7 +12,7 @@ import pytest
 from callguard import FakeClock
 from callguard.store.optouts import OptOutStore
 
-from ..conftest import BASE_POLICY, MAIN, PUBLIC_URL, TENANT, TENANT_TOKEN, TwilioClient, dial_params, parse_twiml
+from ..conftest import BASE_POLICY, MAIN, MAIN_TOKEN, PUBLIC_URL, TENANT, TENANT_TOKEN, TwilioClient, dial_params, parse_twiml
 
 CAMPAIGNS = """
 [defaults]
@@ -170,6 +170,25 @@ def test_answer_plays_the_disclosure_then_hands_over(tw: TwilioClient) -> None:
     # Declining the opt-out continues to the app.
     declined = tw.post(f"{action.path}?{action.query}", answered() | {"Digits": "5"})
     assert [(e.tag, e.text) for e in parse_twiml(declined.data)] == [("Redirect", "https://crm.example.com/calls/42")]
+
+
+def test_answer_hands_over_with_the_apps_method(tw: TwilioClient) -> None:
+    response = tw.post("/voice/answer?campaign=reminders&next=https://app.example.com/voice/start&next_method=GET", answered())
+    assert [(e.tag, e.text, e.get("method")) for e in parse_twiml(response.data)] == [("Redirect", "https://app.example.com/voice/start", "GET")]
+    refused = tw.post("/voice/answer?campaign=reminders&next=https://app.example.com/voice/start&next_method=DELETE", answered())
+    assert refused.headers["X-Callguard-Decision"] == "reject; reasons=answer.next_not_allowed"
+
+
+def test_a_tagged_app_whisper_is_followed_without_being_listed(tw: TwilioClient) -> None:
+    from callguard.middleware.chaining import chained_disclosure_url
+    from twiml.rewrite import Callback
+
+    url = chained_disclosure_url(PUBLIC_URL, "spring", Callback("https://other.example.com/whisper", "GET"), MAIN_TOKEN.encode())
+    root = parse_twiml(tw.post(url[len(PUBLIC_URL):], callee_leg("+12125550123")).data)
+    assert [(e.tag, e.text, e.get("method")) for e in root][1:] == [("Redirect", "https://other.example.com/whisper", "GET")]
+    # Signed with another account's token, the tag does not verify: no disclosure-less bridge either.
+    forged = chained_disclosure_url(PUBLIC_URL, "spring", Callback("https://other.example.com/whisper", "GET"), b"not-the-token")
+    assert [e.tag for e in parse_twiml(tw.post(forged[len(PUBLIC_URL):], callee_leg("+12125550123")).data)] == ["Hangup"]
 
 
 def test_answer_for_an_informational_campaign_just_hands_over(tw: TwilioClient) -> None:

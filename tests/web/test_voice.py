@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from callguard.store import SqlAuditLog
 
 from ..conftest import (
+    BASE_POLICY,
     MAIN,
     MAIN_TOKEN,
     PUBLIC_URL,
@@ -326,3 +327,13 @@ def test_any_connect_dials_a_valid_e164_number_or_an_emergency_number(allow_all_
             assert shortnumberinfo.is_emergency_number(value, "US"), value
     else:
         assert action == "reject" and not numbers
+
+
+def test_conferences_and_queues_follow_non_pstn(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], twilio: TwilioClient) -> None:
+    assert twilio.post(OUTBOUND, dial_params("conference:standup")).headers["X-Callguard-Decision"] == "reject; reasons=destination.non_pstn"
+    path = write_policy(BASE_POLICY.replace('default_region = "US"\n', 'default_region = "US"\nnon_pstn = "connect"\n', 1), name="np.toml")
+    permissive = TwilioClient(make_app({**app_config, "CALLGUARD_POLICY": str(path)}).test_client())
+    for to, noun, name in (("conference:standup", "Conference", "standup"), ("queue:support", "Queue", "support")):
+        response = permissive.post(OUTBOUND, dial_params(to))
+        assert response.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+        assert parse_twiml(response.data).find(f"Dial/{noun}").text == name

@@ -1,0 +1,145 @@
+"""Throughput of a wrapped TwiML handler as a ratio of the same handler bare (issue: wrap existing apps).
+
+    python benchmarks/wrap.py [--duration 5] [--rounds 5]
+
+The handler is examples/voice_app.py's ``incoming`` view: it checks the Twilio signature itself
+and answers ``<Say>`` and a ``<Dial>``. It is served bare (``voice_app:app``) and wrapped with
+``@guard.protect`` (``protected_app:app``), each under one gunicorn sync worker pinned to CPU 0,
+driven by wrk on CPU 1 with signed POSTs, in order alternating round by round, in one run, for:
+
+- ``one number``: the ``<Dial>`` rings one permitted number; the document goes back as written;
+- ``three, one refused``: it rings three numbers and the policy refuses one, so every answer is
+  rewritten (three decisions, each audited).
+
+Prints requests/s of each, the ratio wrapped/bare per round and its median, and the same by
+worker CPU time per request. Target: a ratio of 0.8 or better. Needs ``wrk`` (Debian: wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from decide import run_wrk, wait_for, worker_cpu_seconds  # noqa: E402
+
+ACCOUNT = "AC00000000000000000000000000000001"
+TOKEN = "benchmark-auth-token-0123456789ab"
+PATH = "/voice/incoming"
+
+POLICY = f"""
+[accounts.{ACCOUNT}]
+caller_ids = ["+14155550100"]
+[accounts.{ACCOUNT}.permissions]
+US = {{ low_risk = true }}
+GB = {{ low_risk = true }}
+"""
+# scenario: the numbers the handler dials (the last is in Berlin, which POLICY refuses)
+SCENARIOS = {"one number": "+14155550123", "three, one refused": "+14155550123,+442079460018,+4930901820"}
+
+
+def start(app: str, port: int, workdir: Path, policy: Path, team: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SALES_TEAM": team,
+        "CALLGUARD_POLICY": str(policy),
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "VOICE_APP_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CALLGUARD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CALLGUARD_DATABASE_URL": f"sqlite:///{workdir / f'{port}.db'}",
+        "CALLGUARD_COUNTERS_PATH": str(workdir / f"{port}-counters.db"),
+        "CALLGUARD_REGISTRY_DIR": str(workdir / "registries"),
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'examples'}",
+    }
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    command = [*pin, sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", f"{app}:app"]
+    process = subprocess.Popen(command, env=env, cwd=workdir, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    wait_for(process, b"Booting worker")
+    return process
+
+
+def write_wrk_script(path: Path, port: int, count: int = 200) -> None:
+    validator = RequestValidator(TOKEN)
+    url = f"http://127.0.0.1:{port}{PATH}"
+    bodies, signatures = [], []
+    for i in range(count):
+        params = {
+            "AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": f"CA{i:032x}", "CallStatus": "ringing",
+            "Direction": "inbound", "From": "+12125550199", "To": "+14155550100",
+        }
+        bodies.append(urlencode(params))
+        signatures.append(validator.compute_signature(url, params))
+    lua = ["local bodies = {"] + [f'"{b}",' for b in bodies] + ["}", "local sigs = {"] + [f'"{s}",' for s in signatures] + ["}"]
+    lua += [
+        "local i = 0",
+        "request = function()",
+        "  i = i % #bodies + 1",
+        f'  return wrk.format("POST", "{PATH}", {{["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sigs[i]}}, bodies[i])',
+        "end",
+        "local non2xx = 0",
+        "response = function(status, headers, body) if status ~= 200 then non2xx = non2xx + 1 end end",
+        'done = function(summary, latency, requests) io.write(string.format("non200 %d\\n", non2xx)) end',
+    ]
+    path.write_text("\n".join(lua))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("benchmarks/wrap.py needs wrk (apt-get install wrk)")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    kinds = [(scenario, wrapped) for scenario in SCENARIOS for wrapped in (False, True)]
+    rates: dict[tuple[str, bool], list[float]] = {kind: [] for kind in kinds}
+    cpu: dict[tuple[str, bool], list[float]] = {kind: [] for kind in kinds}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        policy = workdir / "policy.toml"
+        policy.write_text(POLICY)
+        servers: dict[tuple[str, bool], subprocess.Popen[bytes]] = {}
+        ports: dict[tuple[str, bool], int] = {}
+        try:
+            for index, (scenario, wrapped) in enumerate(kinds):
+                kind = (scenario, wrapped)
+                ports[kind] = 18_600 + index
+                servers[kind] = start("protected_app" if wrapped else "voice_app", ports[kind], workdir, policy, SCENARIOS[scenario])
+                write_wrk_script(workdir / f"{index}.lua", ports[kind])
+                run_wrk(ports[kind], workdir / f"{index}.lua", 2)  # imports, first connections, caches
+            for round_ in range(args.rounds):
+                for index in range(len(kinds)) if round_ % 2 == 0 else reversed(range(len(kinds))):
+                    kind = kinds[index]
+                    before = worker_cpu_seconds(servers[kind])
+                    rate, count = run_wrk(ports[kind], workdir / f"{index}.lua", args.duration)
+                    rates[kind].append(rate)
+                    cpu[kind].append((worker_cpu_seconds(servers[kind]) - before) / count * 1e6)
+        finally:
+            for process in servers.values():
+                process.terminate()
+                process.wait(timeout=30)
+    for scenario in SCENARIOS:
+        bare, wrapped = (scenario, False), (scenario, True)
+        ratios = [w / b for w, b in zip(rates[wrapped], rates[bare])]
+        bare_cpu, wrapped_cpu = statistics.median(cpu[bare]), statistics.median(cpu[wrapped])
+        print(
+            f"{scenario:19} bare {statistics.median(rates[bare]):6.0f} req/s ({bare_cpu:4.0f} µs CPU)   "
+            f"wrapped {statistics.median(rates[wrapped]):6.0f} req/s ({wrapped_cpu:4.0f} µs CPU)   "
+            f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}), by CPU time {bare_cpu / wrapped_cpu:.2f}"
+        )
+    print(f"target: ratio >= 0.8.  {args.rounds} rounds of {args.duration} s, order alternating, one sync worker each on CPU 0, wrk on CPU 1")
+
+
+if __name__ == "__main__":
+    main()

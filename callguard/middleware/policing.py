@@ -1,0 +1,246 @@
+"""Police a TwiML document an app wrote: decide every dial target, then rewrite the document.
+
+This is the part the three ways in (``@guard.protect``, :class:`GuardMiddleware`, the upstream
+proxy) share. It knows TwiML and the engine, not HTTP: the caller hands it the document and
+what it knows of the request the document answers.
+
+For each target of each ``<Dial>`` the engine decides, with a :class:`DialRequest` built from
+the request's ``AccountSid`` and ``From``, the target, and the ``<Dial callerId>``; so every
+check applies unchanged and every decision is audited as usual. Then:
+
+- a refused target is removed;
+- a target to be disclosed gets callguard's disclosure whisper as its ``url`` (going on to the
+  app's own whisper afterwards, if it had one);
+- when the account has traffic limits, a connected number gets callguard's ``statusCallback``
+  (forwarding to the app's own, if it had one);
+- a ``<Dial>`` left with no target is replaced by the policy's refusal, keeping the app's flow:
+  a ``<Dial action>`` still learns that the dial failed (``DialCallStatus=failed``), and without
+  an action the verbs after it still run, as they would after a failed dial.
+
+A document with nothing to change goes back byte for byte as the app wrote it; what it dials
+is read once per distinct document (an LRU of small documents), since apps answer the same
+few documents again and again.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urljoin
+from xml.etree.ElementTree import Element
+
+from twiml.dials import DescribedTarget, DialTargetNode, NounKind, find_dial_targets
+from twiml.document import MAX_DOCUMENT_BYTES, TwimlDocument, parse_twiml
+from twiml.rewrite import (
+    ATTRIBUTE_CARRIERS,
+    Callback,
+    attribute_carrier,
+    failed_dial_redirect,
+    has_targets,
+    is_only_verb,
+    reject_element,
+    remove_target,
+    say_element,
+    set_status_callback,
+    set_whisper,
+    status_callback,
+    whisper,
+)
+
+from ..decision import Action, Decision, DialRequest
+from ..engine import Guard
+from ..numbers.dialstring import TargetKind
+from ..policy.model import Defaults, RejectStyle
+from ..rendering import refusal_notice
+from .chaining import callback_events, chained_disclosure_url, chained_status_callback_url
+
+NO_DIAL = "no_dial"
+
+# How each noun is written as a dial string for the engine.
+_SCHEMES = {NounKind.CLIENT: "client:", NounKind.CONFERENCE: "conference:", NounKind.QUEUE: "queue:"}
+
+
+@dataclass(frozen=True)
+class WrappedCall:
+    """What policing needs of the webhook request the app answered."""
+
+    account_sid: str | None
+    from_: str | None
+    call_sid: str | None = None
+    sip_domain: str | None = None
+    direction: str | None = None
+    campaign: str | None = None
+    source: str = "wrapped"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], *, campaign: str | None, source: str) -> "WrappedCall":
+        return cls(
+            account_sid=params.get("AccountSid") or None,
+            from_=params.get("From") or None,
+            call_sid=params.get("CallSid") or None,
+            sip_domain=params.get("SipDomain") or None,
+            direction=params.get("Direction") or None,
+            campaign=campaign,
+            source=source,
+        )
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    """How to write callguard's callbacks into the document.
+
+    ``base_url`` is where Twilio reaches callguard; ``document_url`` the URL the document was
+    fetched at, which the app's relative callback URLs resolve against; ``key`` the account
+    token that tags a chained app URL; ``status`` whether connected numbers report to
+    /voice/status (the account has traffic limits).
+    """
+
+    base_url: str
+    document_url: str
+    key: bytes | None
+    status: bool
+
+
+@dataclass(frozen=True)
+class PolicedTarget:
+    target: DescribedTarget
+    decision: Decision
+
+    @property
+    def kept(self) -> bool:
+        return self.decision.action is not Action.REJECT
+
+
+@dataclass
+class PolicedDocument:
+    """The document to answer Twilio with, and the decision for every target in it."""
+
+    body: bytes | str
+    changed: bool
+    targets: list[PolicedTarget]
+
+    def header_value(self) -> str:
+        """``X-Callguard-Decision`` for the whole document.
+
+        The action is what happens to the call: ``reject`` when no target is left, ``disclose``
+        when a target left plays the disclosure, else ``connect``. The reasons are the distinct
+        codes of every target's decision in document order, so a partial refusal reads
+        ``connect; reasons=ok,geo.low_risk``; a document without a ``<Dial>`` reads
+        ``connect; reasons=no_dial``.
+        """
+        if not self.targets:
+            return f"connect; reasons={NO_DIAL}"
+        kept = [t for t in self.targets if t.kept]
+        if not kept:
+            action = Action.REJECT
+        elif any(t.decision.action is Action.DISCLOSE for t in kept):
+            action = Action.DISCLOSE
+        else:
+            action = Action.CONNECT
+        reasons = dict.fromkeys(reason for t in self.targets for reason in t.decision.reasons)
+        return f"{action.value}; reasons={','.join(reasons)}"
+
+
+def dial_string(target: DescribedTarget) -> str:
+    """The target as the engine reads a ``To``: a number, a SIP URI, ``client:NAME`` …"""
+    if target.kind is NounKind.SIP and ":" not in target.value:
+        return "sip:" + target.value
+    return _SCHEMES.get(target.kind, "") + target.value
+
+
+def dial_request(target: DescribedTarget, call: WrappedCall) -> DialRequest:
+    return DialRequest(
+        account_sid=call.account_sid,
+        to=dial_string(target),
+        from_=call.from_,
+        caller_id=target.caller_id or None,
+        call_sid=call.call_sid,
+        sip_domain=call.sip_domain,
+        direction=call.direction,
+        source=call.source,
+        campaign=call.campaign,
+    )
+
+
+def _absolute(callback: Callback, document_url: str) -> Callback:
+    """The app's callback with its URL resolved as Twilio resolves it: against the document's URL."""
+    if not callback.url:
+        return callback
+    return Callback(urljoin(document_url, callback.url.strip()), callback.method, callback.events)
+
+
+def _gets_callbacks(target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> bool:
+    """Whether a kept target gets callguard's whisper or status callback: a number that is disclosed,
+    or connected while the account's traffic is counted."""
+    if decision.target.kind is not TargetKind.PSTN or target.kind not in ATTRIBUTE_CARRIERS:
+        return False
+    return (decision.action is Action.DISCLOSE and decision.campaign is not None) or callbacks.status
+
+
+def _add_callbacks(target: DialTargetNode, decision: Decision, callbacks: Callbacks) -> None:
+    noun = attribute_carrier(target)
+    if decision.action is Action.DISCLOSE and decision.campaign is not None:
+        app = _absolute(whisper(noun), callbacks.document_url)
+        set_whisper(noun, chained_disclosure_url(callbacks.base_url, decision.campaign, app, callbacks.key))
+    if callbacks.status:
+        app = _absolute(status_callback(noun), callbacks.document_url)
+        url = chained_status_callback_url(callbacks.base_url, decision.campaign, app, callbacks.key)
+        set_status_callback(noun, url, events=callback_events(app))
+
+
+def refusal_verbs(document: TwimlDocument, dial: Element, decision: Decision, defaults: Defaults) -> list[Element]:
+    """What stands in for a ``<Dial>`` whose every target was refused (``decision``: the first refusal).
+
+    ``announce``: the spoken reason. Then the ``<Dial action>``, told ``DialCallStatus=failed``;
+    without an action the verbs after it run as after a failed dial, except that a ``<Dial>``
+    that was the whole document becomes ``<Reject>`` under the ``reject`` style, exactly what
+    callguard's own webhook answers.
+    """
+    verbs: list[Element] = []
+    if defaults.reject_style is RejectStyle.ANNOUNCE:
+        verbs.append(say_element(dial, refusal_notice(decision), voice=defaults.announce_voice, language=defaults.announce_language))
+    redirect = failed_dial_redirect(dial, {"DialCallStatus": "failed", "CallguardReasons": ",".join(decision.reasons)})
+    if redirect is not None:
+        verbs.append(redirect)
+    elif defaults.reject_style is RejectStyle.REJECT and is_only_verb(document, dial):
+        verbs.append(reject_element(dial))
+    return verbs
+
+
+# Most apps answer the same few documents again and again: what they dial is read once.
+_CACHED_DOCUMENT_BYTES = 4096
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_targets(body: bytes, max_bytes: int) -> tuple[DescribedTarget, ...]:
+    return _targets(body, max_bytes)
+
+
+def _targets(body: bytes, max_bytes: int) -> tuple[DescribedTarget, ...]:
+    return tuple(target.described for target in find_dial_targets(parse_twiml(body, max_bytes=max_bytes)))
+
+
+def police_twiml(
+    body: bytes | str, guard: Guard, call: WrappedCall, callbacks: Callbacks, *, max_bytes: int = MAX_DOCUMENT_BYTES
+) -> PolicedDocument:
+    """Decide every dial target in ``body`` and rewrite it; raises TwimlError for a document it cannot read."""
+    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    described = _cached_targets(data, max_bytes) if len(data) <= _CACHED_DOCUMENT_BYTES else _targets(data, max_bytes)
+    policed = [PolicedTarget(target, guard.check(dial_request(target, call))) for target in described]
+    if all(item.kept and not _gets_callbacks(item.target, item.decision, callbacks) for item in policed):
+        return PolicedDocument(body, False, policed)
+    # Something changes: edit a fresh tree, whose targets are the ones just decided, in order.
+    document = parse_twiml(data, max_bytes=max_bytes)
+    refused_dials: dict[Element, Decision] = {}
+    for node, item in zip(find_dial_targets(document), policed):
+        if not item.kept:
+            remove_target(node)
+            refused_dials.setdefault(node.dial, item.decision)
+        elif _gets_callbacks(item.target, item.decision, callbacks):
+            _add_callbacks(node, item.decision, callbacks)
+    defaults = guard.policy.defaults
+    for dial, decision in refused_dials.items():
+        if not has_targets(dial):
+            document.replace(dial, refusal_verbs(document, dial, decision, defaults))
+    return PolicedDocument(document.to_xml(), True, policed)

@@ -1,0 +1,100 @@
+"""A ``twilio.rest.Client`` whose ``calls.create`` asks callguard before anything is sent.
+
+``calls.create`` bypasses every webhook until the callee answers, so the check happens here:
+the engine decides the call exactly as it decides a dial at the webhook (and audits it, source
+``rest``); a refusal raises :class:`~callguard.errors.CallBlocked` carrying the decision, and
+nothing reaches Twilio. A call of a telemarketing campaign is created with its ``url`` pointed at
+callguard's ``/voice/answer?campaign=…&next=<the app's url>``, which re-checks the call on answer,
+plays the disclosure and the opt-out prompt, and then hands the call to the app's TwiML.
+
+Everything else — ``calls.list()``, ``calls("CA…").update()``, ``messages`` … — is the wrapped
+client's own. Only ``client.calls.create`` is guarded: a call created through another path
+(``client.api.v2010.accounts(…).calls.create``) is not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from ..allowed_urls import url_allowed
+from ..decision import Action, Decision, DialRequest
+from ..engine import Guard
+from ..errors import CallBlocked, ConfigError, PolicyError
+
+
+class GuardedCalls:
+    """``client.calls`` with a checked ``create``; every other attribute is the real list's."""
+
+    def __init__(self, calls: Any, guard: Guard, account_sid: str, *, answer_base_url: str | None, campaign: str | None) -> None:
+        self._calls = calls
+        self._guard = guard
+        self._account_sid = account_sid
+        self._answer_base_url = answer_base_url.rstrip("/") if answer_base_url else None
+        self._campaign = campaign
+
+    def check(self, to: str, from_: str, *, campaign: str | None = None) -> Decision:
+        """The decision for a call, audited, without placing it."""
+        return self._guard.check(
+            DialRequest(
+                account_sid=self._account_sid,
+                to=to,
+                from_=from_,
+                caller_id=from_,  # a REST call's From is its caller ID: checked as given, never replaced
+                source="rest",
+                campaign=campaign or self._campaign,
+            )
+        )
+
+    def create(self, to: str, from_: str, *, campaign: str | None = None, **kwargs: Any) -> Any:
+        """``calls.create(to, from_, …)`` if the policy allows the call; raises CallBlocked otherwise."""
+        decision = self.check(to, from_, campaign=campaign)
+        if decision.action is Action.REJECT:
+            raise CallBlocked(decision)
+        if decision.action is Action.DISCLOSE and decision.campaign is not None:
+            kwargs = self._through_answer(decision.campaign, kwargs)
+        return self._calls.create(to=to, from_=from_, **kwargs)
+
+    def _through_answer(self, campaign_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        policy = self._guard.policy
+        campaign = policy.campaign(campaign_id)
+        url = kwargs.get("url")
+        if not isinstance(url, str) or not url:
+            raise PolicyError(
+                f"campaign {campaign_id} is telemarketing: create the call with url=… (not twiml= or application_sid=) "
+                "so that callguard can play the disclosure before your TwiML",
+                account_sid=self._account_sid,
+            )
+        if self._answer_base_url is None:
+            raise ConfigError("is needed for telemarketing campaigns: callguard's public URL, which Twilio calls on answer", key="answer_base_url")
+        prefixes = (campaign.answer_urls if campaign is not None else ()) + policy.defaults.answer_urls
+        if not url_allowed(url, prefixes):
+            raise PolicyError(
+                f"{url} is not under the answer_urls of campaign {campaign_id} or of [defaults]: /voice/answer would hang up",
+                account_sid=self._account_sid,
+            )
+        method = str(kwargs.get("method") or "POST").upper()
+        query = urlencode({"campaign": campaign_id, "next": url, "next_method": method})
+        return {**kwargs, "url": f"{self._answer_base_url}/voice/answer?{query}", "method": "POST"}
+
+    def __call__(self, sid: str) -> Any:
+        return self._calls(sid)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._calls, name)
+
+
+class GuardedClient:
+    """Wraps a ``twilio.rest.Client``: ``client.calls.create`` is checked by ``guard`` first.
+
+    ``answer_base_url`` is callguard's public URL (``CALLGUARD_PUBLIC_URL``), needed for calls of
+    telemarketing campaigns; ``campaign`` is the campaign calls belong to unless ``create`` names
+    one (else the account's default campaign applies, as at the webhook).
+    """
+
+    def __init__(self, client: Any, guard: Guard, *, answer_base_url: str | None = None, campaign: str | None = None) -> None:
+        self._client = client
+        self.calls = GuardedCalls(client.calls, guard, client.account_sid, answer_base_url=answer_base_url, campaign=campaign)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)

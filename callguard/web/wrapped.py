@@ -1,0 +1,98 @@
+"""Answer Twilio with the TwiML an app wrote, policed: what ``@guard.protect``, :class:`GuardMiddleware`
+and the proxy routes share once they have the app's answer.
+
+The answer is always valid TwiML. An app that failed — it raised, timed out, answered a non-2xx
+status or something that is not TwiML — gets the policy's refusal (there is nothing to connect),
+``X-Callguard-Decision: reject; reasons=upstream.…``. A fault in callguard itself while policing
+follows the fail mode: ``connect`` passes the app's document on unchecked
+(``connect; reasons=fault.fail_open``); ``reject`` refuses (``reject; reasons=fault.internal``),
+except that a document dialling an emergency number is passed on
+(``connect; reasons=emergency,fault.internal``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import request
+
+from twiml.dials import find_dial_targets
+from twiml.document import parse_twiml
+
+from ..errors import TwimlError, UpstreamError
+from ..metrics import upstream_failure
+from ..middleware.policing import Callbacks, WrappedCall, dial_string, police_twiml
+from ..numbers.dialstring import TargetKind, normalize_dial_string
+from ..policy.model import FailMode
+from ..rendering import render_refusal
+from .state import CallguardState
+from .urls import callback_base
+from .webhook import VerifiedRequest
+
+log = logging.getLogger("callguard.web")
+
+
+@dataclass(frozen=True)
+class PolicedAnswer:
+    """What to answer Twilio with. ``as_written``: ``body`` is the app's own bytes, unchanged."""
+
+    body: bytes | str
+    header: str
+    as_written: bool
+
+
+def police_app_answer(
+    state: CallguardState, verified: VerifiedRequest, body: bytes, *, campaign: str | None, source: str
+) -> PolicedAnswer:
+    """Police ``body``, the app's answer to the verified request being handled."""
+    guard = state.guard
+    params = verified.params
+    account = guard.policy.account(params.get("AccountSid"))
+    callbacks = Callbacks(
+        base_url=callback_base(state),
+        document_url=verified.url,
+        key=verified.signer.token,
+        status=account is not None and state.traffic is not None and account.traffic.enabled,
+    )
+    call = WrappedCall.from_params(params, campaign=campaign or request.args.get("campaign") or None, source=source)
+    try:
+        policed = police_twiml(body, guard, call, callbacks, max_bytes=state.upstream.max_bytes)
+    except TwimlError as exc:
+        return failed_answer(state, UpstreamError(f"no usable TwiML: {exc}", reason="upstream.invalid"), call_sid=call.call_sid)
+    except Exception as exc:
+        return _fault_answer(state, body, call, exc)
+    return PolicedAnswer(policed.body, policed.header_value(), not policed.changed)
+
+
+def failed_answer(state: CallguardState, error: UpstreamError, *, call_sid: str | None) -> PolicedAnswer:
+    """The policy's refusal, for an app that gave no usable answer."""
+    log.warning("call %s: %s; answering the policy's refusal", call_sid, error)
+    upstream_failure(error.reason)
+    return PolicedAnswer(render_refusal(None, state.guard.policy.defaults), f"reject; reasons={error.reason}", False)
+
+
+def _fault_answer(state: CallguardState, body: bytes, call: WrappedCall, exc: Exception) -> PolicedAnswer:
+    log.exception("fault while policing the TwiML answering call %s", call.call_sid)
+    defaults = state.guard.policy.defaults
+    if defaults.fail_mode is FailMode.CONNECT:
+        return PolicedAnswer(body, "connect; reasons=fault.fail_open", True)
+    if _dials_emergency(state, body, call):
+        return PolicedAnswer(body, "connect; reasons=emergency,fault.internal", True)
+    return PolicedAnswer(render_refusal(None, defaults), "reject; reasons=fault.internal", False)
+
+
+def _dials_emergency(state: CallguardState, body: bytes, call: WrappedCall) -> bool:
+    """Whether the document dials an emergency number: emergency calls go through whatever faults."""
+    try:
+        policy = state.guard.policy
+        account = policy.account(call.account_sid)
+        region = account.default_region if account is not None else policy.defaults.default_region
+        prefix = account.outside_line_prefix if account is not None else None
+        return any(
+            normalize_dial_string(dial_string(target.described), default_region=region, outside_line_prefix=prefix).kind is TargetKind.EMERGENCY
+            for target in find_dial_targets(parse_twiml(body))
+        )
+    except Exception:
+        log.exception("could not look for emergency numbers after a fault")
+        return False

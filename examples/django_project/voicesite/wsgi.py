@@ -1,0 +1,19 @@
+"""The WSGI entry point, with callguard in front of the voice view.
+
+``GuardMiddleware`` checks the Twilio signature of requests to /twilio/voice, lets Django
+answer, and checks every ``<Dial>`` target of the TwiML before Twilio sees it. It also serves
+callguard's own endpoints (/voice/status, /voice/disclosure, /healthz …); everything else goes
+to Django untouched. callguard reads its ``CALLGUARD_*`` settings from the environment.
+
+    CALLGUARD_POLICY=../policy.toml TWILIO_AUTH_TOKEN=… gunicorn voicesite.wsgi
+"""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+from callguard import GuardMiddleware
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voicesite.settings")
+
+application = GuardMiddleware(get_wsgi_application(), paths=["/twilio/voice"])

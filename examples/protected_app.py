@@ -1,0 +1,31 @@
+"""The app of ``voice_app.py`` with callguard's checks: one decorator on the view that dials.
+
+``CallGuard(app)`` loads the policy and serves callguard's own endpoints on the app (the
+disclosure whisper, /voice/status, /v1 …); ``guard.protect`` runs the view, then checks every
+``<Dial>`` target in its TwiML and rewrites the document. Written inline it is one line::
+
+    @app.post("/voice/incoming")
+    @guard.protect
+    def incoming(): ...
+
+Here it wraps the existing view without editing its file. Configure with the usual
+``CALLGUARD_*`` variables (``CALLGUARD_POLICY=examples/policy.toml``, ``TWILIO_AUTH_TOKEN``):
+
+    flask --app examples/protected_app.py run --port 5000
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from callguard import CallGuard  # noqa: E402
+from callguard.config import config_from_environment  # noqa: E402
+from voice_app import create_app  # noqa: E402
+
+app = create_app()
+app.config.update(config_from_environment())
+guard = CallGuard(app)
+app.view_functions["incoming"] = guard.protect(app.view_functions["incoming"])

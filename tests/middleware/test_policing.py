@@ -1,0 +1,426 @@
+"""Policing an app's TwiML: every dial target decided, the document rewritten (callguard.middleware.policing)."""
+
+from __future__ import annotations
+
+import textwrap
+import tomllib
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import phonenumbers
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from twilio.twiml.voice_response import VoiceResponse
+
+from callguard import Action, DialRequest, FakeClock, Guard, parse_policy
+from callguard.errors import TwimlError
+from callguard.lookups import Lookups
+from callguard.middleware.chaining import STATUS, WHISPER, tag_matches
+from callguard.middleware.policing import Callbacks, WrappedCall, police_twiml
+from callguard.numbers import TargetKind, normalize_dial_string
+from callguard.registry import RegistryDirectory
+from callguard.store.consents import ConsentStore
+from callguard.store.database import create_database_engine
+from callguard.store.optouts import OptOutStore
+from callguard.store.schema import ensure_schema
+
+from ..conftest import BASE_POLICY, MAIN, SUSPENDED, parse_twiml
+from ..test_engine import ListAudit
+
+BASE_DEFAULTS = '[defaults]\nfail_mode = "reject"\nreject_style = "reject"\ndefault_region = "US"\n'
+BASE = "https://callguard.example.com"
+DOCUMENT_URL = "https://app.example.com/voice/incoming"
+KEY = b"main-auth-token-0123456789abcdef"
+CALL = WrappedCall(account_sid=MAIN, from_="+14155550100", call_sid="CA" + "1" * 32)
+QUIET = Callbacks(BASE, DOCUMENT_URL, KEY, status=False)
+COUNTING = Callbacks(BASE, DOCUMENT_URL, KEY, status=True)
+
+
+def police(guard: Guard, response: VoiceResponse | str, *, call: WrappedCall = CALL, callbacks: Callbacks = QUIET) -> Any:
+    return police_twiml(str(response).encode(), guard, call, callbacks)
+
+
+def dial(*numbers: str, **attributes: Any) -> VoiceResponse:
+    response = VoiceResponse()
+    element = response.dial(**attributes)
+    for number in numbers:
+        element.number(number)
+    return response
+
+
+def test_a_document_whose_dials_all_connect_goes_back_byte_for_byte(guard: Guard) -> None:
+    audit = ListAudit()
+    guard.audit = audit
+    body = str(dial("+14155550123", "+442079460018", caller_id="+14155550101", action="/after")).encode()
+    policed = police_twiml(body, guard, CALL, QUIET)
+    assert policed.body is body and not policed.changed
+    assert policed.header_value() == "connect; reasons=ok"
+    # Each target was decided and audited, with the <Dial callerId> and the request's call.
+    assert [(d.request.to, d.request.caller_id, d.request.call_sid, d.request.source) for d in audit.decisions] == [
+        ("+14155550123", "+14155550101", CALL.call_sid, "wrapped"),
+        ("+442079460018", "+14155550101", CALL.call_sid, "wrapped"),
+    ]
+
+
+def test_a_refused_target_is_removed_and_the_rest_kept(guard: Guard) -> None:
+    policed = police(guard, dial("+14155550123", "+4930901820", timeout=20))
+    root = parse_twiml(policed.body.encode())
+    (dial_element,) = list(root)
+    assert dial_element.get("timeout") == "20"
+    assert [n.text for n in dial_element] == ["+14155550123"]
+    assert policed.header_value() == "connect; reasons=ok,geo.low_risk"
+
+
+def test_a_dial_with_an_action_is_told_the_dial_failed(guard: Guard) -> None:
+    response = VoiceResponse()
+    response.say("Connecting")
+    response.dial(action="/after-dial", method="GET").number("+4930901820")
+    response.say("never reached")
+    root = parse_twiml(police(guard, response).body.encode())
+    assert [e.tag for e in root] == ["Say", "Redirect", "Say"]
+    redirect = root[1]
+    assert redirect.get("method") == "GET"
+    url = urlsplit(redirect.text)
+    assert url.path == "/after-dial" and parse_qs(url.query) == {"DialCallStatus": ["failed"], "CallguardReasons": ["geo.low_risk"]}
+
+
+def test_without_an_action_the_verbs_after_the_dial_still_run(guard: Guard) -> None:
+    response = VoiceResponse()
+    response.dial("+4930901820")
+    response.say("Sorry, nobody could take your call.")
+    response.hangup()
+    policed = police(guard, response)
+    assert [e.tag for e in parse_twiml(policed.body.encode())] == ["Say", "Hangup"]
+    assert policed.header_value() == "reject; reasons=geo.low_risk"
+
+
+def test_a_lone_refused_dial_becomes_the_policys_rejection(guard: Guard) -> None:
+    root = parse_twiml(police(guard, dial("+4930901820")).body.encode())
+    (reject,) = list(root)
+    assert reject.tag == "Reject" and reject.get("reason") == "rejected"
+
+
+def test_the_announce_style_says_why(make_guard: Any) -> None:
+    guard = make_guard('reject_style = "announce"\nannounce_voice = "Polly.Amy"\n')
+    response = dial("+4930901820", action="https://app.example.com/after")
+    say, redirect = list(parse_twiml(police(guard, response).body.encode()))
+    assert say.tag == "Say" and say.text == "Calls to this destination are not permitted." and say.get("voice") == "Polly.Amy"
+    assert redirect.tag == "Redirect" and redirect.text.startswith("https://app.example.com/after?DialCallStatus=failed")
+
+
+def test_the_dial_caller_id_is_checked(guard: Guard) -> None:
+    policed = police(guard, dial("+14155550123", caller_id="+14155550177"))
+    assert policed.header_value() == "reject; reasons=callerid.not_owned"
+
+
+@pytest.mark.parametrize(
+    ("build", "to"),
+    [
+        (lambda d: d.client("bob"), "client:bob"),
+        (lambda d: d.conference("standup"), "conference:standup"),
+        (lambda d: d.queue("support"), "queue:support"),
+        (lambda d: d.sip("sip:alice@pbx.example.com"), "sip:alice@pbx.example.com"),
+    ],
+)
+def test_non_pstn_targets_follow_the_non_pstn_setting(guard: Guard, make_guard: Any, build: Any, to: str) -> None:
+    response = VoiceResponse()
+    build(response.dial())
+    audit = ListAudit()
+    guard.audit = audit
+    assert police(guard, response).header_value() == "reject; reasons=destination.non_pstn"
+    assert audit.decisions[0].request.to == to
+    permissive = make_guard('non_pstn = "connect"\n')
+    policed = police(permissive, response)
+    assert not policed.changed and policed.header_value() == "connect; reasons=ok"
+
+
+def test_a_sip_uri_with_a_number_is_checked_as_that_number(guard: Guard) -> None:
+    response = VoiceResponse()
+    response.dial().sip("sip:+4930901820@carrier.example.com")
+    assert police(guard, response).header_value() == "reject; reasons=geo.low_risk"
+
+
+def test_emergency_numbers_always_connect(guard: Guard) -> None:
+    call = WrappedCall(account_sid=SUSPENDED, from_="+14155550199")
+    policed = police(guard, dial("911", "+14155550123"), call=call)
+    assert [n.text for n in parse_twiml(policed.body.encode()).find("Dial")] == ["911"]
+    assert policed.header_value() == "connect; reasons=emergency,account.suspended"
+
+
+def test_connected_numbers_report_to_callguard_when_the_account_counts_traffic(guard: Guard) -> None:
+    response = VoiceResponse()
+    element = response.dial()
+    element.number("+14155550123")
+    element.sip("sip:+14155550124@carrier.example.com")
+    element.client("bob")  # refused, and not a number anyway
+    response.dial("+14155550125")
+    root = parse_twiml(police(guard, response, callbacks=COUNTING).body.encode())
+    first, second = root.findall("Dial")
+    for noun in [*first, *second]:
+        assert noun.tag in ("Number", "Sip")
+        assert noun.get("statusCallback") == f"{BASE}/voice/status" and noun.get("statusCallbackMethod") == "POST"
+        assert noun.get("statusCallbackEvent") is None  # Twilio's default: the final status
+    assert second[0].text == "+14155550125"
+
+
+def test_the_apps_own_status_callback_is_chained(guard: Guard) -> None:
+    response = VoiceResponse()
+    response.dial().number(
+        "+14155550123", status_callback="/calls/status?x=1", status_callback_event="ringing answered", status_callback_method="GET"
+    )
+    noun = parse_twiml(police(guard, response, callbacks=COUNTING).body.encode()).find("Dial/Number")
+    url = urlsplit(noun.get("statusCallback"))
+    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{BASE}/voice/status"
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    # A relative URL resolves against the document's URL, as Twilio resolves it.
+    assert query["forward"] == "https://app.example.com/calls/status?x=1"
+    assert (query["forward_method"], query["forward_events"]) == ("GET", "ringing answered")
+    assert tag_matches([KEY], query["forward_tag"], STATUS, query["forward"], "GET", "ringing answered")
+    assert not tag_matches([b"another-token"], query["forward_tag"], STATUS, query["forward"], "GET", "ringing answered")
+    # callguard needs the final status too; the app still gets only what it asked for (see /voice/status).
+    assert noun.get("statusCallbackEvent") == "ringing answered completed"
+    assert noun.get("statusCallbackMethod") == "POST"
+
+
+TELEMARKETING = """
+[campaigns.spring]
+purpose = "telemarketing"
+organization = "Acme Solar"
+disclosure = "This is Acme Solar calling."
+"""
+
+
+def test_a_telemarketing_dial_plays_the_disclosure_then_the_apps_whisper(make_guard: Any) -> None:
+    guard = make_guard("", extra=TELEMARKETING)
+    call = WrappedCall(account_sid=MAIN, from_="+14155550100", campaign="spring")
+    response = VoiceResponse()
+    response.dial().number("+12125550123", url="whisper.xml", method="GET")
+    response.dial("+12125550124")
+    policed = police(guard, response, call=call)
+    assert policed.header_value() == "disclose; reasons=disclosure.required"
+    chained, plain = parse_twiml(policed.body.encode()).findall("Dial/Number")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(chained.get("url")).query).items()}
+    assert chained.get("url").startswith(f"{BASE}/voice/disclosure?campaign=spring&") and chained.get("method") == "POST"
+    assert (query["next"], query["next_method"]) == ("https://app.example.com/voice/whisper.xml", "GET")
+    assert tag_matches([KEY], query["next_tag"], WHISPER, query["next"], "GET")
+    assert plain.text == "+12125550124" and plain.get("url") == f"{BASE}/voice/disclosure?campaign=spring"
+
+
+def test_a_document_without_dials_is_untouched(guard: Guard) -> None:
+    response = VoiceResponse()
+    response.say("Hello")
+    response.redirect("/menu")
+    policed = police(guard, response)
+    assert policed.body == str(response).encode() and policed.header_value() == "connect; reasons=no_dial"
+
+
+def test_garbage_is_refused(guard: Guard) -> None:
+    with pytest.raises(TwimlError):
+        police_twiml(b"<html>500 Internal Server Error</html>", guard, CALL, QUIET)
+
+
+# -- properties ---------------------------------------------------------------------------
+
+REGIONS = ["US", "CA", "GB", "DE", "FR", "AU", "BR", "IN", "JP", "MX", "SG", "ZA", "NG", "IT", "ES"]
+NUMBERS = sorted(
+    phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    for region in REGIONS
+    for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
+    if (number := phonenumbers.example_number_for_type(region, kind)) is not None
+)
+OWNED = "+14155550100"
+
+
+def _guard(text: str) -> Guard:
+    policy = parse_policy(tomllib.loads(textwrap.dedent(text)), source="property.toml")
+    return Guard(policy, clock=FakeClock(1_780_000_000.0))
+
+
+ALLOW_ALL = _guard(
+    f"""
+    [defaults]
+    non_pstn = "connect"
+    [accounts.{MAIN}]
+    caller_ids = ["{OWNED}"]
+    [accounts.{MAIN}.permissions]
+    """
+    + "\n".join(f"{r} = {{ low_risk = true, high_risk_special = true, high_risk_tollfraud = true, direct_request = true }}" for r in REGIONS)
+)
+DENY_ALL = _guard(
+    f"""
+    [accounts.{MAIN}]
+    caller_ids = ["{OWNED}"]
+    """
+)
+
+urls = st.sampled_from(["https://app.example.com/a", "/relative/b?x=1", "c.xml"])
+words = st.text(alphabet=st.sampled_from("abc <&>'\""), max_size=8)
+pstn = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(NUMBERS), st.sampled_from(NUMBERS), st.sampled_from(["911", "112"]))
+
+
+@st.composite
+def nouns(draw: st.DrawFn, element: Any) -> None:
+    kind = draw(st.sampled_from(["number", "sip", "client", "conference", "queue"]))
+    if kind == "number":
+        attributes = draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "url": urls,
+                    "method": st.sampled_from(["GET", "POST"]),
+                    "status_callback": urls,
+                    "status_callback_event": st.sampled_from(["initiated", "ringing answered", "completed"]),
+                    "status_callback_method": st.sampled_from(["GET", "POST"]),
+                    "send_digits": st.sampled_from(["ww1", "1234"]),
+                },
+            )
+        )
+        element.number(draw(pstn), **attributes)
+    elif kind == "sip":
+        user = draw(st.one_of(st.sampled_from(NUMBERS), st.sampled_from(["alice", "bob"])))
+        element.sip(f"sip:{user}@carrier.example.com", **draw(st.fixed_dictionaries({}, optional={"status_callback": urls, "username": words})))
+    elif kind == "client":
+        element.client(draw(st.sampled_from(["alice", "bob"])))
+    elif kind == "conference":
+        element.conference(draw(st.sampled_from(["standup", "sales"])), beep=draw(st.sampled_from(["true", "false"])))
+    else:
+        element.queue(draw(st.sampled_from(["support"])))
+
+
+@st.composite
+def verb_trees(draw: st.DrawFn) -> VoiceResponse:
+    response = VoiceResponse()
+    for verb in draw(st.lists(st.sampled_from(["say", "play", "pause", "gather", "dial", "dial_text", "redirect", "hangup", "record"]), max_size=6)):
+        if verb == "say":
+            response.say(draw(words), voice=draw(st.sampled_from([None, "Polly.Amy"])))
+        elif verb == "play":
+            response.play(draw(urls), loop=draw(st.sampled_from([None, 2])))
+        elif verb == "pause":
+            response.pause(length=draw(st.integers(1, 5)))
+        elif verb == "gather":
+            gather = response.gather(action=draw(urls), num_digits=1)
+            gather.say(draw(words))
+        elif verb == "dial":
+            attributes = draw(
+                st.fixed_dictionaries(
+                    {},
+                    optional={"caller_id": st.just(OWNED), "action": urls, "timeout": st.integers(5, 30), "record": st.just("record-from-answer")},
+                )
+            )
+            element = response.dial(**attributes)
+            for _ in range(draw(st.integers(1, 3))):
+                draw(nouns(element))
+        elif verb == "dial_text":
+            response.dial(draw(pstn), caller_id=draw(st.sampled_from([None, OWNED])))
+        elif verb == "redirect":
+            response.redirect(draw(urls), method=draw(st.sampled_from(["GET", "POST"])))
+        elif verb == "hangup":
+            response.hangup()
+        else:
+            response.record(max_length=draw(st.integers(5, 60)))
+    return response
+
+
+def _tree(element: Any) -> tuple[Any, ...]:
+    return (element.tag, dict(element.attrib), element.text or "", element.tail or "", [_tree(c) for c in element])
+
+
+def _events(value: str | None) -> str:
+    return " ".join((value or "").replace(",", " ").split())
+
+
+def _assert_same_but_callbacks(output: Any, app: Any) -> None:
+    """``output`` is ``app``'s tree, except for the status callbacks callguard put on its numbers."""
+    assert (output.tag, output.text or "", output.tail or "") == (app.tag, app.text or "", app.tail or "")
+    assert len(output) == len(app)
+    for out_child, app_child in zip(output, app):
+        _assert_same_but_callbacks(out_child, app_child)
+    ours = output.get("statusCallback") or ""
+    if output.tag not in ("Number", "Sip") or not ours.startswith(f"{BASE}/voice/status"):
+        assert output.attrib == app.attrib
+        return
+    injected = ("statusCallback", "statusCallbackMethod", "statusCallbackEvent")
+    assert {k: v for k, v in output.attrib.items() if k not in injected} == {k: v for k, v in app.attrib.items() if k not in injected}
+    assert output.get("statusCallbackMethod") == "POST"
+    query = {k: v[0] for k, v in parse_qs(urlsplit(ours).query, keep_blank_values=True).items()}
+    app_events = _events(app.get("statusCallbackEvent"))
+    # callguard needs the final status: the app's events, plus "completed" if they lack it.
+    expected_events = app_events if not app_events or "completed" in app_events.split() else app_events + " completed"
+    assert _events(output.get("statusCallbackEvent")) == expected_events
+    if app.get("statusCallback") is None:
+        assert "forward" not in query
+        return
+    # The app's own callback rides along, tagged, to be forwarded by /voice/status.
+    assert query["forward"] == urljoin(DOCUMENT_URL, app.get("statusCallback"))
+    assert query["forward_method"] == (app.get("statusCallbackMethod") or "POST").upper()
+    assert query["forward_events"] == app_events
+    assert tag_matches([KEY], query["forward_tag"], STATUS, query["forward"], query["forward_method"], query["forward_events"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(response=verb_trees(), count_traffic=st.booleans())
+def test_allow_all_gives_back_the_same_document_plus_only_callguards_callbacks(response: VoiceResponse, count_traffic: bool) -> None:
+    body = str(response).encode()
+    policed = police_twiml(body, ALLOW_ALL, CALL, COUNTING if count_traffic else QUIET)
+    assert all(t.kept for t in policed.targets), [t.decision.reasons for t in policed.targets]
+    if not policed.changed:
+        assert policed.body is body
+        return
+    assert count_traffic  # the only reason to change anything here
+    expected = parse_twiml(body)
+    for dial_element in expected.iter("Dial"):
+        # A number written as the <Dial>'s text had to become a <Number> to carry the callback.
+        text = (dial_element.text or "").strip()
+        if text and normalize_dial_string(text).kind is TargetKind.PSTN:
+            number = dial_element.makeelement("Number", {})
+            number.text = text
+            dial_element.text = None
+            dial_element.insert(0, number)
+    _assert_same_but_callbacks(parse_twiml(policed.body.encode()), expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(response=verb_trees(), count_traffic=st.booleans())
+def test_deny_all_lets_no_number_through(response: VoiceResponse, count_traffic: bool) -> None:
+    policed = police_twiml(str(response).encode(), DENY_ALL, CALL, COUNTING if count_traffic else QUIET)
+    output = parse_twiml(policed.body.encode() if isinstance(policed.body, str) else policed.body)
+    for dial_element in output.iter("Dial"):
+        targets = [(dial_element.text or "").strip()] + [
+            n.text.strip() for n in dial_element if n.tag in ("Number", "Sip", "Client", "Conference", "Queue")
+        ]
+        for target in filter(None, targets):
+            # Only emergency numbers survive a policy that allows nothing.
+            assert normalize_dial_string(target).kind is TargetKind.EMERGENCY, target
+    # Every other verb is still there, in order; a refused <Dial> leaves at most a <Redirect> to
+    # its action or, alone in the document, the <Reject>.
+    def injected(element: Any) -> bool:
+        return element.tag == "Reject" or (element.tag == "Redirect" and "DialCallStatus=failed" in element.text)
+
+    kept = [_tree(e) for e in output if e.tag != "Dial" and not injected(e)]
+    assert kept == [_tree(e) for e in parse_twiml(str(response).encode()) if e.tag != "Dial"]
+
+
+def test_property_pools_are_valid_numbers() -> None:
+    # The allow-all property relies on every pool number passing every check.
+    assert len(NUMBERS) > 20
+    for number in NUMBERS:
+        decision = ALLOW_ALL.check(DialRequest(MAIN, number, OWNED))
+        assert decision.action is Action.CONNECT, (number, decision.reasons)
+
+
+@pytest.fixture
+def make_guard(clock: FakeClock, sqlite_url: str, tmp_path: Path) -> Iterator[Callable[..., Guard]]:
+    """A guard on the shared test policy with its [defaults] replaced, and ``extra`` tables added;
+    the telemarketing checks read real opt-out and consent stores (SQLite) and registry directory."""
+    engine = create_database_engine(sqlite_url)
+    ensure_schema(engine)
+    lookups = Lookups(OptOutStore(engine), ConsentStore(engine), RegistryDirectory(tmp_path / "registries", clock=clock))
+
+    def make(defaults: str, extra: str = "") -> Guard:
+        text = BASE_POLICY.replace(BASE_DEFAULTS, "[defaults]\n" + defaults, 1) + extra
+        return Guard(parse_policy(tomllib.loads(text), source="test.toml"), clock=clock, lookups=lookups)
+
+    yield make
+    engine.dispose()

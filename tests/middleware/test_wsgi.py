@@ -1,0 +1,127 @@
+"""``GuardMiddleware`` around a plain WSGI app (callguard.middleware.wsgi)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator
+from urllib.parse import parse_qs
+
+import pytest
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.test import Client
+
+from callguard import GuardMiddleware
+
+from ..conftest import MAIN_TOKEN, PUBLIC_URL, TwilioClient, dial_params, parse_twiml
+
+
+class VoiceApp:
+    """A WSGI app written against no framework: it checks signatures and dials what it is asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.closed = 0
+        self.validator = RequestValidator(MAIN_TOKEN)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ["PATH_INFO"]
+        self.calls.append(path)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)).decode()
+        params = {k: v[0] for k, v in parse_qs(body).items()}
+        if path == "/health":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"app ok"]
+        if not self.validator.validate(PUBLIC_URL + path, params, environ.get("HTTP_X_TWILIO_SIGNATURE", "")):
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"app says forbidden"]
+        if path == "/twilio/crash":
+            raise RuntimeError("boom")
+        if path == "/twilio/error":
+            start_response("500 Internal Server Error", [("Content-Type", "text/html")])
+            return [b"<h1>Server Error</h1>"]
+        response = VoiceResponse()
+        response.dial(caller_id=params["From"]).number(params["To"])
+        start_response("200 OK", [("Content-Type", "text/xml"), ("X-App", "kept")])
+        return self._closing([str(response)[:40].encode(), str(response)[40:].encode()])
+
+    def _closing(self, chunks: list[bytes]) -> Iterable[bytes]:
+        app = self
+
+        class Body(list):  # type: ignore[type-arg]
+            def close(self) -> None:
+                app.closed += 1
+
+        return Body(chunks)
+
+
+@pytest.fixture
+def voice_app() -> VoiceApp:
+    return VoiceApp()
+
+
+@pytest.fixture
+def middleware(voice_app: VoiceApp, make_app: Callable[..., Any], app_config: dict[str, Any]) -> Iterator[GuardMiddleware]:
+    yield GuardMiddleware(voice_app, paths=["/twilio/", "/voice-exact"], callguard=make_app(app_config))
+
+
+@pytest.fixture
+def tw(middleware: GuardMiddleware) -> TwilioClient:
+    return TwilioClient(Client(middleware))
+
+
+def test_the_apps_twiml_is_policed(tw: TwilioClient, voice_app: VoiceApp) -> None:
+    allowed = tw.post("/twilio/voice", dial_params("+14155550123"))
+    assert allowed.status_code == 200 and allowed.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    assert allowed.headers["X-App"] == "kept" and allowed.mimetype == "text/xml"
+    assert parse_twiml(allowed.data).find("Dial/Number").text == "+14155550123"
+    refused = tw.post("/voice-exact", dial_params("+4930901820"))
+    assert [e.tag for e in parse_twiml(refused.data)] == ["Reject"]
+    assert refused.headers["X-Callguard-Decision"] == "reject; reasons=geo.low_risk"
+    assert refused.headers["Content-Length"] == str(len(refused.data)) and refused.mimetype == "application/xml"
+    assert voice_app.calls == ["/twilio/voice", "/voice-exact"] and voice_app.closed == 2
+
+
+def test_an_unsigned_request_never_reaches_the_app(tw: TwilioClient, voice_app: VoiceApp) -> None:
+    assert tw.post("/twilio/voice", dial_params("+14155550123"), signature="forged").status_code == 403
+    assert voice_app.calls == []
+
+
+def test_other_paths_go_to_the_app_untouched(tw: TwilioClient, voice_app: VoiceApp) -> None:
+    response = tw.client.get("/health")
+    assert response.data == b"app ok" and "X-Callguard-Decision" not in response.headers
+    assert tw.client.get("/voice-exact/more").data == b"app says forbidden"  # not guarded: exact path only
+
+
+def test_callguards_own_endpoints_are_served(tw: TwilioClient, voice_app: VoiceApp) -> None:
+    assert tw.client.get("/healthz").get_json()["status"] in ("ok", "degraded")
+    status = tw.post("/voice/status", dial_params("+14155550123", CallStatus="completed"))
+    assert status.status_code == 200 and list(parse_twiml(status.data)) == []
+    assert tw.client.get("/voice/status").status_code == 403  # callguard's: unsigned
+    assert voice_app.calls == []
+
+
+@pytest.mark.parametrize(("path", "reason"), [("/twilio/crash", "upstream.fault"), ("/twilio/error", "upstream.status")])
+def test_a_failing_app_gets_the_policys_refusal(tw: TwilioClient, path: str, reason: str) -> None:
+    response = tw.post(path, dial_params("+14155550123"))
+    assert response.status_code == 200 and response.headers["X-Callguard-Decision"] == f"reject; reasons={reason}"
+    assert [e.tag for e in parse_twiml(response.data)] == ["Reject"]
+
+
+def test_oversized_requests_are_forbidden(tw: TwilioClient, voice_app: VoiceApp) -> None:
+    assert tw.post("/twilio/voice", dial_params("+14155550123", Padding="x" * 70_000)).status_code == 403
+    assert voice_app.calls == []
+
+
+def test_paths_must_be_paths(voice_app: VoiceApp, app: Any) -> None:
+    with pytest.raises(ValueError):
+        GuardMiddleware(voice_app, paths=[], callguard=app)
+    with pytest.raises(ValueError):
+        GuardMiddleware(voice_app, paths=["twilio/voice"], callguard=app)
+
+
+def test_callguards_paths_win_over_a_guarded_prefix(voice_app: VoiceApp, app: Any) -> None:
+    tw = TwilioClient(Client(GuardMiddleware(voice_app, paths=["/voice/"], callguard=app)))
+    status = tw.post("/voice/status", dial_params("+14155550123", CallStatus="completed"))
+    assert status.status_code == 200 and list(parse_twiml(status.data)) == []
+    assert tw.post("/voice/sales", dial_params("+14155550123")).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    assert voice_app.calls == ["/voice/sales"]
