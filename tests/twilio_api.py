@@ -30,7 +30,8 @@ def make_twilio_api(account_sid: str, auth_token: str) -> TwilioApi:
     def create_call(sid: str) -> Any:
         if request.headers.get("Authorization") != expected or sid != account_sid:
             return jsonify(code=20003, message="Authenticate", more_info="https://www.twilio.com/docs/errors/20003", status=401), 401
-        form = request.form.to_dict()
+        # A repeated parameter (StatusCallbackEvent, as twilio sends a list) is recorded space-separated.
+        form = {name: " ".join(values) for name, values in request.form.lists()}
         if not form.get("To") or not (form.get("Url") or form.get("Twiml") or form.get("ApplicationSid")):
             return jsonify(code=21205, message="Url parameter is required.", more_info="https://www.twilio.com/docs/errors/21205", status=400), 400
         api.created.append(form)

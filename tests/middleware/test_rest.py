@@ -107,3 +107,37 @@ def test_everything_else_is_the_clients_own(twilio_api: tuple[TwilioApi, Client]
     assert guarded.account_sid == MAIN and guarded.api is client.api
     assert repr(guarded.calls("CA" + "0" * 32)) == repr(client.calls("CA" + "0" * 32))  # the real CallContext
     assert guarded.calls.check("+4930901820", "+14155550100").reasons == ("geo.low_risk",)
+
+
+def test_a_counted_call_reports_its_end_to_callguard_and_to_the_app(
+    twilio_api: tuple[TwilioApi, Client], make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]
+) -> None:
+    """With [traffic] limits a REST call takes a concurrency slot; its statusCallback (chained to the
+    app's own) names the slot, and the final status Twilio sends there frees it."""
+    from callguard.middleware.chaining import chained_status_callback
+
+    from ..conftest import PUBLIC_URL, TwilioClient, dial_params
+
+    api, client = twilio_api
+    app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY + "\n[traffic]\nconcurrent = 1\n", name="rest-traffic.toml"))})
+    guarded = GuardedClient(client, app.extensions["callguard"].guard, answer_base_url=PUBLIC_URL)
+    guarded.calls.create(
+        to="+14155550123", from_="+14155550100", url="https://app.example.com/calls/answer",
+        status_callback="https://app.example.com/calls/status", status_callback_event=["answered"],
+    )
+    (created,) = api.created
+    callback = urlsplit(created["StatusCallback"])
+    query = {k: v[0] for k, v in parse_qs(callback.query).items()}
+    assert f"{callback.scheme}://{callback.netloc}{callback.path}" == f"{PUBLIC_URL}/voice/status" and created["StatusCallbackMethod"] == "POST"
+    assert query["slot"].startswith("cg-") and created["StatusCallbackEvent"] == "answered completed"
+    chained = chained_status_callback(query, [MAIN_TOKEN.encode()])
+    assert chained is not None and (chained.url, chained.events) == ("https://app.example.com/calls/status", ("answered",))
+    with pytest.raises(CallBlocked) as caught:  # the first call holds the account's one slot
+        guarded.calls.create(to="+14155550124", from_="+14155550100", url="https://app.example.com/calls/answer")
+    assert caught.value.decision.reasons == ("traffic.concurrent",)
+
+    final = dial_params("+14155550123", CallSid="CA" + "e" * 32, CallStatus="completed", CallDuration="20", Direction="outbound-api")
+    path = f"{callback.path}?{callback.query}"
+    assert TwilioClient(app.test_client()).post(path, final).status_code == 200
+    guarded.calls.create(to="+14155550124", from_="+14155550100", url="https://app.example.com/calls/answer")
+    assert len(api.created) == 2
