@@ -64,6 +64,7 @@ class AdmitResult:
     window_counts: tuple[int, ...]  # events already in each window (this call not included)
     gauge_counts: tuple[int, ...]  # members already active in each gauge
     flags: tuple[tuple[float, str] | None, ...]  # (until, reason) of each flag in force
+    joined: tuple[bool, ...] = ()  # per gauge: the member joined now (False: refused, or it was in already)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from .counters import (
 
 # KEYS: flags..., windows..., gauges...   ARGV: now, member, #flags, #windows, #gauges, event,
 # then (window, limit) per window key, then (ttl, limit) per gauge key.
-# Returns {admitted, window counts..., gauge counts..., flag values (or false)...}.
+# Returns {admitted, window counts..., gauge counts..., flag values (or false)..., joined (1/0) per gauge...}.
 _ADMIT = """
 local now, member = tonumber(ARGV[1]), ARGV[2]
 local nf, nw, ng, event = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
@@ -95,6 +95,7 @@ local out = {admitted}
 for i = 1, nw do out[#out + 1] = wcounts[i] end
 for i = 1, ng do out[#out + 1] = gcounts[i] end
 for i = 1, nf do out[#out + 1] = flags[i] end
+for i = 1, ng do out[#out + 1] = (admitted == 1 and not present[i]) and 1 or 0 end
 return out
 """
 
@@ -229,8 +230,10 @@ class RedisCounters(CounterBackend):
         if isinstance(op, Admit):
             nw, ng = len(op.windows), len(op.gauges)
             # The script returned each flag in force (false for none); now was checked there.
-            flags = tuple(_flag(raw, float("-inf")) if raw else None for raw in value[1 + nw + ng :])
-            return AdmitResult(bool(value[0]), tuple(int(v) for v in value[1 : 1 + nw]), tuple(int(v) for v in value[1 + nw : 1 + nw + ng]), flags)
+            nf = len(op.flags)
+            flags = tuple(_flag(raw, float("-inf")) if raw else None for raw in value[1 + nw + ng : 1 + nw + ng + nf])
+            joined = tuple(bool(v) for v in value[1 + nw + ng + nf :])
+            return AdmitResult(bool(value[0]), tuple(int(v) for v in value[1 : 1 + nw]), tuple(int(v) for v in value[1 + nw : 1 + nw + ng]), flags, joined)
         if isinstance(op, OutcomeStats):
             attempts = answered = 0
             seconds = 0.0

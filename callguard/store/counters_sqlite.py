@@ -334,7 +334,8 @@ class SqliteCounters(CounterBackend):
                 if not already:
                     deltas[_GAUGE + key] = deltas.get(_GAUGE + key, 0) + 1
         self._add(conn, deltas)
-        return AdmitResult(admitted, tuple(window_counts), tuple(gauge_counts), tuple(flags))
+        joined = tuple(admitted and not already for already in present)
+        return AdmitResult(admitted, tuple(window_counts), tuple(gauge_counts), tuple(flags), joined)
 
     def close(self) -> None:
         self._stop.set()

@@ -206,7 +206,8 @@ class TrafficMonitor:
         events: list[TrafficEvent] = []
         if result.admitted:
             undo: list[Op] = [Unhit(key, event, now) for key, _, _ in windows]
-            undo += [Release(key, member) for key, _, _ in gauges]
+            # A slot the call held already (another target of the same call) stays with it.
+            undo += [Release(key, member) for (key, _, _), joined in zip(gauges, result.joined) if joined]
             events.extend(self._region_share(account_sid, policy, now))
             self._emit(events)
             return DialTraffic([], undo)

@@ -79,15 +79,15 @@ def test_a_large_window_counts_exactly_as_it_slides(counters: CounterBackend) ->
 
 def test_gauge_with_expiry(counters: CounterBackend) -> None:
     run = counters.run
-    assert run([gauge("calls", "CA1", 3600, 2)], NOW)[0] == AdmitResult(True, (), (0,), ())
-    assert run([gauge("calls", "CA1", 3600, 2)], NOW)[0] == AdmitResult(True, (), (1,), ())  # the same call again
-    assert run([gauge("calls", "CA2", 3600, 2)], NOW)[0] == AdmitResult(True, (), (1,), ())
-    assert run([gauge("calls", "CA3", 3600, 2)], NOW)[0] == AdmitResult(False, (), (2,), ())
+    assert run([gauge("calls", "CA1", 3600, 2)], NOW)[0] == AdmitResult(True, (), (0,), (), (True,))
+    assert run([gauge("calls", "CA1", 3600, 2)], NOW)[0] == AdmitResult(True, (), (1,), (), (False,))  # the same call again
+    assert run([gauge("calls", "CA2", 3600, 2)], NOW)[0] == AdmitResult(True, (), (1,), (), (True,))
+    assert run([gauge("calls", "CA3", 3600, 2)], NOW)[0] == AdmitResult(False, (), (2,), (), (False,))
     assert run([gauge("calls", "CA1", 3600, 2)], NOW)[0].admitted  # a member already in counts as in
     run([Release("calls", "CA1")], NOW)
     assert run([gauge("calls", "CA3", 3600, 2)], NOW)[0].admitted
     # A call whose end was never reported frees its slot after its ttl.
-    assert run([gauge("calls", "CA4", 3600, 2)], NOW + 3601)[0] == AdmitResult(True, (), (0,), ())
+    assert run([gauge("calls", "CA4", 3600, 2)], NOW + 3601)[0] == AdmitResult(True, (), (0,), (), (True,))
     assert run([gauge("calls", "CA5", 3600, 2)], NOW + 3601)[0].admitted
 
 
@@ -121,7 +121,7 @@ def test_tallies_and_indexes(counters: CounterBackend) -> None:
 
 def test_a_batch_returns_every_result_in_order(counters: CounterBackend) -> None:
     results = counters.run([window("a", 1, 5, "x"), gauge("g", "CA", 60, 5), GetFlag("f"), Tally("t", 1, 1, 60), ReadIndex("i")], NOW)
-    assert results == [AdmitResult(True, (0,), (), ()), AdmitResult(True, (), (0,), ()), None, 1, []]
+    assert results == [AdmitResult(True, (0,), (), ()), AdmitResult(True, (), (0,), (), (True,)), None, 1, []]
 
 
 def test_state_survives_reopening(backend_spec: dict[str, Any]) -> None:
@@ -184,17 +184,17 @@ def test_admit_records_everywhere_or_nowhere(counters: CounterBackend) -> None:
     def admit(member: str, now: float = NOW) -> AdmitResult:
         return counters.run([Admit((("cps", 1.0, 2), ("vel", 600, 3)), (("conc", 3600, 2),), ("throttle",), member, member)], now)[0]
 
-    assert admit("a") == AdmitResult(True, (0, 0), (0,), (None,))
-    assert admit("b") == AdmitResult(True, (1, 1), (1,), (None,))
+    assert admit("a") == AdmitResult(True, (0, 0), (0,), (None,), (True,))
+    assert admit("b") == AdmitResult(True, (1, 1), (1,), (None,), (True,))
     refused = admit("c")  # cps and concurrency both full: nothing is recorded anywhere
-    assert refused == AdmitResult(False, (2, 2), (2,), (None,))
+    assert refused == AdmitResult(False, (2, 2), (2,), (None,), (False,))
     counters.run([Release("conc", "a")], NOW + 1)
-    assert admit("c", NOW + 1) == AdmitResult(True, (0, 2), (1,), (None,))  # vel held 2, not 3
+    assert admit("c", NOW + 1) == AdmitResult(True, (0, 2), (1,), (None,), (True,))  # vel held 2, not 3
     assert admit("d", NOW + 1).admitted is False  # vel window full now (3), gauge full
     counters.run([SetFlag("throttle", NOW + 60, "unanswered|too many")], NOW)
     counters.run([Release("conc", "b"), Release("conc", "c")], NOW + 2)
     result = admit("e", NOW + 700)  # windows have slid; the flag has expired too (NOW + 60)
-    assert result == AdmitResult(True, (0, 0), (0,), (None,))
+    assert result == AdmitResult(True, (0, 0), (0,), (None,), (True,))
     counters.run([SetFlag("throttle", NOW + 1000, "unanswered|too many")], NOW + 700)
     assert admit("f", NOW + 700).flags == ((NOW + 1000, "unanswered|too many"),)
 
@@ -207,7 +207,7 @@ def test_pruning_keeps_the_running_counts_exact(tmp_path: Path) -> None:
         backend.run([Admit((("w", 86_400 * 30, 100),), (("g", 60, 100),), (), f"CA{i}", f"e{i}")], NOW + i)
     backend.prune(NOW + 8 * 86_400)  # events older than a week and expired gauge members go
     assert backend.run([Admit((("w", 86_400 * 30, 100),), (("g", 60, 100),), (), "CAx", "ex")], NOW + 8 * 86_400)[0] == AdmitResult(
-        True, (0,), (0,), ()
+        True, (0,), (0,), (), (True,)
     )
     backend.close()
 

@@ -246,3 +246,18 @@ def test_the_multi_region_rule(open_backend: Callable[[], CounterBackend], clock
     assert [e.kind for e in events] == ["region_share"] and "7 of the last 24 hours" in events[0].sentence
     share = us.region_share(ACCOUNT, clock())
     assert share.totals == {"ie1": 14, "us1": 8}
+
+
+def test_a_refused_second_target_of_one_call_keeps_the_calls_slot(harness: Harness) -> None:
+    """Two targets of one call (a wrapped document) share its concurrency slot; giving back what
+    the refused second one took must not free the slot the first still uses."""
+    policy = traffic({"concurrent": 1})
+    first = harness.monitor.before_dial(account_sid=ACCOUNT, family=ACCOUNT, e164="+14155550123", region="US", caller_id=CALLER,
+                                        call_sid="CA" + "1" * 32, campaign_id=None, policy=policy, now=harness.clock())
+    second = harness.monitor.before_dial(account_sid=ACCOUNT, family=ACCOUNT, e164="+14155550124", region="US", caller_id=CALLER,
+                                         call_sid="CA" + "1" * 32, campaign_id=None, policy=policy, now=harness.clock())
+    assert first.refusals == [] and second.refusals == []
+    harness.monitor.undo(second.undo, harness.clock())  # a later check refused the second target
+    assert harness.dial(policy) == ["traffic.concurrent"]  # the first target still holds the account's one slot
+    harness.monitor.undo(first.undo, harness.clock())
+    assert harness.dial(policy) == []
