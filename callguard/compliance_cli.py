@@ -8,6 +8,7 @@ an import writes nothing unless every line is good (or ``--skip-bad-lines`` is g
 from __future__ import annotations
 
 import csv
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any, Iterator, NoReturn
 
 import click
 
+from .config import auto_migrate
 from .errors import CallguardError
 from .numbers.classify import classify_number
 from .numbers.dialstring import TargetKind, normalize_dial_string
@@ -24,7 +26,7 @@ from .policy.model import Account, Policy
 from .store.consents import KINDS, ConsentStore
 from .store.database import create_database_engine, default_database_url
 from .store.optouts import OptOutStore
-from .store.schema import ensure_schema
+from .store.migrate import ensure_schema
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -45,8 +47,9 @@ def _context(policy_path: str | None, database_url: str | None) -> Iterator[tupl
         _fail("--policy: no policy file given (or set CALLGUARD_POLICY)", 2)
     try:
         policy = load_policy(policy_path)
-        engine = create_database_engine(database_url or default_database_url())
-        ensure_schema(engine)
+        url = database_url or default_database_url()
+        engine = create_database_engine(url)
+        ensure_schema(engine, upgrade=auto_migrate(os.environ, url))
     except CallguardError as exc:
         _fail(str(exc), 2)
     except Exception as exc:

@@ -31,6 +31,7 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_REGION_NAME",
     "CALLGUARD_ALERT_WEBHOOK",
     "CALLGUARD_ADMIN_TOKENS",
+    "CALLGUARD_AUTO_MIGRATE",
     "TWILIO_AUTH_TOKEN",
 )
 
@@ -59,6 +60,7 @@ class Settings:
     counters_path: str = "callguard-counters.db"
     region_name: str = "default"
     alert_webhook: str | None = None
+    auto_migrate: bool = True
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -76,9 +78,10 @@ class Settings:
         clock = config.get("CALLGUARD_CLOCK", system_clock)
         if not callable(clock):
             raise ConfigError("must be a callable returning epoch seconds", key="CALLGUARD_CLOCK")
+        database_url = str(config.get("CALLGUARD_DATABASE_URL") or default_database_url())
         return cls(
             policy_path=os.fspath(policy),
-            database_url=str(config.get("CALLGUARD_DATABASE_URL") or default_database_url()),
+            database_url=database_url,
             public_url=str(public_url).rstrip("/") if public_url else None,
             default_auth_token=config.get("TWILIO_AUTH_TOKEN") or None,
             audit_mode=audit_mode,
@@ -93,7 +96,31 @@ class Settings:
             counters_path=os.path.abspath(str(config.get("CALLGUARD_COUNTERS_PATH") or "callguard-counters.db")),
             region_name=str(config.get("CALLGUARD_REGION_NAME") or "default"),
             alert_webhook=config.get("CALLGUARD_ALERT_WEBHOOK") or None,
+            auto_migrate=auto_migrate(config, database_url),
         )
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def auto_migrate(config: Mapping[str, Any], database_url: str) -> bool:
+    """Whether start-up may upgrade the database schema (``CALLGUARD_AUTO_MIGRATE``).
+
+    By default yes on SQLite, so the embedded default runs with one command; no on PostgreSQL,
+    where several hosts share the schema and upgrading it is a deployment step
+    (``callguard db upgrade``): a schema behind the code stops start-up with one line instead.
+    """
+    raw = config.get("CALLGUARD_AUTO_MIGRATE")
+    if raw is None or raw == "":
+        return database_url.startswith("sqlite")
+    if isinstance(raw, bool):
+        return raw
+    if str(raw).lower() in _TRUE:
+        return True
+    if str(raw).lower() in _FALSE:
+        return False
+    raise ConfigError(f"expected true or false, got {raw!r}", key="CALLGUARD_AUTO_MIGRATE")
 
 
 def _number(config: Mapping[str, Any], key: str, default: Any, kind: Callable[[Any], Any], *, minimum: float) -> Any:

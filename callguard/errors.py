@@ -59,6 +59,19 @@ class StoreUnavailable(CallguardError):
         super().__init__(f"{where}: {problem}")
 
 
+class SchemaMismatch(CallguardError):
+    """The records database's schema is not at the revision this callguard needs.
+
+    ``current`` is the database's revision (None: no migration history), ``required`` the code's.
+    """
+
+    def __init__(self, problem: str, *, current: str | None, required: str) -> None:
+        self.problem = problem
+        self.current = current
+        self.required = required
+        super().__init__(f"CALLGUARD_DATABASE_URL: {problem}")
+
+
 class SignatureError(CallguardError):
     """A webhook request whose X-Twilio-Signature does not verify."""
 

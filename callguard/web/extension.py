@@ -29,7 +29,7 @@ from ..store.overrides import OverrideStore
 from ..policy_refresh import PolicyRefresher
 from ..registry import RegistryDirectory
 from ..store.database import create_database_engine
-from ..store.schema import ensure_schema
+from ..store.migrate import ensure_schema
 from .admin import api, api_routing_error
 from .admin.tokens import parse_admin_tokens
 from .compliance import compliance
@@ -66,7 +66,7 @@ class CallGuard:
         policy = load_policy(settings.policy_path)
         tokens, default = resolve_auth_tokens(policy, app.config)
         engine = create_database_engine(settings.database_url)
-        ensure_schema(engine)
+        ensure_schema(engine, upgrade=settings.auto_migrate)
         audit_sql = SqlAuditLog(engine)
         audit: BatchingAuditLog | SqlAuditLog
         if settings.audit_mode == "sync":
