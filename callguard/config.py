@@ -32,6 +32,7 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_ALERT_WEBHOOK",
     "CALLGUARD_ADMIN_TOKENS",
     "CALLGUARD_AUTO_MIGRATE",
+    "CALLGUARD_DATABASE_STALE_LIMIT",
     "TWILIO_AUTH_TOKEN",
 )
 
@@ -61,6 +62,7 @@ class Settings:
     region_name: str = "default"
     alert_webhook: str | None = None
     auto_migrate: bool = True
+    stale_limit: float = 300.0
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -97,6 +99,7 @@ class Settings:
             region_name=str(config.get("CALLGUARD_REGION_NAME") or "default"),
             alert_webhook=config.get("CALLGUARD_ALERT_WEBHOOK") or None,
             auto_migrate=auto_migrate(config, database_url),
+            stale_limit=_number(config, "CALLGUARD_DATABASE_STALE_LIMIT", 300.0, float, minimum=5),
         )
 
 

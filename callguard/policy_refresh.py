@@ -4,8 +4,12 @@ A background thread polls, every ``interval`` seconds (0.5 by default, so a chan
 every worker and host within a second): the version of the runtime overrides in the database,
 and the policy file's modification time. When either moved it rebuilds the policy (file +
 overrides) and swaps it into the Guard; decisions in flight keep the snapshot they started
-with. A database that cannot be read, or a policy file that no longer validates, leaves the
-last good policy in force and is logged and reported by /healthz.
+with. A change notice through Redis (:mod:`callguard.store.change_notices`) makes the
+worker call :meth:`PolicyRefresher.refresh_now` at once; the poll stays, for changes whose notice
+was lost. A database that cannot be read, or a policy file that no longer validates, leaves the
+last good policy in force and is logged and reported by /healthz. With a ``stale_limit``, the
+last good policy is used for at most that long after the database last answered; then the
+Guard decides by the fail mode until the database answers again.
 """
 
 from __future__ import annotations
@@ -32,14 +36,19 @@ class RefreshStatus:
     policy_file_mtime: float | None
     last_refresh_ok_at: float | None
     last_error: str | None
+    fresh_until: float | None = None  # by the guard's clock; None: no staleness limit
 
 
 class PolicyRefresher:
-    def __init__(self, guard: Guard, policy_path: str, store: OverrideStore, *, interval: float = 0.5) -> None:
+    def __init__(
+        self, guard: Guard, policy_path: str, store: OverrideStore, *, interval: float = 0.5, stale_limit: float | None = None
+    ) -> None:
         self.guard = guard
         self.policy_path = policy_path
         self.store = store
         self.interval = interval
+        self.stale_limit = stale_limit
+        self._fresh_until: float | None = None
         self._base: Policy = guard.policy
         self._overrides: Overrides = NO_OVERRIDES
         self._mtime = self._file_mtime()
@@ -70,12 +79,16 @@ class PolicyRefresher:
                     self._last_error = f"policy file: {exc}"
                     log.error("policy file changed but does not validate; keeping the last good policy: %s", exc)
                 self._mtime = mtime
+            read_at = self.guard.clock()  # before the read: the data is as fresh as its start
             try:
                 version = self.store.version()
                 if version != self._overrides.version:
                     self._overrides = self.store.load()
                     changed = True
                 self._last_ok = time.time()
+                if self.stale_limit is not None:
+                    self._fresh_until = read_at + self.stale_limit
+                    self.guard.keep_policy_until(self._fresh_until)
                 if not changed and self._last_error and self._last_error.startswith("database"):
                     self._last_error = None
             except CallguardError as exc:
@@ -91,7 +104,7 @@ class PolicyRefresher:
         return self._base
 
     def status(self) -> RefreshStatus:
-        return RefreshStatus(self._overrides.version, self._mtime, self._last_ok, self._last_error)
+        return RefreshStatus(self._overrides.version, self._mtime, self._last_ok, self._last_error, self._fresh_until)
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():

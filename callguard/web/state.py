@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -11,6 +12,8 @@ from ..config import Settings
 from ..engine import Guard
 from ..lookups import RegistryLookup
 from ..policy_refresh import PolicyRefresher
+from ..store.change_notices import ChangeListener, RedisChangePublisher
+from ..store.last_good import LastGood
 from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
@@ -39,14 +42,21 @@ class CallguardState:
     counters: CounterBackend | None = None
     traffic: TrafficMonitor | None = None
     alerts: AlertSink | None = None
+    change_publisher: RedisChangePublisher | None = None
+    change_listener: ChangeListener | None = None
+    last_good: Mapping[str, LastGood[Any]] = field(default_factory=dict)
 
     def close(self) -> None:
         """Stop background work, write the audit backlog and release database connections."""
+        if self.change_listener is not None:
+            self.change_listener.stop()
         self.refresher.stop()
         if isinstance(self.audit, BatchingAuditLog):
             self.audit.close()
         if self.counters is not None:
             self.counters.close()
+        if self.change_publisher is not None:
+            self.change_publisher.close()
         self.engine.dispose()
 
 

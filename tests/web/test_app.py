@@ -63,6 +63,7 @@ def test_the_extension_pattern(app_config: dict[str, Any]) -> None:
         ({"TWILIO_AUTH_TOKEN_TENANT": None}, "auth_token_env: names the environment variable TWILIO_AUTH_TOKEN_TENANT, which is not set"),
         ({"TWILIO_AUTH_TOKEN": None}, f"accounts.{MAIN}: has no auth token"),
         ({"CALLGUARD_AUTO_MIGRATE": "maybe"}, "CALLGUARD_AUTO_MIGRATE: expected true or false, got 'maybe'"),
+        ({"CALLGUARD_DATABASE_STALE_LIMIT": "1"}, "CALLGUARD_DATABASE_STALE_LIMIT: must be at least 5"),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line(
