@@ -3,8 +3,8 @@
 The engine is pure apart from two injected edges: a clock, and an audit sink that receives
 every decision (the sink queues; it does no I/O on the caller's thread). It never raises for a
 bad request: malformed input becomes a refusal, and an internal fault becomes a decision by
-the policy's fail mode, except that an emergency number always connects. So does a policy
-that whoever keeps it up to date could not refresh in time (:meth:`Guard.keep_policy_until`).
+the policy's fail mode, except that an emergency number always connects. A policy kept past
+the time its keeper said it may be used (:meth:`Guard.keep_policy_until`) is such a fault too.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def _channel(prefix: str) -> str:
 
 
 class RedisChangePublisher:
-    def __init__(self, url: str, *, prefix: str, timeout: float = 0.5) -> None:
+    def __init__(self, url: str, *, prefix: str, timeout: float = 0.2) -> None:
         self.channel = _channel(prefix)
         self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 

@@ -1,7 +1,7 @@
 """Consent records: proof that a callee agreed to be called, which lets a telemarketing campaign
 call a number on a national Do-Not-Call registry. An opt-out always wins over consent (the
 opt-out check runs first) and revokes consent given before it. Every change is written to the
-change log in its own transaction, and lookups read the database every time (what is remembered
+change log in the change's own transaction, and lookups read the database every time (what is remembered
 of past lookups only serves while the database is unreachable: :mod:`callguard.store.last_good`).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 
 from ..clock import utc_datetime
@@ -76,6 +76,14 @@ def _row(row: object) -> Consent:
     )
 
 
+# Built once, as it is read on the hot path (see optouts._FIND_ALL).
+_FIND_UNREVOKED = (
+    select(consents)
+    .where(consents.c.number == bindparam("number"), consents.c.account_sid == bindparam("account_sid"), consents.c.revoked_at.is_(None))
+    .order_by(consents.c.id)
+)
+
+
 class ConsentStore:
     """Consent records in the ``callguard_consents`` table."""
 
@@ -89,13 +97,8 @@ class ConsentStore:
 
     def find_unrevoked(self, number: str, account_sid: str) -> tuple[Consent, ...]:
         """Every consent of ``number`` to the family ``account_sid`` not revoked, oldest first (one indexed read)."""
-        query = (
-            select(consents)
-            .where(consents.c.number == number, consents.c.account_sid == account_sid, consents.c.revoked_at.is_(None))
-            .order_by(consents.c.id)
-        )
         with connection(self.engine, "consent lookup") as conn:
-            return tuple(_row(row) for row in conn.execute(query))
+            return tuple(_row(row) for row in conn.execute(_FIND_UNREVOKED, {"number": number, "account_sid": account_sid}))
 
     def _published(self, number: str, account_sid: str) -> None:
         if self.publisher is not None:
@@ -137,10 +140,11 @@ class ConsentStore:
 
     def revoke(self, consent_id: int, *, now: float, reason: str, actor: str = "admin") -> bool:
         with transaction(self.engine, "consent revoke") as conn:
-            row = conn.execute(select(consents).where(consents.c.id == consent_id, consents.c.revoked_at.is_(None))).first()
-            if row is None:
+            in_force = (consents.c.id == consent_id, consents.c.revoked_at.is_(None))
+            row = conn.execute(select(consents).where(*in_force)).first()
+            # Conditional, so of two revocations at once only one takes (and is logged).
+            if row is None or not conn.execute(update(consents).where(*in_force).values(revoked_at=utc_datetime(now), revoked_reason=reason)).rowcount:
                 return False
-            conn.execute(update(consents).where(consents.c.id == consent_id).values(revoked_at=utc_datetime(now), revoked_reason=reason))
             before = _row(row)
             record_change(
                 conn, now=now, actor=actor, entity="consent", entity_id=str(consent_id), action="revoke",

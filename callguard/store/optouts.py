@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..clock import utc_datetime
@@ -72,6 +72,15 @@ def _row(row: object) -> OptOut:
     )
 
 
+# Built once: it is on the hot path of telemarketing calls, where building the statement each
+# time took longer than running it does on SQLite.
+_FIND_ALL = (
+    select(optouts)
+    .where(optouts.c.number == bindparam("number"), optouts.c.account_sid == bindparam("account_sid"))
+    .order_by(optouts.c.id)
+)
+
+
 class OptOutStore:
     """Opt-outs in the ``callguard_optouts`` table."""
 
@@ -85,9 +94,8 @@ class OptOutStore:
 
     def find_all(self, number: str, account_sid: str) -> tuple[OptOut, ...]:
         """Every opt-out of ``number`` from the family ``account_sid``, oldest first (one indexed read)."""
-        query = select(optouts).where(optouts.c.number == number, optouts.c.account_sid == account_sid).order_by(optouts.c.id)
         with connection(self.engine, "opt-out lookup") as conn:
-            return tuple(_row(row) for row in conn.execute(query))
+            return tuple(_row(row) for row in conn.execute(_FIND_ALL, {"number": number, "account_sid": account_sid}))
 
     def _published(self, number: str | None, account_sid: str) -> None:
         if self.publisher is not None:
@@ -188,9 +196,9 @@ class OptOutStore:
         where = (optouts.c.number == number, optouts.c.account_sid == account_sid, optouts.c.campaign == (campaign or EVERY_CAMPAIGN))
         with transaction(self.engine, "opt-out delete") as conn:
             row = conn.execute(select(optouts).where(*where)).first()
-            if row is None:
+            # Checked again by the delete, so of two removals at once only one takes (and is logged).
+            if row is None or not conn.execute(delete(optouts).where(*where)).rowcount:
                 return False
-            conn.execute(delete(optouts).where(*where))
             record_change(
                 conn, now=now, actor=actor, entity="optout", entity_id=f"{account_sid}/{number}", action="delete",
                 before=_row(row).as_record(), after=None,

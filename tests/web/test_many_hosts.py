@@ -31,7 +31,7 @@ default = { all = "00:00-24:00" }
 all = "00:00-24:00"
 """
 DEADLINE = 1.0  # seconds from the API's answer
-CONFIRMATIONS = 8  # requests after the deadline that must all be enforced (they reach both workers)
+CONFIRMATIONS = 8  # requests after the deadline that must all be enforced (B has two workers; these land on either)
 
 
 def api(server: Server, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
