@@ -144,9 +144,9 @@ def start_server(kind: str, port: int, policy_path: Path, workdir: Path) -> subp
     return process
 
 
-def write_wrk_script(path: Path, port: int, numbers: list[str]) -> None:
+def write_wrk_script(path: Path, port: int, numbers: list[str], request_path: str = "/voice/outbound") -> None:
     validator = RequestValidator(TOKEN)
-    url = f"http://127.0.0.1:{port}/voice/outbound"
+    url = f"http://127.0.0.1:{port}{request_path}"
     bodies, signatures = [], []
     for i, number in enumerate(numbers):
         params = {
@@ -165,7 +165,7 @@ def write_wrk_script(path: Path, port: int, numbers: list[str]) -> None:
         "local i = 0",
         "request = function()",
         "  i = i % #bodies + 1",
-        '  return wrk.format("POST", "/voice/outbound", {["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sigs[i]}, bodies[i])',
+        f'  return wrk.format("POST", "{request_path}", {{["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sigs[i]}}, bodies[i])',
         "end",
         "local non2xx = 0",
         "response = function(status, headers, body) if status ~= 200 then non2xx = non2xx + 1 end end",

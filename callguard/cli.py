@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import click
 
-from .config import Settings, config_from_environment
+from .config import Settings, auto_migrate, config_from_environment
 from .decision import Action, DialRequest
 from .errors import CallguardError, ConfigError
 from .policy.loader import load_policy
@@ -99,9 +99,9 @@ def check(
     from .store.consents import ConsentStore
     from .store.database import create_database_engine, default_database_url
     from .store.optouts import OptOutStore
-    from .store.schema import ensure_schema
     from .store.twilio_snapshots import TwilioSnapshotStore
     from .sync.apply import apply_twilio
+    from .store.migrate import ensure_schema
 
     if not policy_path:
         _fail("--policy: no policy file given (or set CALLGUARD_POLICY)")
@@ -111,8 +111,9 @@ def check(
         # The database holds the opt-outs and consent the telemarketing checks read, the audit
         # log, and the last picture `callguard sync` read from Twilio for synced accounts; the
         # registry files are the ones the server maps.
-        engine = create_database_engine(database_url or default_database_url())
-        ensure_schema(engine)
+        url = database_url or default_database_url()
+        engine = create_database_engine(url)
+        ensure_schema(engine, upgrade=auto_migrate(os.environ, url))
         max_staleness = Settings.from_mapping({**config_from_environment(), "CALLGUARD_POLICY": policy_path}).twilio_max_staleness
         loaded = apply_twilio(loaded, TwilioSnapshotStore(engine).load(), max_staleness=max_staleness)
         lookups = Lookups(optouts=OptOutStore(engine), consents=ConsentStore(engine), registries=RegistryDirectory(registry_dir))
@@ -167,7 +168,7 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
     from .registry import RegistryDirectory
     from .serve import serve as run_server
     from .store.database import create_database_engine
-    from .store.schema import ensure_schema
+    from .store.migrate import ensure_schema
     from .web.signature import resolve_auth_tokens
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
@@ -175,15 +176,15 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
     if policy_path:
         config["CALLGUARD_POLICY"] = os.path.abspath(policy_path)
     try:
-        # Check everything once in the master, so a bad policy is one line here rather than a
-        # traceback from every worker; creating the schema here also spares the workers a race.
+        # Check everything once in the master, so a bad policy or a schema behind the code is one
+        # line here rather than a traceback from every worker; migrating here spares the workers a wait.
         settings = Settings.from_mapping(config)
         config["CALLGUARD_DATABASE_URL"] = settings.database_url
         loaded = load_policy(settings.policy_path)
         resolve_auth_tokens(loaded, config)
         RegistryDirectory(settings.registry_dir).close()  # a corrupt registry file, too, is one line here
         engine = create_database_engine(settings.database_url)
-        ensure_schema(engine)
+        ensure_schema(engine, upgrade=settings.auto_migrate)
         engine.dispose()
     except CallguardError as exc:
         _fail(str(exc))
@@ -193,6 +194,7 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
 
 
 from .compliance_cli import consent, optout  # noqa: E402
+from .db_cli import db  # noqa: E402
 from .registry.cli import registry  # noqa: E402
 from .runtime_cli import register as register_runtime_commands  # noqa: E402
 from .sync_cli import sync  # noqa: E402
@@ -200,6 +202,7 @@ from .traffic.cli import report, traffic  # noqa: E402
 
 main.add_command(optout)
 main.add_command(consent)
+main.add_command(db)
 main.add_command(registry)
 main.add_command(report)
 main.add_command(traffic)

@@ -8,6 +8,8 @@ an import writes nothing unless every line is good (or ``--skip-bad-lines`` is g
 from __future__ import annotations
 
 import csv
+import getpass
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from typing import Any, Iterator, NoReturn
 
 import click
 
+from .config import auto_migrate
 from .errors import CallguardError
 from .numbers.classify import classify_number
 from .numbers.dialstring import TargetKind, normalize_dial_string
@@ -24,7 +27,7 @@ from .policy.model import Account, Policy
 from .store.consents import KINDS, ConsentStore
 from .store.database import create_database_engine, default_database_url
 from .store.optouts import OptOutStore
-from .store.schema import ensure_schema
+from .store.migrate import ensure_schema
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -45,8 +48,9 @@ def _context(policy_path: str | None, database_url: str | None) -> Iterator[tupl
         _fail("--policy: no policy file given (or set CALLGUARD_POLICY)", 2)
     try:
         policy = load_policy(policy_path)
-        engine = create_database_engine(database_url or default_database_url())
-        ensure_schema(engine)
+        url = database_url or default_database_url()
+        engine = create_database_engine(url)
+        ensure_schema(engine, upgrade=auto_migrate(os.environ, url))
     except CallguardError as exc:
         _fail(str(exc), 2)
     except Exception as exc:
@@ -57,6 +61,16 @@ def _context(policy_path: str | None, database_url: str | None) -> Iterator[tupl
         _fail(str(exc))
     finally:
         engine.dispose()
+
+
+def cli_actor(actor: str | None = None) -> str:
+    """Who the change log names for a change made with the CLI: ``--actor``, else ``cli:<user>``."""
+    if actor:
+        return actor
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in this environment
+        return "cli"
 
 
 def _account(policy: Policy, sid: str) -> Account:
@@ -111,7 +125,7 @@ def optout_add(number: str, account_sid: str, campaign: str | None, note: str | 
     with _context(policy_path, database_url) as (policy, engine):
         account = _account(policy, account_sid)
         e164 = _number(number, account)
-        added = OptOutStore(engine).add(e164, account.family, campaign=campaign, source="admin", now=time.time(), note=note)
+        added = OptOutStore(engine).add(e164, account.family, campaign=campaign, source="admin", now=time.time(), note=note, actor=cli_actor())
         click.echo(f"{e164}: {'opted out' if added else 'already opted out'} (account family {account.family}, {campaign or 'every campaign'})")
 
 
@@ -125,7 +139,7 @@ def optout_remove(number: str, account_sid: str, campaign: str | None, policy_pa
     with _context(policy_path, database_url) as (policy, engine):
         account = _account(policy, account_sid)
         e164 = _number(number, account)
-        if not OptOutStore(engine).remove(e164, account.family, campaign=campaign):
+        if not OptOutStore(engine).remove(e164, account.family, campaign=campaign, actor=cli_actor(), now=time.time()):
             _fail(f"{e164}: no opt-out for account family {account.family} ({campaign or 'every campaign'})")
         click.echo(f"{e164}: opt-out removed")
 
@@ -208,7 +222,7 @@ def optout_import(
                 skipped += 1
                 continue
             entries.append((number, line_campaign))
-        added = OptOutStore(engine).add_many(entries, account.family, source="import", now=time.time())
+        added = OptOutStore(engine).add_many(entries, account.family, source="import", now=time.time(), actor=cli_actor())
         click.echo(f"{name}: {added} opt-outs added, {len(entries) - added} already present, {skipped} lines skipped")
 
 
@@ -250,6 +264,7 @@ def consent_add(
             campaign=campaign,
             evidence=evidence,
             now=time.time(),
+            actor=cli_actor(),
         )
         click.echo(f"consent {consent_id}: {e164} ({kind}, {campaign or 'every campaign'})")
 
@@ -277,6 +292,6 @@ def consent_list(account_sid: str | None, number: str | None, policy_path: str |
 def consent_revoke(consent_id: int, reason: str, policy_path: str | None, database_url: str | None) -> None:
     """Revoke a consent record."""
     with _context(policy_path, database_url) as (policy, engine):
-        if not ConsentStore(engine).revoke(consent_id, now=time.time(), reason=reason):
+        if not ConsentStore(engine).revoke(consent_id, now=time.time(), reason=reason, actor=cli_actor()):
             _fail(f"consent {consent_id}: no such consent, or already revoked")
         click.echo(f"consent {consent_id}: revoked")

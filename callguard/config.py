@@ -35,6 +35,8 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_TWILIO_SYNC_INTERVAL",
     "CALLGUARD_TWILIO_MAX_STALENESS",
     "CALLGUARD_TWILIO_BASE_URL",
+    "CALLGUARD_AUTO_MIGRATE",
+    "CALLGUARD_DATABASE_STALE_LIMIT",
     "TWILIO_AUTH_TOKEN",
 )
 
@@ -70,6 +72,8 @@ class Settings:
     twilio_max_staleness: float = TWILIO_MAX_STALENESS
     twilio_base_url: str | None = None
     sleep: Callable[[float], None] = time.sleep
+    auto_migrate: bool = True
+    stale_limit: float = 300.0
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -93,9 +97,10 @@ class Settings:
         twilio_base_url = config.get("CALLGUARD_TWILIO_BASE_URL") or None
         if twilio_base_url is not None and not str(twilio_base_url).startswith(("http://", "https://")):
             raise ConfigError(f"{twilio_base_url!r} is not an http(s) URL", key="CALLGUARD_TWILIO_BASE_URL")
+        database_url = str(config.get("CALLGUARD_DATABASE_URL") or default_database_url())
         return cls(
             policy_path=os.fspath(policy),
-            database_url=str(config.get("CALLGUARD_DATABASE_URL") or default_database_url()),
+            database_url=database_url,
             public_url=str(public_url).rstrip("/") if public_url else None,
             default_auth_token=config.get("TWILIO_AUTH_TOKEN") or None,
             audit_mode=audit_mode,
@@ -114,7 +119,32 @@ class Settings:
             twilio_max_staleness=_number(config, "CALLGUARD_TWILIO_MAX_STALENESS", TWILIO_MAX_STALENESS, float, minimum=1),
             twilio_base_url=str(twilio_base_url).rstrip("/") if twilio_base_url else None,
             sleep=sleep,
+            auto_migrate=auto_migrate(config, database_url),
+            stale_limit=_number(config, "CALLGUARD_DATABASE_STALE_LIMIT", 300.0, float, minimum=5),
         )
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def auto_migrate(config: Mapping[str, Any], database_url: str) -> bool:
+    """Whether start-up may upgrade the database schema (``CALLGUARD_AUTO_MIGRATE``).
+
+    By default yes on SQLite, so the embedded default runs with one command; no on PostgreSQL,
+    where several hosts share the schema and upgrading it is a deployment step
+    (``callguard db upgrade``): a schema behind the code stops start-up with one line instead.
+    """
+    raw = config.get("CALLGUARD_AUTO_MIGRATE")
+    if raw is None or raw == "":
+        return database_url.startswith("sqlite")
+    if isinstance(raw, bool):
+        return raw
+    if str(raw).lower() in _TRUE:
+        return True
+    if str(raw).lower() in _FALSE:
+        return False
+    raise ConfigError(f"expected true or false, got {raw!r}", key="CALLGUARD_AUTO_MIGRATE")
 
 
 def _number(config: Mapping[str, Any], key: str, default: Any, kind: Callable[[Any], Any], *, minimum: float) -> Any:

@@ -3,7 +3,8 @@
 The engine is pure apart from two injected edges: a clock, and an audit sink that receives
 every decision (the sink queues; it does no I/O on the caller's thread). It never raises for a
 bad request: malformed input becomes a refusal, and an internal fault becomes a decision by
-the policy's fail mode, except that an emergency number always connects.
+the policy's fail mode, except that an emergency number always connects. A policy kept past
+the time its keeper said it may be used (:meth:`Guard.keep_policy_until`) is such a fault too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 from .checks import DEFAULT_CHECKS, SKIP, TELEMARKETING_CHECKS, Check, DialContext
 from .clock import Clock, system_clock
 from .decision import Action, Allow, Decision, DialRequest, Refusal
+from .errors import StaleData, StoreUnavailable
 from .lookups import NO_LOOKUPS, Lookups
 from .numbers.classify import NumberClassifier, NumberInfo
 from .numbers.dialstring import DialTarget, TargetKind, normalize_dial_string
@@ -149,6 +151,7 @@ class Guard:
         self.checks = checks
         self.cache_size = cache_size
         self._snapshot = _Snapshot(policy, cache_size)
+        self._fresh_until: float | None = None
 
     @property
     def policy(self) -> Policy:
@@ -156,6 +159,12 @@ class Guard:
 
     def replace_policy(self, policy: Policy) -> None:
         self._snapshot = _Snapshot(policy, self.cache_size)
+
+    def keep_policy_until(self, until: float | None) -> None:
+        """Decide by the policy in force until ``until`` (epoch seconds, by this guard's clock);
+        after it every decision follows the fail mode (an emergency number still connects) until
+        this is called again. None: no limit (the default)."""
+        self._fresh_until = until
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -165,7 +174,12 @@ class Guard:
         snapshot = self._snapshot
         now = self.clock()
         try:
+            if self._fresh_until is not None and now > self._fresh_until:
+                raise StaleData("the runtime policy", fresh_until=self._fresh_until)
             decision = self._decide(request, snapshot, now, started)
+        except (StaleData, StoreUnavailable) as exc:  # an outage, not a bug: no traceback per call
+            log.warning("call %s decided by the fail mode: %s", request.call_sid, exc)
+            decision = self.fault_decision(request, exc, now=now, started=started)
         except Exception as exc:  # a bug or bad data must not take the call down with it
             log.exception("decision fault for call %s to %r", request.call_sid, request.to)
             decision = self.fault_decision(request, exc, now=now, started=started)

@@ -64,6 +64,31 @@ class StoreUnavailable(CallguardError):
         super().__init__(f"{where}: {problem}")
 
 
+class SchemaMismatch(CallguardError):
+    """The records database's schema is not at the revision this callguard needs.
+
+    ``current`` is the database's revision (None: no migration history), ``required`` the code's.
+    """
+
+    def __init__(self, problem: str, *, current: str | None, required: str) -> None:
+        self.problem = problem
+        self.current = current
+        self.required = required
+        super().__init__(f"CALLGUARD_DATABASE_URL: {problem}")
+
+
+class StaleData(CallguardError):
+    """Data read from a backend that could not be refreshed for longer than its staleness limit.
+
+    ``what`` names the data, ``fresh_until`` is when it stopped being usable (epoch seconds).
+    """
+
+    def __init__(self, what: str, *, fresh_until: float) -> None:
+        self.what = what
+        self.fresh_until = fresh_until
+        super().__init__(f"{what} could not be refreshed and is past its staleness limit")
+
+
 class SignatureError(CallguardError):
     """A webhook request whose X-Twilio-Signature does not verify."""
 

@@ -4,9 +4,14 @@ A background thread polls, every ``interval`` seconds (0.5 by default, so a chan
 every worker and host within a second): the version of the runtime overrides in the database,
 the version of the Twilio snapshot the sync stores there, and the policy file's modification
 time. When any moved it rebuilds the policy (file + overrides + Twilio's picture) and swaps it
-into the Guard; decisions in flight keep the snapshot they started with. A database that cannot
-be read, or a policy file that no longer validates, leaves the last good policy in force and is
-logged and reported by /healthz.
+into the Guard; decisions in flight keep the snapshot they started with. A change notice through
+Redis (:mod:`callguard.store.change_notices`) makes the worker call
+:meth:`PolicyRefresher.refresh_now` at once; the poll stays, for changes whose notice was lost
+(and for Twilio syncs, which publish none). A database that cannot be read, or a policy file
+that no longer validates, leaves the last good policy in force and is logged and reported by
+/healthz. With a ``stale_limit``, the last good policy is used for at most that long after the
+database last answered; then the Guard decides by the fail mode until the database answers
+again.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class RefreshStatus:
     policy_file_mtime: float | None
     last_refresh_ok_at: float | None
     last_error: str | None
+    fresh_until: float | None = None  # by the guard's clock; None: no staleness limit
 
 
 class PolicyRefresher:
@@ -49,6 +55,7 @@ class PolicyRefresher:
         interval: float = 0.5,
         twilio: TwilioSnapshotStore | None = None,
         twilio_max_staleness: float = TWILIO_MAX_STALENESS,
+        stale_limit: float | None = None,
     ) -> None:
         self.guard = guard
         self.policy_path = policy_path
@@ -56,6 +63,8 @@ class PolicyRefresher:
         self.interval = interval
         self.twilio = twilio
         self.twilio_max_staleness = twilio_max_staleness
+        self.stale_limit = stale_limit
+        self._fresh_until: float | None = None
         self._base: Policy = guard.policy
         self._overrides: Overrides = NO_OVERRIDES
         self._twilio: TwilioSnapshot = EMPTY_SNAPSHOT
@@ -88,6 +97,7 @@ class PolicyRefresher:
                     self._last_error = f"policy file: {exc}"
                     log.error("policy file changed but does not validate; keeping the last good policy: %s", exc)
                 self._mtime = mtime
+            read_at = self.guard.clock()  # before the read: the data is as fresh as its start
             try:
                 version = self.store.version()
                 if version != self._overrides.version:
@@ -97,6 +107,9 @@ class PolicyRefresher:
                     twilio = self.twilio.load()
                     changed = True
                 self._last_ok = time.time()
+                if self.stale_limit is not None:
+                    self._fresh_until = read_at + self.stale_limit
+                    self.guard.keep_policy_until(self._fresh_until)
                 if not changed and self._last_error and self._last_error.startswith("database"):
                     self._last_error = None
             except CallguardError as exc:
@@ -119,7 +132,7 @@ class PolicyRefresher:
         return self._twilio
 
     def status(self) -> RefreshStatus:
-        return RefreshStatus(self._overrides.version, self._mtime, self._last_ok, self._last_error)
+        return RefreshStatus(self._overrides.version, self._mtime, self._last_ok, self._last_error, self._fresh_until)
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():

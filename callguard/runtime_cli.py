@@ -6,7 +6,6 @@ recorded in the change log (who, when, before, after).
 
 from __future__ import annotations
 
-import getpass
 import sys
 import time
 from datetime import datetime, timezone
@@ -14,7 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
-from .compliance_cli import _context, _records_options
+from .compliance_cli import _context, _records_options, cli_actor
 from .numbers.risk import validate_e164_prefix
 from .store.overrides import OverrideStore
 
@@ -22,15 +21,6 @@ from .store.overrides import OverrideStore
 def _fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"callguard: {message}", err=True)
     sys.exit(code)
-
-
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in this environment
-        return "cli"
 
 
 _actor_option = click.option("--actor", help="Who is making the change (default: cli:<user>).")
@@ -46,7 +36,7 @@ def suspend(account_sid: str, reason: str, actor: str | None, policy_path: str |
     with _context(policy_path, database_url) as (policy, engine):
         if policy.account(account_sid) is None:
             _fail(f"ACCOUNT: {account_sid} is not an account in {policy.source}", 2)
-        OverrideStore(engine).set_suspended(account_sid, True, reason=reason, actor=_actor(actor), now=time.time())
+        OverrideStore(engine).set_suspended(account_sid, True, reason=reason, actor=cli_actor(actor), now=time.time())
         click.echo(f"{account_sid}: suspended ({reason})")
 
 
@@ -60,7 +50,7 @@ def resume(account_sid: str, actor: str | None, policy_path: str | None, databas
         account = policy.account(account_sid)
         if account is None:
             _fail(f"ACCOUNT: {account_sid} is not an account in {policy.source}", 2)
-        OverrideStore(engine).set_suspended(account_sid, False, reason=None, actor=_actor(actor), now=time.time())
+        OverrideStore(engine).set_suspended(account_sid, False, reason=None, actor=cli_actor(actor), now=time.time())
         click.echo(f"{account_sid}: resumed")
 
 
@@ -97,7 +87,7 @@ def block_add(
         if account_sid is not None and policy.account(account_sid) is None:
             _fail(f"--account: {account_sid} is not an account in {policy.source}", 2)
         block_id = OverrideStore(engine).add_block(
-            prefix, account_sid=account_sid, reason=reason, expires_at=_expiry(expires), actor=_actor(actor), now=time.time()
+            prefix, account_sid=account_sid, reason=reason, expires_at=_expiry(expires), actor=cli_actor(actor), now=time.time()
         )
         click.echo(f"block {block_id}: {prefix} ({account_sid or 'every account'}): {reason}")
 
@@ -119,7 +109,7 @@ def block_list(policy_path: str | None, database_url: str | None) -> None:
 def block_lift(block_id: int, actor: str | None, policy_path: str | None, database_url: str | None) -> None:
     """Lift a runtime block."""
     with _context(policy_path, database_url) as (_, engine):
-        if not OverrideStore(engine).lift_block(block_id, actor=_actor(actor), now=time.time()):
+        if not OverrideStore(engine).lift_block(block_id, actor=cli_actor(actor), now=time.time()):
             _fail(f"block {block_id}: no such block in force")
         click.echo(f"block {block_id}: lifted")
 

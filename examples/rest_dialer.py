@@ -29,7 +29,7 @@ from callguard.store.audit import SqlAuditLog
 from callguard.store.consents import ConsentStore
 from callguard.store.database import create_database_engine, default_database_url
 from callguard.store.optouts import OptOutStore
-from callguard.store.schema import ensure_schema
+from callguard.store.migrate import ensure_schema
 
 
 @dataclass

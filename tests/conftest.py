@@ -4,7 +4,9 @@ Flask test client that signs requests exactly as Twilio does."""
 from __future__ import annotations
 
 import os
+import socket
 import textwrap
+import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -195,6 +197,95 @@ def redis_prefix(redis_server: str) -> Iterator[str]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+class TcpProxy:
+    """A loopback TCP forwarder to a real server that can be cut and restored: a database or
+    Redis that becomes unreachable (connections dropped, the port closed) and comes back."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._serve()
+
+    def url(self, url: str) -> str:
+        """``url`` with its port replaced by the proxy's."""
+        return url.replace(f":{self.target_port}/", f":{self.port}/", 1)
+
+    def _serve(self) -> None:
+        self._listener.settimeout(0.05)  # the accept loop checks for cut() this often
+        self._stop.clear()
+        self._acceptor = threading.Thread(target=self._accept, args=(self._listener,), daemon=True)
+        self._acceptor.start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            client.settimeout(None)
+            upstream.settimeout(None)
+            with self._lock:
+                self._sockets |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        """Drop every connection and close the port: new connections are refused."""
+        self._stop.set()
+        self._acceptor.join(timeout=5)  # the port is free only once nothing waits on it
+        self._listener.close()
+        with self._lock:
+            sockets, self._sockets = self._sockets, set()
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def restore(self) -> None:
+        """Listen on the same port again."""
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._serve()
+
+
+@pytest.fixture
+def tcp_proxy() -> Iterator[Callable[[int], TcpProxy]]:
+    """Start proxies to loopback ports; all are cut after the test."""
+    proxies: list[TcpProxy] = []
+
+    def start(target_port: int) -> TcpProxy:
+        proxies.append(TcpProxy(target_port))
+        return proxies[-1]
+
+    yield start
+    for proxy in proxies:
+        proxy.cut()
 
 
 @pytest.fixture

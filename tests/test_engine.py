@@ -87,6 +87,26 @@ def test_fail_mode_connect_connects_valid_numbers_only(write_policy: Callable[..
     assert guard.check(DialRequest(MAIN, "garbage", "+14155550100")).action is Action.REJECT
 
 
+def test_a_policy_kept_past_its_limit_decides_by_the_fail_mode(policy: Policy, clock: FakeClock) -> None:
+    audit = ListAudit()
+    guard = Guard(policy, clock=clock, audit=audit)
+    request = DialRequest(MAIN, "+14155550123", "+14155550100")
+    guard.keep_policy_until(clock() + 300)
+    clock.advance(300)
+    assert guard.check(request).reasons == ("ok",)
+    clock.advance(1)
+    stale = guard.check(request)
+    assert stale.action is Action.REJECT and stale.reasons == ("fault.internal",)
+    assert stale.fault == "StaleData: the runtime policy could not be refreshed and is past its staleness limit"
+    assert guard.check(DialRequest(MAIN, "911", "+14155550100")).reasons == ("emergency", "fault.internal")
+    assert len(audit.decisions) == 3
+    guard.keep_policy_until(clock() + 300)  # refreshed again
+    assert guard.check(request).reasons == ("ok",)
+    guard.keep_policy_until(None)
+    clock.advance(86_400)
+    assert guard.check(request).reasons == ("ok",)
+
+
 def test_replacing_the_policy_takes_effect_at_once(guard: Guard, write_policy: Callable[..., object]) -> None:
     request = DialRequest(MAIN, "+14155550123", "+14155550100")
     assert guard.check(request).action is Action.CONNECT

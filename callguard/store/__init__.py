@@ -2,7 +2,8 @@
 
 from .audit import AuditRecord, AuditStats, BatchingAuditLog, SqlAuditLog, decision_row
 from .database import create_database_engine, default_database_url, redact_url
-from .schema import decisions, ensure_schema, metadata
+from .migrate import ensure_schema
+from .schema import decisions, metadata
 
 __all__ = [
     "AuditRecord",

@@ -1,16 +1,21 @@
 """Consent records: proof that a callee agreed to be called, which lets a telemarketing campaign
 call a number on a national Do-Not-Call registry. An opt-out always wins over consent (the
-opt-out check runs first) and revokes consent given before it.
+opt-out check runs first) and revokes consent given before it. Every change is written to the
+change log in the change's own transaction, and lookups read the database every time (what is remembered
+of past lookups only serves while the database is unreachable: :mod:`callguard.store.last_good`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 
 from ..clock import utc_datetime
+from .change_notices import CONSENT, ChangeNotice, ChangePublisher
+from .changes import record_change
 from .database import connection, transaction
 from .schema import EVERY_CAMPAIGN, aware, consents
 
@@ -32,6 +37,28 @@ class Consent:
     def valid_at(self, now: float) -> bool:
         return self.revoked_at is None and self.obtained_at <= now and (self.expires_at is None or now < self.expires_at)
 
+    def as_record(self) -> dict[str, Any]:
+        """What the change log keeps of it."""
+        return {
+            "number": self.number,
+            "campaign": self.campaign,
+            "kind": self.kind,
+            "obtained_at": _iso(self.obtained_at),
+            "expires_at": _iso(self.expires_at),
+            "evidence": self.evidence,
+            "revoked_at": _iso(self.revoked_at),
+        }
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else utc_datetime(epoch).isoformat()
+
+
+def choose_consent(found: Sequence[Consent], campaign: str | None, now: float) -> Consent | None:
+    """Of one number's consents in one family (oldest first), the first that lets ``campaign`` call at ``now``."""
+    scopes = (EVERY_CAMPAIGN,) if campaign is None else (EVERY_CAMPAIGN, campaign)
+    return next((c for c in found if c.campaign in scopes and c.valid_at(now)), None)
+
 
 def _row(row: object) -> Consent:
     m = row._mapping  # type: ignore[attr-defined]
@@ -49,32 +76,33 @@ def _row(row: object) -> Consent:
     )
 
 
+# Built once, as it is read on the hot path (see optouts._FIND_ALL).
+_FIND_UNREVOKED = (
+    select(consents)
+    .where(consents.c.number == bindparam("number"), consents.c.account_sid == bindparam("account_sid"), consents.c.revoked_at.is_(None))
+    .order_by(consents.c.id)
+)
+
+
 class ConsentStore:
     """Consent records in the ``callguard_consents`` table."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, publisher: ChangePublisher | None = None) -> None:
         self.engine = engine
+        self.publisher = publisher
 
     def find_valid(self, number: str, account_sid: str, campaign: str | None, now: float) -> Consent | None:
         """A consent that lets ``campaign`` call ``number`` at ``now`` (not revoked, not expired)."""
-        at = utc_datetime(now)
-        scopes = [EVERY_CAMPAIGN] if campaign is None else [EVERY_CAMPAIGN, campaign]
-        query = (
-            select(consents)
-            .where(
-                consents.c.number == number,
-                consents.c.account_sid == account_sid,
-                consents.c.campaign.in_(scopes),
-                consents.c.revoked_at.is_(None),
-                consents.c.obtained_at <= at,
-                or_(consents.c.expires_at.is_(None), consents.c.expires_at > at),
-            )
-            .order_by(consents.c.id)
-            .limit(1)
-        )
+        return choose_consent(self.find_unrevoked(number, account_sid), campaign, now)
+
+    def find_unrevoked(self, number: str, account_sid: str) -> tuple[Consent, ...]:
+        """Every consent of ``number`` to the family ``account_sid`` not revoked, oldest first (one indexed read)."""
         with connection(self.engine, "consent lookup") as conn:
-            row = conn.execute(query).first()
-        return _row(row) if row is not None else None
+            return tuple(_row(row) for row in conn.execute(_FIND_UNREVOKED, {"number": number, "account_sid": account_sid}))
+
+    def _published(self, number: str, account_sid: str) -> None:
+        if self.publisher is not None:
+            self.publisher.publish(ChangeNotice(CONSENT, number, account_sid))
 
     def add(
         self,
@@ -87,6 +115,7 @@ class ConsentStore:
         campaign: str | None = None,
         expires_at: float | None = None,
         evidence: str | None = None,
+        actor: str = "admin",
     ) -> int:
         with transaction(self.engine, "consent insert") as conn:
             result = conn.execute(
@@ -101,16 +130,28 @@ class ConsentStore:
                     created_at=utc_datetime(now),
                 )
             )
-            return int(result.inserted_primary_key[0])
-
-    def revoke(self, consent_id: int, *, now: float, reason: str) -> bool:
-        with transaction(self.engine, "consent revoke") as conn:
-            result = conn.execute(
-                update(consents)
-                .where(consents.c.id == consent_id, consents.c.revoked_at.is_(None))
-                .values(revoked_at=utc_datetime(now), revoked_reason=reason)
+            consent_id = int(result.inserted_primary_key[0])
+            created = Consent(consent_id, number, account_sid, campaign or EVERY_CAMPAIGN, kind, obtained_at, expires_at, evidence, None)
+            record_change(
+                conn, now=now, actor=actor, entity="consent", entity_id=str(consent_id), action="create", before=None, after=created.as_record()
             )
-        return bool(result.rowcount)
+        self._published(number, account_sid)
+        return consent_id
+
+    def revoke(self, consent_id: int, *, now: float, reason: str, actor: str = "admin") -> bool:
+        with transaction(self.engine, "consent revoke") as conn:
+            in_force = (consents.c.id == consent_id, consents.c.revoked_at.is_(None))
+            row = conn.execute(select(consents).where(*in_force)).first()
+            # Conditional, so of two revocations at once only one takes (and is logged).
+            if row is None or not conn.execute(update(consents).where(*in_force).values(revoked_at=utc_datetime(now), revoked_reason=reason)).rowcount:
+                return False
+            before = _row(row)
+            record_change(
+                conn, now=now, actor=actor, entity="consent", entity_id=str(consent_id), action="revoke",
+                before=before.as_record(), after={**before.as_record(), "revoked_at": _iso(now), "revoked_reason": reason},
+            )
+        self._published(before.number, before.account_sid)
+        return True
 
     def list(self, *, account_sid: str | None = None, number: str | None = None) -> list[Consent]:
         query = select(consents).order_by(consents.c.id)

@@ -3,14 +3,15 @@
 Every change runs in one transaction that writes the change, bumps
 ``callguard_policy_version`` and appends to ``callguard_changes`` (who, when, before, after).
 A worker's :class:`~callguard.policy_refresh.PolicyRefresher` reads the version and, when it
-moved, the full :class:`~callguard.policy.overrides.Overrides`.
+moved, the full :class:`~callguard.policy.overrides.Overrides`: at once when a change notice
+arrives through Redis, else at its next poll.
 """
 
 from __future__ import annotations
 
-import json
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Iterator
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -18,8 +19,10 @@ from sqlalchemy.engine import Connection, Engine
 from ..clock import utc_datetime
 from ..policy.model import BlockedPrefix, Permission
 from ..policy.overrides import AccountOverride, Overrides
+from .change_notices import OVERRIDES, ChangeNotice, ChangePublisher
+from .changes import Change, list_changes, record_change
 from .database import connection, insert_ignoring_duplicates, transaction
-from .schema import account_states, aware, changes, permission_overrides, policy_version, runtime_blocks
+from .schema import account_states, aware, permission_overrides, policy_version, runtime_blocks
 
 PERMISSION_FIELDS = ("low_risk", "high_risk_special", "high_risk_tollfraud", "direct_request")
 
@@ -35,18 +38,6 @@ class RuntimeBlock:
     created_by: str
 
 
-@dataclass(frozen=True)
-class Change:
-    id: int
-    at: float
-    actor: str
-    entity: str
-    entity_id: str
-    action: str
-    before: Any
-    after: Any
-
-
 def bump_version(engine: Engine, conn: Connection, row: int) -> None:
     """Add one to row ``row`` of ``callguard_policy_version`` (creating it at 1), in ``conn``'s transaction."""
     where = policy_version.c.id == row
@@ -56,8 +47,21 @@ def bump_version(engine: Engine, conn: Connection, row: int) -> None:
 
 
 class OverrideStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, publisher: ChangePublisher | None = None) -> None:
         self.engine = engine
+        self.publisher = publisher
+
+    @contextmanager
+    def _change(self, operation: str) -> Iterator[Connection]:
+        """A transaction that bumps the version; once it commits, every worker is told."""
+        with transaction(self.engine, operation) as conn:
+            yield conn
+            self._bump(conn)
+        self._notify()
+
+    def _notify(self) -> None:
+        if self.publisher is not None:
+            self.publisher.publish(ChangeNotice(OVERRIDES))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -108,37 +112,17 @@ class OverrideStore:
             ]
 
     def changes(self, *, limit: int = 100, entity: str | None = None) -> list[Change]:
-        query = select(changes).order_by(changes.c.id.desc()).limit(limit)
-        if entity is not None:
-            query = query.where(changes.c.entity == entity)
-        with connection(self.engine, "changes list") as conn:
-            return [
-                Change(
-                    row.id,
-                    aware(row.at).timestamp(),  # type: ignore[union-attr]
-                    row.actor,
-                    row.entity,
-                    row.entity_id,
-                    row.action,
-                    json.loads(row.before) if row.before else None,
-                    json.loads(row.after) if row.after else None,
-                )
-                for row in conn.execute(query)
-            ]
+        """The change log (every store's changes), newest first."""
+        return list_changes(self.engine, limit=limit, entity=entity)
 
     # -- changing ----------------------------------------------------------------------------
 
     def _bump(self, conn: Connection) -> None:
         bump_version(self.engine, conn, 1)
 
-    def log_change(self, *, now: float, actor: str, entity: str, entity_id: str, action: str, before: Any, after: Any) -> None:
-        """Record a change made elsewhere (opt-outs, consent) in the same change log."""
-        with transaction(self.engine, "change log") as conn:
-            self._log(conn, now=now, actor=actor, entity=entity, entity_id=entity_id, action=action, before=before, after=after)
-
     def set_permission(self, account_sid: str, geo_key: str, permission: Permission | None, *, actor: str, now: float) -> None:
         """Set (or, with None, remove) a runtime permission entry replacing the file's for that country."""
-        with transaction(self.engine, "permission override") as conn:
+        with self._change("permission override") as conn:
             where = (permission_overrides.c.account_sid == account_sid, permission_overrides.c.geo_key == geo_key)
             row = conn.execute(select(permission_overrides).where(*where)).first()
             before = {f: bool(getattr(row, f)) for f in PERMISSION_FIELDS} if row is not None else None
@@ -151,28 +135,14 @@ class OverrideStore:
                         account_sid=account_sid, geo_key=geo_key, changed_at=utc_datetime(now), changed_by=actor, **after
                     )
                 )
-            self._bump(conn)
-            self._log(
+            record_change(
                 conn, now=now, actor=actor, entity="permission", entity_id=f"{account_sid}/{geo_key}",
                 action="set" if permission is not None else "clear", before=before, after=after,
             )
 
-    def _log(self, conn: Connection, *, now: float, actor: str, entity: str, entity_id: str, action: str, before: Any, after: Any) -> None:
-        conn.execute(
-            insert(changes).values(
-                at=utc_datetime(now),
-                actor=actor,
-                entity=entity,
-                entity_id=entity_id,
-                action=action,
-                before=json.dumps(before) if before is not None else None,
-                after=json.dumps(after) if after is not None else None,
-            )
-        )
-
     def set_suspended(self, account_sid: str, suspended: bool, *, reason: str | None, actor: str, now: float) -> None:
         """Suspend or resume an account at runtime (the file's setting is overridden either way)."""
-        with transaction(self.engine, "account state") as conn:
+        with self._change("account state") as conn:
             row = conn.execute(select(account_states).where(account_states.c.account_sid == account_sid)).first()
             before = {"suspended": bool(row.suspended), "reason": row.reason} if row is not None else None
             values = {"suspended": suspended, "reason": reason, "changed_at": utc_datetime(now), "changed_by": actor}
@@ -180,8 +150,7 @@ class OverrideStore:
                 conn.execute(insert(account_states).values(account_sid=account_sid, **values))
             else:
                 conn.execute(update(account_states).where(account_states.c.account_sid == account_sid).values(**values))
-            self._bump(conn)
-            self._log(
+            record_change(
                 conn, now=now, actor=actor, entity="account", entity_id=account_sid,
                 action="suspend" if suspended else "resume", before=before, after={"suspended": suspended, "reason": reason},
             )
@@ -189,7 +158,7 @@ class OverrideStore:
     def add_block(
         self, prefix: str, *, account_sid: str | None, reason: str, expires_at: float | None, actor: str, now: float
     ) -> int:
-        with transaction(self.engine, "block insert") as conn:
+        with self._change("block insert") as conn:
             block_id = conn.execute(
                 insert(runtime_blocks)
                 .values(
@@ -202,8 +171,7 @@ class OverrideStore:
                 )
                 .returning(runtime_blocks.c.id)
             ).scalar_one()
-            self._bump(conn)
-            self._log(
+            record_change(
                 conn, now=now, actor=actor, entity="prefix_block", entity_id=str(block_id), action="create", before=None,
                 after={"prefix": prefix, "account_sid": account_sid, "reason": reason, "expires_at": expires_at},
             )
@@ -215,9 +183,10 @@ class OverrideStore:
             if row is None:
                 return False
             conn.execute(update(runtime_blocks).where(runtime_blocks.c.id == block_id).values(lifted_at=utc_datetime(now), lifted_by=actor))
-            self._bump(conn)
-            self._log(
+            record_change(
                 conn, now=now, actor=actor, entity="prefix_block", entity_id=str(block_id), action="lift",
                 before={"prefix": row.prefix, "account_sid": row.account_sid, "reason": row.reason}, after=None,
             )
+            self._bump(conn)
+        self._notify()
         return True

@@ -1,8 +1,11 @@
-"""The tables callguard keeps (SQLAlchemy Core), and creating them safely from many workers."""
+"""The tables callguard keeps (SQLAlchemy Core).
+
+A change here needs a migration in ``migrations/versions`` (see :mod:`callguard.store.migrate`);
+tests/store/test_migrate.py fails until the migrated schema matches these tables again.
+"""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -18,13 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    inspect,
-    text,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
-
-log = logging.getLogger("callguard.store")
 
 metadata = MetaData()
 
@@ -219,22 +216,3 @@ def aware(value: "datetime | None") -> "datetime | None":
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value
-
-_ADVISORY_LOCK_KEY = 0x63616C6C  # "call": serialises schema creation across PostgreSQL clients
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Create missing tables. Safe when several workers or hosts start at once."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-            metadata.create_all(conn, checkfirst=True)
-        return
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except DBAPIError:
-        # Another worker created a table between our check and our CREATE; fine if all exist now.
-        missing = set(metadata.tables) - set(inspect(engine).get_table_names())
-        if missing:
-            raise
-        log.debug("schema created concurrently by another process")

@@ -12,13 +12,13 @@ from typing import Any, NoReturn
 
 import click
 
-from ..compliance_cli import _context, _records_options
+from ..compliance_cli import _context, _records_options, cli_actor
 from ..errors import CallguardError
 from ..numbers.risk import validate_e164_prefix
 from ..policy.loader import load_policy
-from ..runtime_cli import _actor, _actor_option
+from ..runtime_cli import _actor_option
 from ..store.counters import ClearFlag, CounterBackend, open_counters
-from ..store.overrides import OverrideStore
+from ..store.changes import log_change
 from .monitor import TrafficMonitor
 
 
@@ -149,8 +149,8 @@ def lift(
         what = f"throttle of caller ID {caller_id}" if caller_id is not None else f"velocity block on {target}"
         if not lifted:
             _fail(f"{account_sid}: no {what} is in force", 1)
-        OverrideStore(engine).log_change(
-            now=now, actor=_actor(actor), entity="traffic", entity_id=f"{account_sid}:{caller_id or target}", action="lift",
+        log_change(
+            engine, now=now, actor=cli_actor(actor), entity="traffic", entity_id=f"{account_sid}:{caller_id or target}", action="lift",
             before={"flag": key}, after=None,
         )
         click.echo(f"{account_sid}: {what} lifted")

@@ -24,7 +24,10 @@ from ..lookups import Lookups
 from ..metrics import MetricsRecorder
 from ..policy.loader import load_policy
 from ..store.audit import BatchingAuditLog, SqlAuditLog
+from ..store.changes import log_change
+from ..store.change_notices import OVERRIDES, ChangeListener, ChangeNotice, RedisChangePublisher
 from ..store.consents import ConsentStore
+from ..store.last_good import LastGood, LastGoodConsents, LastGoodOptOuts
 from ..store.optouts import OptOutStore
 from ..store.overrides import OverrideStore
 from ..store.twilio_snapshots import TwilioSnapshotStore
@@ -33,7 +36,7 @@ from ..sync.scheduler import SyncScheduler
 from ..policy_refresh import PolicyRefresher
 from ..registry import RegistryDirectory
 from ..store.database import create_database_engine
-from ..store.schema import ensure_schema
+from ..store.migrate import ensure_schema
 from .admin import api, api_routing_error
 from .admin.tokens import parse_admin_tokens
 from .compliance import compliance
@@ -47,6 +50,9 @@ from .voice import voice
 
 log = logging.getLogger("callguard")
 
+# Entries per worker of the last good opt-out and consent answers (each lives the stale limit).
+LAST_GOOD_ENTRIES = 20_000
+
 
 def _on_traffic_event(event: TrafficEvent, alerts: AlertSink, overrides: OverrideStore, clock: Clock) -> None:
     """Alert every traffic event, record blocks and throttles in the change log, and suspend the
@@ -54,8 +60,8 @@ def _on_traffic_event(event: TrafficEvent, alerts: AlertSink, overrides: Overrid
     alerts(event)
     if event.kind in ("velocity_block", "throttle_started"):
         try:
-            overrides.log_change(
-                now=event.at, actor="traffic", entity="traffic", entity_id=f"{event.account_sid}:{event.subject}", action=event.kind,
+            log_change(
+                overrides.engine, now=event.at, actor="traffic", entity="traffic", entity_id=f"{event.account_sid}:{event.subject}", action=event.kind,
                 before=None, after=event.as_dict(),
             )
         except StoreUnavailable:
@@ -66,6 +72,25 @@ def _on_traffic_event(event: TrafficEvent, alerts: AlertSink, overrides: Overrid
             log.error("account %s suspended automatically: %s", event.account_sid, event.sentence)
         except StoreUnavailable:
             log.exception("automatic suspension of %s could not be stored", event.account_sid)
+
+
+def _on_change_notice(notice: ChangeNotice, refresher: PolicyRefresher, kept: tuple[LastGood, ...]) -> None:
+    """What a worker does when another (or itself) changed something."""
+    if notice.kind == OVERRIDES:
+        refresher.refresh_now()
+        return
+    # An opt-out also revokes consent: forget both answers for the number.
+    for last_good in kept:
+        if notice.number is None:
+            last_good.clear()
+        else:
+            last_good.forget((notice.number, notice.family))
+
+
+def _on_missed_notices(refresher: PolicyRefresher, kept: tuple[LastGood, ...]) -> None:
+    refresher.refresh_now()
+    for last_good in kept:
+        last_good.clear()
 
 
 class CallGuard:
@@ -84,14 +109,20 @@ class CallGuard:
         policy = load_policy(settings.policy_path)
         tokens, default = resolve_auth_tokens(policy, app.config)
         engine = create_database_engine(settings.database_url)
-        ensure_schema(engine)
+        ensure_schema(engine, upgrade=settings.auto_migrate)
         audit_sql = SqlAuditLog(engine)
         audit: BatchingAuditLog | SqlAuditLog
         if settings.audit_mode == "sync":
             audit = audit_sql
         else:
             audit = BatchingAuditLog(audit_sql, flush_interval=settings.audit_flush_interval)
-        optouts, consents, overrides = OptOutStore(engine), ConsentStore(engine), OverrideStore(engine)
+        # One Redis configuration for the counters and the change notices (same URL and prefix).
+        publisher = RedisChangePublisher(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
+        optouts = OptOutStore(engine, publisher=publisher)
+        consents = ConsentStore(engine, publisher=publisher)
+        overrides = OverrideStore(engine, publisher=publisher)
+        kept_optouts: LastGood = LastGood("opt-out lookups", maxsize=LAST_GOOD_ENTRIES, ttl=settings.stale_limit, clock=settings.clock)
+        kept_consents: LastGood = LastGood("consent lookups", maxsize=LAST_GOOD_ENTRIES, ttl=settings.stale_limit, clock=settings.clock)
         registries = RegistryDirectory(settings.registry_dir, clock=settings.clock)
         for stale in registries.stale():
             log.warning(
@@ -106,14 +137,21 @@ class CallGuard:
             deployment_region=settings.region_name,
             on_event=lambda event: _on_traffic_event(event, alerts, overrides, settings.clock),
         )
-        lookups = Lookups(optouts=optouts, consents=consents, registries=registries, traffic=traffic)
+        lookups = Lookups(
+            optouts=LastGoodOptOuts(optouts, kept_optouts),
+            consents=LastGoodConsents(consents, kept_consents),
+            registries=registries,
+            traffic=traffic,
+        )
         guard = holder["guard"] = Guard(policy, clock=settings.clock, audit=MetricsRecorder(audit), lookups=lookups)
+        refreshing = settings.refresh_interval > 0  # 0: no background refresh, hence no staleness limit
         refresher = PolicyRefresher(
             guard, settings.policy_path, overrides, interval=settings.refresh_interval,
             twilio=TwilioSnapshotStore(engine), twilio_max_staleness=settings.twilio_max_staleness,
+            stale_limit=settings.stale_limit if refreshing else None,
         )
         refresher.refresh_now()  # runtime suspensions and blocks, and Twilio's last picture, apply from the first call
-        if settings.refresh_interval > 0:
+        if refreshing:
             refresher.start()
         twilio_sync = build_twilio_sync(
             engine, config=app.config, clock=settings.clock, sleep=settings.sleep,
@@ -122,6 +160,16 @@ class CallGuard:
         scheduler = SyncScheduler(twilio_sync, lambda: refresher.base_policy, poll=min(15.0, settings.twilio_sync_interval))
         if settings.twilio_sync_interval > 0:
             scheduler.start()  # it syncs only while the policy has synced accounts, and only when due
+        kept = (kept_optouts, kept_consents)
+        listener = None
+        if settings.redis_url:
+            listener = ChangeListener(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                on_notice=lambda notice: _on_change_notice(notice, refresher, kept),
+                on_missed=lambda: _on_missed_notices(refresher, kept),
+            )
+            listener.start()
         state = CallguardState(
             settings=settings,
             guard=guard,
@@ -140,6 +188,9 @@ class CallGuard:
             alerts=alerts,
             twilio_sync=twilio_sync,
             sync_scheduler=scheduler,
+            change_publisher=publisher,
+            change_listener=listener,
+            last_good={"optouts": kept_optouts, "consents": kept_consents},
         )
         app.extensions["callguard"] = state
         if app.config.get("MAX_CONTENT_LENGTH") is None:

@@ -86,6 +86,16 @@ def healthz() -> Response:
         "overrides_version": refresh.overrides_version,
         "last_refresh_ok_at": refresh.last_refresh_ok_at,
         "last_error": refresh.last_error,
+        # After this (by the app's clock) calls follow the fail mode until the database answers.
+        "fresh_until": refresh.fresh_until,
+        "change_notices": "redis" if state.change_listener is not None else "polling",
+        "change_notices_connected": state.change_listener.connected if state.change_listener is not None else None,
+        "change_notices_handled": state.change_listener.handled if state.change_listener is not None else None,
+    }
+    last_good = {
+        name: {"entries": stats.entries, "maxsize": stats.maxsize, "ttl_s": stats.ttl, "stale_answers": stats.stale_answers,
+               "database_unavailable": stats.unavailable}
+        for name, stats in ((name, kept.stats()) for name, kept in state.last_good.items())
     }
     now = state.settings.clock()
     registries = [
@@ -106,6 +116,7 @@ def healthz() -> Response:
         not database["ok"]
         or bool(audit.get("dropped"))
         or refresh.last_error is not None
+        or runtime["change_notices_connected"] is False
         or any(r["stale"] for r in registries)
         or bool(registry_errors)
         or counters.get("ok") is False
@@ -120,6 +131,7 @@ def healthz() -> Response:
         "database": database,
         "audit": audit,
         "runtime_changes": runtime,
+        "last_good": last_good,
         "registries": registries,
         "registry_errors": registry_errors,
         "traffic_counters": counters,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -12,6 +13,8 @@ from ..engine import Guard
 from ..lookups import RegistryLookup
 from ..middleware.upstream import UpstreamClient
 from ..policy_refresh import PolicyRefresher
+from ..store.change_notices import ChangeListener, RedisChangePublisher
+from ..store.last_good import LastGood
 from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
@@ -45,9 +48,14 @@ class CallguardState:
     twilio_sync: TwilioSync | None = None
     sync_scheduler: SyncScheduler | None = None
     upstream: UpstreamClient = field(default_factory=UpstreamClient)
+    change_publisher: RedisChangePublisher | None = None
+    change_listener: ChangeListener | None = None
+    last_good: Mapping[str, LastGood[Any]] = field(default_factory=dict)
 
     def close(self) -> None:
         """Stop background work, write the audit backlog and release database connections."""
+        if self.change_listener is not None:
+            self.change_listener.stop()
         self.refresher.stop()
         if self.sync_scheduler is not None:
             self.sync_scheduler.stop()
@@ -58,6 +66,8 @@ class CallguardState:
         if self.counters is not None:
             self.counters.close()
         self.upstream.close()
+        if self.change_publisher is not None:
+            self.change_publisher.close()
         self.engine.dispose()
 
 

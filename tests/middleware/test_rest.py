@@ -18,7 +18,7 @@ from callguard.registry import RegistryDirectory
 from callguard.store.consents import ConsentStore
 from callguard.store.database import create_database_engine
 from callguard.store.optouts import OptOutStore
-from callguard.store.schema import ensure_schema
+from callguard.store.migrate import ensure_schema
 
 from ..conftest import BASE_POLICY, MAIN, MAIN_TOKEN
 from ..test_engine import ListAudit

@@ -43,8 +43,8 @@ def test_remove_and_list(engine) -> None:
     store = OptOutStore(engine)
     store.add_many([("+14155550101", None), ("+14155550102", "spring"), ("+14155550101", None)], FAMILY, source="import", now=NOW)
     assert [(o.number, o.campaign) for o in store.list(account_sid=FAMILY)] == [("+14155550101", "*"), ("+14155550102", "spring")]
-    assert store.remove("+14155550101", FAMILY)
-    assert not store.remove("+14155550101", FAMILY)
+    assert store.remove("+14155550101", FAMILY, now=NOW)
+    assert not store.remove("+14155550101", FAMILY, now=NOW)
     assert store.find("+14155550101", FAMILY, None) is None
 
 

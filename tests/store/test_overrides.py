@@ -64,6 +64,29 @@ def test_a_refresher_picks_changes_up_and_survives_a_lost_database(
     assert refresher.status().last_error is not None and refresher.status().last_error.startswith("database")
 
 
+def test_with_a_stale_limit_a_lost_database_ends_in_the_fail_mode(
+    store: OverrideStore, policy_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    guard = Guard(load_policy(policy_path), clock=clock)
+    refresher = PolicyRefresher(guard, str(policy_path), store, interval=0, stale_limit=300)
+    store.set_suspended(MAIN, True, reason="fraud", actor="ops", now=clock())
+    assert refresher.refresh_now() and refresher.status().fresh_until == clock() + 300
+    clock.advance(200)
+    assert not refresher.refresh_now()  # nothing new, but the database answered: fresh for 300 s more
+    request = DialRequest(MAIN, "+14155550123", "+14155550100")
+    working = refresher.store
+    refresher.store = OverrideStore(create_database_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}"))
+    clock.advance(299)
+    refresher.refresh_now()
+    assert guard.check(request).reason == "account.suspended"  # the last good policy
+    clock.advance(2)
+    refresher.refresh_now()
+    assert guard.check(request).reasons == ("fault.internal",)  # past the limit: the fail mode
+    refresher.store = working
+    refresher.refresh_now()
+    assert guard.check(request).reason == "account.suspended"
+
+
 def test_editing_the_policy_file_is_picked_up_and_a_broken_edit_is_not(
     store: OverrideStore, write_policy: Callable[..., Path], policy_path: Path, clock: FakeClock
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from callguard import CallGuard, ConfigError, create_app
+from callguard.errors import SchemaMismatch
 
 from ..conftest import MAIN, MAIN_TOKEN, TwilioClient, dial_params
 
@@ -61,6 +62,8 @@ def test_the_extension_pattern(app_config: dict[str, Any]) -> None:
         ({"CALLGUARD_DATABASE_URL": "oracle://x"}, "CALLGUARD_DATABASE_URL: unsupported database"),
         ({"TWILIO_AUTH_TOKEN_TENANT": None}, "auth_token_env: names the environment variable TWILIO_AUTH_TOKEN_TENANT, which is not set"),
         ({"TWILIO_AUTH_TOKEN": None}, f"accounts.{MAIN}: has no auth token"),
+        ({"CALLGUARD_AUTO_MIGRATE": "maybe"}, "CALLGUARD_AUTO_MIGRATE: expected true or false, got 'maybe'"),
+        ({"CALLGUARD_DATABASE_STALE_LIMIT": "1"}, "CALLGUARD_DATABASE_STALE_LIMIT: must be at least 5"),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line(
@@ -73,6 +76,27 @@ def test_bad_configuration_stops_start_up_with_one_line(
         create_app(config)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_schema_behind_the_code_stops_start_up_unless_migrating_is_allowed(
+    make_app: Callable[..., Any], app_config: dict[str, Any], postgres_url: str
+) -> None:
+    config = {**app_config, "CALLGUARD_DATABASE_URL": postgres_url}
+    with pytest.raises(SchemaMismatch) as caught:
+        create_app(config)
+    assert str(caught.value).startswith("CALLGUARD_DATABASE_URL: the database has no callguard schema")
+    assert "run `callguard db upgrade`" in str(caught.value) and "\n" not in str(caught.value)
+    app = make_app({**config, "CALLGUARD_AUTO_MIGRATE": "yes"})
+    assert app.extensions["callguard"].settings.auto_migrate
+    assert make_app(config).extensions["callguard"].settings.auto_migrate is False  # migrated now: starts
+
+
+def test_sqlite_migrates_at_start_up_by_default(app: Any) -> None:
+    from callguard.store.migrate import current_revision, head_revision
+
+    state = app.extensions["callguard"]
+    assert state.settings.auto_migrate and current_revision(state.engine) == head_revision()
 
 
 def test_a_bad_policy_file_stops_start_up(app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:

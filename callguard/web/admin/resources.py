@@ -329,12 +329,7 @@ def create_optout() -> Response:
     campaign = text_field(body, "campaign", max_length=64)
     note = text_field(body, "note", max_length=1000)
     now = _now(state)
-    added = state.optouts.add(number, account.family, campaign=campaign, source="api", now=now, note=note)
-    if added:
-        state.overrides.log_change(
-            now=now, actor=actor(), entity="optout", entity_id=f"{account.family}/{number}", action="create", before=None,
-            after={"number": number, "campaign": campaign or "*", "note": note},
-        )
+    added = state.optouts.add(number, account.family, campaign=campaign, source="api", now=now, note=note, actor=actor())
     found = state.optouts.find(number, account.family, campaign)
     response = jsonify(optout_json(found))  # type: ignore[arg-type]
     response.status_code = 201 if added else 200
@@ -348,12 +343,8 @@ def delete_optout() -> Response:
     account = _account(state, request.args.get("account_sid") or "")
     number = _number(request.args, account)
     campaign = request.args.get("campaign") or None
-    if not state.optouts.remove(number, account.family, campaign=campaign):
+    if not state.optouts.remove(number, account.family, campaign=campaign, actor=actor(), now=_now(state)):
         raise ApiError(404, "not_found", f"no opt-out of {number} for account family {account.family}")
-    state.overrides.log_change(
-        now=_now(state), actor=actor(), entity="optout", entity_id=f"{account.family}/{number}", action="delete",
-        before={"number": number, "campaign": campaign or "*"}, after=None,
-    )
     return jsonify({"number": number, "account_sid": account.family, "deleted": True})
 
 
@@ -384,11 +375,8 @@ def create_consent() -> Response:
     evidence = text_field(body, "evidence", max_length=1000)
     now = _now(state)
     consent_id = state.consents.add(
-        number, account.family, kind=kind, obtained_at=obtained, expires_at=expires, campaign=campaign, evidence=evidence, now=now
-    )
-    state.overrides.log_change(
-        now=now, actor=actor(), entity="consent", entity_id=str(consent_id), action="create", before=None,
-        after={"number": number, "kind": kind, "campaign": campaign or "*", "evidence": evidence},
+        number, account.family, kind=kind, obtained_at=obtained, expires_at=expires, campaign=campaign, evidence=evidence, now=now,
+        actor=actor(),
     )
     (created,) = [c for c in state.consents.list(account_sid=account.family, number=number) if c.id == consent_id]
     response = jsonify(consent_json(created))
@@ -402,11 +390,8 @@ def revoke_consent(consent_id: int) -> Response:
     state = current_state()
     body = json_body() if request.content_length else {}
     reason = text_field(body, "reason", max_length=500) or f"revoked through the API by {actor()}"
-    if not state.consents.revoke(_id(consent_id, "consent"), now=_now(state), reason=reason):
+    if not state.consents.revoke(_id(consent_id, "consent"), now=_now(state), reason=reason, actor=actor()):
         raise ApiError(404, "not_found", f"no consent {consent_id} in force")
-    state.overrides.log_change(
-        now=_now(state), actor=actor(), entity="consent", entity_id=str(consent_id), action="revoke", before=None, after={"reason": reason}
-    )
     return jsonify({"id": consent_id, "revoked": True})
 
 

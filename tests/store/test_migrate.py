@@ -1,0 +1,131 @@
+"""Schema migrations of the records database (callguard.store.migrate), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import threading
+import tomllib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, text
+
+from callguard.errors import SchemaMismatch
+from callguard.store import create_database_engine, ensure_schema
+from callguard.store.migrate import MIGRATIONS_DIRECTORY, VERSION_TABLE, current_revision, head_revision, schema_differences
+from callguard.store.optouts import OptOutStore
+from callguard.store.schema import metadata
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine(database_url: str):
+    engine = create_database_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_the_migrated_schema_is_the_codes(engine) -> None:
+    assert current_revision(engine) is None
+    assert ensure_schema(engine) == (None, head_revision())
+    assert current_revision(engine) == head_revision()
+    assert schema_differences(engine) == []  # Alembic's autogenerate comparison against `metadata`
+    assert ensure_schema(engine) == (head_revision(), head_revision())
+
+
+def test_a_schema_that_differs_from_the_code_is_reported(engine) -> None:
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_callguard_changes_at"))
+        conn.execute(text("CREATE TABLE callguard_stray (id INTEGER PRIMARY KEY)"))
+        conn.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))  # not callguard's: ignored
+    assert sorted(schema_differences(engine)) == [
+        "add_index ix_callguard_changes_at on callguard_changes",
+        "remove_table callguard_stray",
+    ]
+
+
+def test_a_database_made_by_create_all_is_adopted_with_its_data(engine) -> None:
+    metadata.create_all(engine)  # what callguard did before it had migrations
+    OptOutStore(engine).add("+14155550123", "AC" + "1" * 32, now=1_780_000_000.0)
+    with pytest.raises(SchemaMismatch, match="callguard tables but no migration history.*run `callguard db upgrade`"):
+        ensure_schema(engine, upgrade=False)
+    assert ensure_schema(engine) == (None, head_revision())
+    assert [o.number for o in OptOutStore(engine).list()] == ["+14155550123"]
+    assert schema_differences(engine) == []
+
+
+def test_a_database_with_only_some_tables_gets_the_rest(engine) -> None:
+    metadata.tables["callguard_decisions"].create(engine)
+    ensure_schema(engine)
+    assert schema_differences(engine) == []
+
+
+def test_a_table_that_is_not_callguards_shape_is_not_adopted(engine) -> None:
+    Table("callguard_optouts", MetaData(), Column("id", Integer, primary_key=True), Column("number", String(32))).create(engine)
+    with pytest.raises(SchemaMismatch, match="callguard_optouts lacks the columns account_sid, campaign, source, created_at"):
+        ensure_schema(engine)
+
+
+def test_without_upgrade_a_fresh_database_stops_start_up_with_what_to_run(engine) -> None:
+    with pytest.raises(SchemaMismatch) as raised:
+        ensure_schema(engine, upgrade=False)
+    assert str(raised.value) == (
+        f"CALLGUARD_DATABASE_URL: the database has no callguard schema (this callguard needs revision {head_revision()}): "
+        "run `callguard db upgrade`, or set CALLGUARD_AUTO_MIGRATE=true"
+    )
+    assert raised.value.current is None and raised.value.required == head_revision()
+    ensure_schema(engine)
+    assert ensure_schema(engine, upgrade=False) == (head_revision(), head_revision())
+
+
+def test_a_schema_from_a_newer_callguard_stops_start_up(engine) -> None:
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    for upgrade in (True, False):
+        with pytest.raises(SchemaMismatch, match="at revision 9999, which this callguard does not know .*upgrade callguard"):
+            ensure_schema(engine, upgrade=upgrade)
+
+
+def test_workers_starting_at_once_migrate_once(database_url: str) -> None:
+    engines = [create_database_engine(database_url) for _ in range(4)]
+    barrier = threading.Barrier(len(engines))
+    results: list[tuple[str | None, str]] = []
+    errors: list[BaseException] = []
+
+    def start(engine) -> None:
+        barrier.wait()
+        try:
+            results.append(ensure_schema(engine))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for engine in engines:
+        engine.dispose()
+    assert errors == []
+    head = head_revision()
+    assert sorted(results, key=lambda r: r[0] or "") == [(None, head)] + [(head, head)] * 3
+
+
+def test_every_migration_file_ships_in_the_package() -> None:
+    """An installed wheel migrates from package data: every file of the migrations directory
+    must match the package-data globs in pyproject.toml."""
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["callguard.store"]
+    package = ROOT / "callguard" / "store"
+    shipped, missing = [], []
+    for directory, _dirs, files in os.walk(MIGRATIONS_DIRECTORY):
+        for name in files:
+            if name.endswith(".pyc"):
+                continue
+            relative = str((Path(directory) / name).relative_to(package))
+            (shipped if any(fnmatch.fnmatch(relative, glob) for glob in globs) else missing).append(relative)
+    assert missing == []
+    assert "migrations/env.py" in shipped and any(path.startswith("migrations/versions/") for path in shipped)
