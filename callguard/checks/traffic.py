@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
 
 from ..policy.model import Campaign
 from ..traffic.policy import TrafficPolicy, parse_traffic
@@ -47,7 +46,7 @@ def check_traffic(ctx: DialContext) -> Outcome:
         policy=policy,
         now=ctx.now,
     )
-    if result.undo:
-        undo: list[Any] = result.undo
-        ctx.on_reject.append(lambda: monitor.undo(undo, ctx.now))
+    taken = result.taken
+    if taken is not None:
+        ctx.on_reject.append(lambda: monitor.undo(taken))
     return result.refusals[0] if result.refusals else None

@@ -15,6 +15,7 @@ otherwise dropped as their keys are used). Either may run in any process; both a
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -51,6 +52,14 @@ CREATE TABLE IF NOT EXISTS events (key TEXT NOT NULL, at REAL NOT NULL, member T
 CREATE TABLE IF NOT EXISTS gauge (key TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL,
                                   PRIMARY KEY (key, member)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS events_counted AFTER INSERT ON events
+  BEGIN INSERT INTO counts (key, n) VALUES ('e' || NEW.key, 1) ON CONFLICT (key) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS events_uncounted AFTER DELETE ON events
+  BEGIN UPDATE counts SET n = n - 1 WHERE key = 'e' || OLD.key; END;
+CREATE TRIGGER IF NOT EXISTS gauge_counted AFTER INSERT ON gauge
+  BEGIN INSERT INTO counts (key, n) VALUES ('g' || NEW.key, 1) ON CONFLICT (key) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS gauge_uncounted AFTER DELETE ON gauge
+  BEGIN UPDATE counts SET n = n - 1 WHERE key = 'g' || OLD.key; END;
 CREATE TABLE IF NOT EXISTS outcomes (key TEXT NOT NULL, at REAL NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,
                                      answered INTEGER NOT NULL, duration REAL NOT NULL, expires REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS outcomes_key_seq ON outcomes (key, seq);
@@ -62,16 +71,34 @@ CREATE TABLE IF NOT EXISTS indexes (key TEXT NOT NULL, member TEXT NOT NULL, exp
 """
 
 _READS = (OutcomeStats, GetFlag, ReadTallies, ReadIndex)
-_SCHEMA_VERSION = 2  # PRAGMA user_version; a file of another version is recreated (counters are soft state)
+_SCHEMA_VERSION = 3  # PRAGMA user_version; a file of another version is recreated (counters are soft state)
 _CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
 _PRUNE_EVERY = 60.0  # seconds between background prunes
 # The fallback should the background thread not run: SQLite checkpoints inline past this many pages.
 _AUTOCHECKPOINT_PAGES = 10_000
-# The running count of rows a key has in ``events`` (prefix "e") or ``gauge`` (prefix "g"):
-# counting a window's rows would cost as many steps as the window holds events. Each table is
-# one b-tree (WITHOUT ROWID, no secondary index): a commit writes each page it dirtied to the
-# WAL, so every b-tree a call touches costs it.
+# ``counts`` holds how many rows each key has in ``events`` (key "e" + key) and in ``gauge``
+# ("g" + key), kept by the triggers above inside every change's own statement: counting a
+# window's rows would cost as many steps as the window holds events. Each table is one b-tree
+# (WITHOUT ROWID, no secondary index), because a commit writes every page it dirtied to the WAL,
+# and each statement from Python costs more than the SQL it runs: an admission is four.
 _EVENTS, _GAUGE = "e", "g"
+
+
+_JOIN_GAUGE = "INSERT INTO gauge (key, member, expires) VALUES (?, ?, ?) ON CONFLICT (key, member) DO UPDATE SET expires = excluded.expires"
+
+
+@functools.lru_cache(maxsize=64)
+def _admit_statements(flags: int, windows: int, gauges: int) -> tuple[str, str, str]:
+    """(expire, read, insert) for an admission of this shape: built once, not per call."""
+    expire = "DELETE FROM events WHERE " + " OR ".join(["(key = ? AND at <= ?)"] * windows)
+    parts = []
+    if flags:
+        parts.append(f"SELECT 0, key, until, reason FROM flags WHERE key IN ({','.join('?' * flags)}) AND until > ?")
+    if windows + gauges:
+        parts.append(f"SELECT 1, key, n, NULL FROM counts WHERE key IN ({','.join('?' * (windows + gauges))})")
+    parts += ["SELECT 2, key, 1, NULL FROM gauge WHERE key = ? AND member = ?"] * gauges
+    insert = "INSERT INTO events (key, at, member) VALUES " + ",".join(["(?, ?, ?)"] * windows)
+    return expire, " UNION ALL ".join(parts), insert
 
 
 class SqliteCounters(CounterBackend):
@@ -98,9 +125,12 @@ class SqliteCounters(CounterBackend):
                 tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
                 for table in tables:
                     conn.execute(f'DROP TABLE "{table}"')
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
+            statement = ""
+            for line in _SCHEMA.splitlines(keepends=True):  # a trigger's body has semicolons of its own
+                statement += line
+                if sqlite3.complete_statement(statement):
                     conn.execute(statement)
+                    statement = ""
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -180,18 +210,12 @@ class SqliteCounters(CounterBackend):
         return int(frames), int(copied)
 
     def prune(self, now: float) -> None:
-        """Delete everything expired, keeping the running counts exact."""
+        """Delete everything expired (the triggers keep the counts exact)."""
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            deltas: dict[str, int] = {}
-            for prefix, statement, bound in (
-                (_EVENTS, "DELETE FROM events WHERE at <= ? RETURNING key", now - MAX_WINDOW),
-                (_GAUGE, "DELETE FROM gauge WHERE expires <= ? RETURNING key", now),
-            ):
-                for (key,) in conn.execute(statement, (bound,)).fetchall():
-                    deltas[prefix + key] = deltas.get(prefix + key, 0) - 1
-            self._add(conn, deltas)
+            conn.execute("DELETE FROM events WHERE at <= ?", (now - MAX_WINDOW,))
+            conn.execute("DELETE FROM gauge WHERE expires <= ?", (now,))
             conn.execute("DELETE FROM counts WHERE n <= 0")
             for table in ("outcomes", "tallies", "indexes"):
                 conn.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,))
@@ -201,43 +225,16 @@ class SqliteCounters(CounterBackend):
             conn.execute("ROLLBACK")
             raise
 
-    # -- running counts ---------------------------------------------------------------------
-
-    @staticmethod
-    def _counts(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
-        if not keys:
-            return {}
-        marks = ",".join("?" * len(keys))
-        return dict(conn.execute(f"SELECT key, n FROM counts WHERE key IN ({marks})", tuple(keys)).fetchall())
-
-    @staticmethod
-    def _add(conn: sqlite3.Connection, deltas: dict[str, int]) -> None:
-        changes = [(key, delta) for key, delta in deltas.items() if delta]
-        if changes:
-            values = ",".join(["(?, ?)"] * len(changes))
-            conn.execute(
-                f"INSERT INTO counts (key, n) VALUES {values} ON CONFLICT (key) DO UPDATE SET n = n + excluded.n",
-                tuple(x for change in changes for x in change),
-            )
-
-    def _expire_gauge(self, conn: sqlite3.Connection, key: str, now: float) -> int:
-        # Reads the key's members (no index on expires): callers do it only when the gauge looks
-        # full, where members whose end was never reported are what matters.
-        gone = conn.execute("DELETE FROM gauge WHERE key = ? AND expires <= ?", (key, now)).rowcount
-        self._add(conn, {_GAUGE + key: -gone})
-        return gone
-
     # -- operations -------------------------------------------------------------------------
 
     def _op(self, conn: sqlite3.Connection, op: Op, now: float) -> Any:
         if isinstance(op, Admit):
             return self._admit(conn, op, now)
         if isinstance(op, Unhit):
-            gone = conn.execute("DELETE FROM events WHERE key = ? AND at = ? AND member = ?", (op.key, op.at, op.event)).rowcount
-            self._add(conn, {_EVENTS + op.key: -gone})
+            conn.execute("DELETE FROM events WHERE key = ? AND at = ? AND member = ?", (op.key, op.at, op.event))
             return None
         if isinstance(op, Release):
-            self._add(conn, {_GAUGE + op.key: -conn.execute("DELETE FROM gauge WHERE key = ? AND member = ?", (op.key, op.member)).rowcount})
+            conn.execute("DELETE FROM gauge WHERE key = ? AND member = ?", (op.key, op.member))
             return None
         if isinstance(op, RecordOutcome):
             conn.execute(
@@ -266,7 +263,6 @@ class SqliteCounters(CounterBackend):
             return conn.execute("DELETE FROM flags WHERE key = ? AND until > ?", (op.key, now)).rowcount > 0
         if isinstance(op, Reset):
             conn.execute("DELETE FROM events WHERE key = ?", (op.key,))
-            conn.execute("DELETE FROM counts WHERE key = ?", (_EVENTS + op.key,))
             conn.execute("DELETE FROM outcomes WHERE key = ?", (op.key,))
             return None
         if isinstance(op, Tally):
@@ -292,29 +288,35 @@ class SqliteCounters(CounterBackend):
         raise TypeError(f"unknown counter operation {op!r}")
 
     def _admit(self, conn: sqlite3.Connection, op: Admit, now: float) -> AdmitResult:
-        # A handful of statements whatever the number of windows: each statement costs ~5 µs.
-        flags: list[tuple[float, str] | None] = [None] * len(op.flags)
-        if op.flags:
-            marks = ",".join("?" * len(op.flags))
-            found = {
-                key: (until, reason)
-                for key, until, reason in conn.execute(f"SELECT key, until, reason FROM flags WHERE key IN ({marks}) AND until > ?", (*op.flags, now))
-            }
-            flags = [found.get(key) for key in op.flags]
-        deltas: dict[str, int] = {}
-        if op.windows:
-            where = " OR ".join(["(key = ? AND at <= ?)"] * len(op.windows))
-            bounds = tuple(x for key, window, _ in op.windows for x in (key, now - window))
-            for (key,) in conn.execute(f"DELETE FROM events WHERE {where} RETURNING key", bounds).fetchall():
-                deltas[_EVENTS + key] = deltas.get(_EVENTS + key, 0) - 1
-        counts = self._counts(conn, [_EVENTS + key for key, _, _ in op.windows] + [_GAUGE + key for key, _, _ in op.gauges])
-        window_counts = [counts.get(_EVENTS + key, 0) + deltas.get(_EVENTS + key, 0) for key, _, _ in op.windows]
-        gauge_counts, present = [], []
+        expire, read, insert = _admit_statements(len(op.flags), len(op.windows), len(op.gauges))
+        if op.windows:  # what has left each window goes first, so the counts read next are the windows'
+            conn.execute(expire, [x for key, window, _ in op.windows for x in (key, now - window)])
+        # One read for every flag, count and gauge membership the admission depends on.
+        args: list[Any] = [*op.flags, now] if op.flags else []
+        args += [_EVENTS + key for key, _, _ in op.windows] + [_GAUGE + key for key, _, _ in op.gauges]
+        for key, _, _ in op.gauges:
+            args += [key, op.member]
+        found: dict[str, tuple[float, str]] = {}
+        counts: dict[str, int] = {}
+        members: set[str] = set()
+        if read:
+            for kind, key, value, reason in conn.execute(read, args).fetchall():
+                if kind == 0:
+                    found[key] = (value, reason)
+                elif kind == 1:
+                    counts[key] = int(value)
+                else:
+                    members.add(key)
+        flags = tuple(found.get(key) for key in op.flags)
+        window_counts = tuple(counts.get(_EVENTS + key, 0) for key, _, _ in op.windows)
+        present = [key in members for key, _, _ in op.gauges]
+        gauge_counts = []
         for key, _ttl, limit in op.gauges:
-            present.append(conn.execute("SELECT 1 FROM gauge WHERE key = ? AND member = ?", (key, op.member)).fetchone() is not None)
             count = counts.get(_GAUGE + key, 0)
             if count >= limit:
-                count -= self._expire_gauge(conn, key, now)
+                # Members whose end was never reported matter only once the gauge looks full; this
+                # reads the key's members (there is no index on expires).
+                count -= conn.execute("DELETE FROM gauge WHERE key = ? AND expires <= ?", (key, now)).rowcount
             gauge_counts.append(count)
         admitted = (
             all(f is None for f in flags)
@@ -323,19 +325,11 @@ class SqliteCounters(CounterBackend):
         )
         if admitted:
             if op.windows:
-                conn.execute(
-                    "INSERT INTO events (key, at, member) VALUES " + ",".join(["(?, ?, ?)"] * len(op.windows)),
-                    tuple(x for key, _, _ in op.windows for x in (key, now, op.event)),
-                )
-                for key, _, _ in op.windows:
-                    deltas[_EVENTS + key] = deltas.get(_EVENTS + key, 0) + 1
-            for (key, ttl, _), already in zip(op.gauges, present):
-                conn.execute("INSERT OR REPLACE INTO gauge (key, member, expires) VALUES (?, ?, ?)", (key, op.member, now + ttl))
-                if not already:
-                    deltas[_GAUGE + key] = deltas.get(_GAUGE + key, 0) + 1
-        self._add(conn, deltas)
+                conn.execute(insert, [x for key, _, _ in op.windows for x in (key, now, op.event)])
+            for key, ttl, _ in op.gauges:  # a member already in is updated, not counted again
+                conn.execute(_JOIN_GAUGE, (key, op.member, now + ttl))
         joined = tuple(admitted and not already for already in present)
-        return AdmitResult(admitted, tuple(window_counts), tuple(gauge_counts), tuple(flags), joined)
+        return AdmitResult(admitted, window_counts, tuple(gauge_counts), flags, joined)
 
     def close(self) -> None:
         self._stop.set()

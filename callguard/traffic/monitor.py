@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -66,10 +65,21 @@ class TrafficEvent:
         }
 
 
+@dataclass(frozen=True)
+class Taken:
+    """What an admitted call recorded: given back (:meth:`TrafficMonitor.undo`) if a later check refuses it."""
+
+    windows: tuple[str, ...]
+    event: str
+    at: float
+    gauges: tuple[str, ...]  # only those the call joined: a slot it held already stays with it
+    member: str
+
+
 @dataclass
 class DialTraffic:
     refusals: list[Refusal]
-    undo: list[Op]
+    taken: Taken | None  # None when the call was refused: nothing was recorded
 
 
 @dataclass(frozen=True)
@@ -167,7 +177,7 @@ class TrafficMonitor:
         now: float,
     ) -> DialTraffic:
         """One atomic admission: every flag, window and gauge checked, the call recorded in all or none."""
-        event = uuid.uuid4().hex
+        event = os.urandom(16).hex()
         member = call_sid or event
         country = region or "intl"
         windows: list[tuple[str, float, int]] = []
@@ -196,21 +206,16 @@ class TrafficMonitor:
             gauges.append((f"conc:{account_sid}", policy.max_call_seconds, policy.concurrent))
 
         result: AdmitResult = self.counters.run([Admit(tuple(windows), tuple(gauges), tuple(flags), member, event)], now)[0]
-        self.tallies.add(f"country:{account_sid}:{country}", _day(now), REPORT_TTL)
-        self.tallies.index(f"countries:{account_sid}", country, REPORT_TTL)
-        if caller_id:
-            self.tallies.index(f"callers:{account_sid}", caller_id, REPORT_TTL)
-        self.tallies.add(f"region:{account_sid}:{self.deployment_region}", _hour(now), 2 * DAY)
-        self.tallies.index(f"regions:{account_sid}", self.deployment_region, 2 * DAY)
+        self.tallies.count_call(account_sid, country, caller_id, self.deployment_region, now)
 
         events: list[TrafficEvent] = []
         if result.admitted:
-            undo: list[Op] = [Unhit(key, event, now) for key, _, _ in windows]
-            # A slot the call held already (another target of the same call) stays with it.
-            undo += [Release(key, member) for (key, _, _), joined in zip(gauges, result.joined) if joined]
+            taken = Taken(
+                tuple(key for key, _, _ in windows), event, now, tuple(key for (key, _, _), joined in zip(gauges, result.joined) if joined), member
+            )
             events.extend(self._region_share(account_sid, policy, now))
             self._emit(events)
-            return DialTraffic([], undo)
+            return DialTraffic([], taken)
 
         refusals: list[Refusal] = []
         follow_up: list[Op] = []
@@ -255,12 +260,14 @@ class TrafficMonitor:
         if follow_up:
             self.counters.run(follow_up, now)
         self._emit(events)
-        return DialTraffic(refusals, [])
+        return DialTraffic(refusals, None)
 
-    def undo(self, ops: list[Op], now: float) -> None:
+    def undo(self, taken: Taken) -> None:
         """Give back what a call took when a later check refused it."""
+        ops: list[Op] = [Unhit(key, taken.event, taken.at) for key in taken.windows]
+        ops += [Release(key, taken.member) for key in taken.gauges]
         if ops:
-            self.counters.run(ops, now)
+            self.counters.run(ops, taken.at)
 
     # -- after the call -----------------------------------------------------------------------
 
@@ -453,6 +460,20 @@ class TallyBuffer:
     def index(self, key: str, member: str, ttl: float) -> None:
         with self._lock:
             self._indexes[(key, member)] = ttl
+        if self._writer is None:
+            self._start_writer()
+
+    def count_call(self, account_sid: str, country: str, caller_id: str | None, deployment_region: str, now: float) -> None:
+        """A call's report counts: its destination country and deployment region, and its caller ID."""
+        day, hour = _day(now), _hour(now)
+        with self._lock:
+            tallies, indexes = self._tallies, self._indexes
+            for key in ((f"country:{account_sid}:{country}", day, REPORT_TTL), (f"region:{account_sid}:{deployment_region}", hour, 2 * DAY)):
+                tallies[key] = tallies.get(key, 0) + 1
+            indexes[(f"countries:{account_sid}", country)] = REPORT_TTL
+            indexes[(f"regions:{account_sid}", deployment_region)] = 2 * DAY
+            if caller_id:
+                indexes[(f"callers:{account_sid}", caller_id)] = REPORT_TTL
         if self._writer is None:
             self._start_writer()
 

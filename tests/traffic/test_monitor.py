@@ -257,7 +257,9 @@ def test_a_refused_second_target_of_one_call_keeps_the_calls_slot(harness: Harne
     second = harness.monitor.before_dial(account_sid=ACCOUNT, family=ACCOUNT, e164="+14155550124", region="US", caller_id=CALLER,
                                          call_sid="CA" + "1" * 32, campaign_id=None, policy=policy, now=harness.clock())
     assert first.refusals == [] and second.refusals == []
-    harness.monitor.undo(second.undo, harness.clock())  # a later check refused the second target
+    assert second.taken is not None and second.taken.gauges == ()  # the slot was the call's already
+    harness.monitor.undo(second.taken)  # a later check refused the second target
     assert harness.dial(policy) == ["traffic.concurrent"]  # the first target still holds the account's one slot
-    harness.monitor.undo(first.undo, harness.clock())
+    assert first.taken is not None
+    harness.monitor.undo(first.taken)
     assert harness.dial(policy) == []
