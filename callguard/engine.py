@@ -225,7 +225,7 @@ class Guard:
                 refusals.append(outcome)  # type: ignore[arg-type]
                 ctx.refused = True
         if refusals:
-            for give_back in ctx.on_reject:  # quota a refused call took
+            for give_back in ctx.on_reject or ():  # quota a refused call took
                 try:
                     give_back()
                 except Exception:

@@ -8,7 +8,7 @@ account, no number) and is not recorded as having run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Final, Union
 
 from ..decision import Allow, DialRequest, Refusal
@@ -47,7 +47,8 @@ class DialContext:
     lookups: Lookups | None = None
     refused: bool = False  # set by the engine once any check has refused
     # Called by the engine if the call ends up refused: checks that counted the call give it back.
-    on_reject: list[Callable[[], None]] = field(default_factory=list)
+    # None until a check adds one (most calls are counted by nothing).
+    on_reject: list[Callable[[], None]] | None = None
 
     @property
     def telemarketing_number(self) -> bool:

@@ -48,5 +48,7 @@ def check_traffic(ctx: DialContext) -> Outcome:
     )
     taken = result.taken
     if taken is not None:
+        if ctx.on_reject is None:
+            ctx.on_reject = []
         ctx.on_reject.append(lambda: monitor.undo(taken))
     return result.refusals[0] if result.refusals else None
