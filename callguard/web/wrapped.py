@@ -20,6 +20,7 @@ from flask import request
 from twiml.dials import find_dial_targets
 from twiml.document import parse_twiml
 
+from ..checks.traffic import effective_traffic
 from ..errors import TwimlError, UpstreamError
 from ..metrics import upstream_failure
 from ..middleware.policing import Callbacks, WrappedCall, dial_string, police_twiml
@@ -47,15 +48,16 @@ def police_app_answer(
 ) -> PolicedAnswer:
     """Police ``body``, the app's answer to the verified request being handled."""
     guard = state.guard
+    policy = guard.policy
     params = verified.params
-    account = guard.policy.account(params.get("AccountSid"))
-    callbacks = Callbacks(
-        base_url=callback_base(state),
-        document_url=verified.url,
-        key=verified.signer.token,
-        status=account is not None and state.traffic is not None and account.traffic.enabled,
-    )
+    account = policy.account(params.get("AccountSid"))
     call = WrappedCall.from_params(params, campaign=campaign or request.args.get("campaign") or None, source=source)
+    # Counted calls (the account's, or its campaign's, traffic limits) must report their end.
+    counted = False
+    if account is not None and state.traffic is not None:
+        call_campaign = policy.campaign(call.campaign or account.default_campaign)
+        counted = effective_traffic(account.traffic, call_campaign, policy.source).enabled
+    callbacks = Callbacks(base_url=callback_base(state), document_url=verified.url, key=verified.signer.token, status=counted)
     try:
         policed = police_twiml(body, guard, call, callbacks, max_bytes=state.upstream.max_bytes)
     except TwimlError as exc:

@@ -179,6 +179,19 @@ def test_status_callbacks_chain_to_the_apps_own_when_traffic_is_counted(
         app.extensions["callguard"].close()
 
 
+def test_a_campaign_with_limits_of_its_own_gets_status_callbacks(app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:
+    campaign = '\n[campaigns.spring]\npurpose = "informational"\n\n[campaigns.spring.traffic]\nconcurrent = 5\n'
+    app, _ = build_voice_app({**app_config, "CALLGUARD_POLICY": str(write_policy(BASE_POLICY + campaign, name="c.toml"))})
+    try:
+        tw = TwilioClient(app.test_client())
+        plain = parse_twiml(tw.post("/voice/counting", dial_params("+14155550123")).data).find("Dial/Number")
+        assert plain.get("statusCallback") == "https://app.example.com/status"  # nothing counts this call: the app's own, untouched
+        counted = parse_twiml(tw.post("/voice/counting?campaign=spring", dial_params("+14155550123")).data).find("Dial/Number")
+        assert counted.get("statusCallback").startswith(f"{PUBLIC_URL}/voice/status?campaign=spring&forward=")
+    finally:
+        app.extensions["callguard"].close()
+
+
 @pytest.mark.parametrize(
     ("path", "reason"),
     [
