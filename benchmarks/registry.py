@@ -21,7 +21,6 @@ import argparse
 import gc
 import http.client
 import os
-import resource
 import selectors
 import shutil
 import statistics

@@ -25,14 +25,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlencode
 
-from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from decide import run_wrk, wait_for, worker_cpu_seconds  # noqa: E402
+from decide import run_wrk, wait_for, worker_cpu_seconds, write_signed_posts_script  # noqa: E402
 
 ACCOUNT = "AC00000000000000000000000000000001"
 TOKEN = "benchmark-auth-token-0123456789ab"
@@ -70,28 +68,14 @@ def start(app: str, port: int, workdir: Path, policy: Path, team: str) -> subpro
 
 
 def write_wrk_script(path: Path, port: int, count: int = 200) -> None:
-    validator = RequestValidator(TOKEN)
-    url = f"http://127.0.0.1:{port}{PATH}"
-    bodies, signatures = [], []
-    for i in range(count):
-        params = {
+    requests = [
+        {
             "AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": f"CA{i:032x}", "CallStatus": "ringing",
             "Direction": "inbound", "From": "+12125550199", "To": "+14155550100",
         }
-        bodies.append(urlencode(params))
-        signatures.append(validator.compute_signature(url, params))
-    lua = ["local bodies = {"] + [f'"{b}",' for b in bodies] + ["}", "local sigs = {"] + [f'"{s}",' for s in signatures] + ["}"]
-    lua += [
-        "local i = 0",
-        "request = function()",
-        "  i = i % #bodies + 1",
-        f'  return wrk.format("POST", "{PATH}", {{["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sigs[i]}}, bodies[i])',
-        "end",
-        "local non2xx = 0",
-        "response = function(status, headers, body) if status ~= 200 then non2xx = non2xx + 1 end end",
-        'done = function(summary, latency, requests) io.write(string.format("non200 %d\\n", non2xx)) end',
+        for i in range(count)
     ]
-    path.write_text("\n".join(lua))
+    write_signed_posts_script(path, port, PATH, requests, TOKEN)
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ from ..numbers.classify import classify_number
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..policy.model import DEFAULT_OPT_OUT_WORDS, Campaign, OptOutScope
 from .responses import forbidden, twiml_response
-from .state import CallguardState, current_state
+from .state import CallguardState
 from .twilio_request import dial_request_from_params
 from .urls import callback_base, url_allowed
 from .webhook import is_verified, twilio_webhook
