@@ -301,6 +301,17 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Any]:
+    """The records database of ``database_url`` (each backend in turn), migrated to the code's schema."""
+    from callguard.store import create_database_engine, ensure_schema
+
+    engine = create_database_engine(database_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
 # -- the web app ----------------------------------------------------------------------------
 
 

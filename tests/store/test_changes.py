@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import text
 
 from callguard import StoreUnavailable
-from callguard.store import create_database_engine, ensure_schema
 from callguard.store.changes import list_changes
 from callguard.store.consents import ConsentStore
 from callguard.store.optouts import OptOutStore
@@ -14,13 +13,6 @@ from callguard.store.optouts import OptOutStore
 FAMILY = "AC" + "a" * 32
 NOW = 1_780_000_000.0
 
-
-@pytest.fixture
-def engine(database_url: str):
-    engine = create_database_engine(database_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_opt_outs_and_consents_are_logged_with_who_when_before_and_after(engine) -> None:

@@ -6,7 +6,6 @@ import threading
 
 import pytest
 
-from callguard.store import create_database_engine, ensure_schema
 from callguard.store.consents import ConsentStore
 from callguard.store.optouts import OptOutStore
 
@@ -14,13 +13,6 @@ FAMILY = "AC" + "a" * 32
 OTHER = "AC" + "b" * 32
 NOW = 1_780_000_000.0
 
-
-@pytest.fixture
-def engine(database_url: str):
-    engine = create_database_engine(database_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_opt_out_scopes(engine) -> None:

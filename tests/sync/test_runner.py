@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 
 from callguard import FakeClock, load_policy
 from callguard.policy import Policy
-from callguard.store import create_database_engine, ensure_schema
+from callguard.store import create_database_engine
 from callguard.store.leases import LeaseStore
 from callguard.store.twilio_snapshots import TwilioSnapshotStore
 from callguard.sync.reader import TwilioReader
@@ -22,13 +22,6 @@ from .twilio_double import FakeAccount, TwilioDouble
 
 INTERVAL = 300.0
 
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Any]:
-    engine = create_database_engine(database_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
