@@ -101,6 +101,25 @@ def _admit_statements(flags: int, windows: int, gauges: int) -> tuple[str, str, 
     return expire, " UNION ALL ".join(parts), insert
 
 
+def _use_wal(conn: sqlite3.Connection, *, wait: float = 5.0) -> None:
+    """Put the file in WAL mode (a setting the file keeps: only its first opener changes it).
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once, without
+    its busy handler, while another process holds it: workers opening a new file together
+    retry for up to ``wait`` seconds.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SqliteCounters(CounterBackend):
     name = "sqlite"
 
@@ -139,7 +158,7 @@ class SqliteCounters(CounterBackend):
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=True)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
         if self.background:

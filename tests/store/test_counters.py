@@ -247,3 +247,30 @@ def test_redis_reloads_its_script_when_the_server_forgot_it(redis_server: str, r
     assert backend.run([window("k", 60, 5, "a"), GetFlag("f")], NOW) == [AdmitResult(True, (0,), (), ()), None]
     assert backend._shas["admit"] != "0" * 40
     backend.close()
+
+
+
+def test_a_new_file_another_process_is_writing_is_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite refuses to switch a file to WAL at once ("database is locked", no busy wait) while
+    another connection writes it: workers opening a new counters file together must wait."""
+    import sqlite3
+
+    from callguard.store import counters_sqlite
+
+    path = tmp_path / "counters.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE elsewhere (a)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO elsewhere VALUES (1)")
+    waits: list[float] = []
+
+    def other_commits_meanwhile(seconds: float) -> None:
+        waits.append(seconds)
+        other.execute("COMMIT")
+
+    monkeypatch.setattr(counters_sqlite.time, "sleep", other_commits_meanwhile)
+    backend = counters_sqlite.SqliteCounters(str(path), background=False)
+    assert waits == [0.01]
+    assert backend.run([window("k", 60, 1, "a")], NOW)[0].admitted
+    backend.close()
+    other.close()
