@@ -41,61 +41,58 @@ from .counters import (
     Unhit,
 )
 
-# KEYS: flags..., windows..., gauges...   ARGV: now, member, #flags, #windows, #gauges, event,
+# KEYS: flags..., windows..., gauges...   ARGV: now, member, event, #flags, #windows, #gauges,
 # then (window, limit) per window key, then (ttl, limit) per gauge key.
 # Returns {admitted, window counts..., gauge counts..., flag values (or false)..., joined (1/0) per gauge...}.
 _ADMIT = """
-local now, member = tonumber(ARGV[1]), ARGV[2]
-local nf, nw, ng, event = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local now, member, event = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local nf, nw, ng = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local admitted = 1
-local flags, wcounts, gcounts, present = {}, {}, {}, {}
-for i = 1, nf do
-  local value = redis.call('GET', KEYS[i])
-  if value then
-    local until_at = tonumber(string.match(value, '^([^|]+)'))
-    if until_at and until_at > now then flags[i] = value; admitted = 0 else flags[i] = false end
-  else
-    flags[i] = false
+local out = {0}
+if nf > 0 then
+  local values = redis.call('MGET', unpack(KEYS, 1, nf))
+  for i = 1, nf do
+    local value = values[i]
+    local until_at = value and tonumber(string.match(value, '^([^|]+)'))
+    if until_at and until_at > now then admitted = 0 else value = false end
+    out[1 + nw + ng + i] = value
   end
 end
 for i = 1, nw do
-  local key = KEYS[nf + i]
-  local window, limit = tonumber(ARGV[6 + 2 * i - 1]), tonumber(ARGV[6 + 2 * i])
+  local key, window, limit = KEYS[nf + i], tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  wcounts[i] = redis.call('ZCARD', key)
-  if wcounts[i] >= limit then admitted = 0 end
+  local count = redis.call('ZCARD', key)
+  if count >= limit then admitted = 0 end
+  out[1 + i] = count
 end
 local base = 6 + 2 * nw
+local present = {}
 for i = 1, ng do
-  local key = KEYS[nf + nw + i]
-  local limit = tonumber(ARGV[base + 2 * i])
-  gcounts[i] = redis.call('ZCARD', key)
-  if gcounts[i] >= limit then
+  local key, limit = KEYS[nf + nw + i], tonumber(ARGV[base + 2 * i])
+  local count = redis.call('ZCARD', key)
+  if count >= limit then
     -- members whose end was never reported matter only once the gauge looks full
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-    gcounts[i] = redis.call('ZCARD', key)
+    count = redis.call('ZCARD', key)
   end
   present[i] = redis.call('ZSCORE', key, member) ~= false
-  if not present[i] and gcounts[i] >= limit then admitted = 0 end
+  if not present[i] and count >= limit then admitted = 0 end
+  out[1 + nw + i] = count
 end
 if admitted == 1 then
   for i = 1, nw do
     local key = KEYS[nf + i]
     redis.call('ZADD', key, now, event)
-    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[6 + 2 * i - 1])) + 1)
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[5 + 2 * i])) + 1)
   end
   for i = 1, ng do
-    local key = KEYS[nf + nw + i]
-    local ttl = tonumber(ARGV[base + 2 * i - 1])
+    local key, ttl = KEYS[nf + nw + i], tonumber(ARGV[base + 2 * i - 1])
     redis.call('ZADD', key, now + ttl, member)
     redis.call('EXPIRE', key, math.ceil(ttl) + 1)
   end
 end
-local out = {admitted}
-for i = 1, nw do out[#out + 1] = wcounts[i] end
-for i = 1, ng do out[#out + 1] = gcounts[i] end
-for i = 1, nf do out[#out + 1] = flags[i] end
-for i = 1, ng do out[#out + 1] = (admitted == 1 and not present[i]) and 1 or 0 end
+out[1] = admitted
+for i = 1, ng do out[1 + nw + ng + nf + i] = (admitted == 1 and not present[i]) and 1 or 0 end
 return out
 """
 
@@ -157,6 +154,29 @@ class RedisCounters(CounterBackend):
             raise self._fail(exc, "counters batch") from exc
         return [self._result(op, value, now) for op, value in zip(ops, replies)]
 
+    def admit(self, op: Admit, now: float) -> AdmitResult:
+        # The call path: one script call, without run()'s general batch.
+        try:
+            if not self._shas:
+                self._load_scripts()
+            (command,) = self._commands(op, now)
+            conn = self._connection()
+            try:
+                try:
+                    conn.send_packed_command(conn.pack_command(*command), check_health=False)
+                    reply = conn.read_response()
+                except NoScriptError:  # Redis restarted or flushed its scripts
+                    self._load_scripts()
+                    (command,) = self._commands(op, now)
+                    conn.send_packed_command(conn.pack_command(*command), check_health=False)
+                    reply = conn.read_response()
+            except (RedisError, OSError):
+                conn.disconnect()  # a half-read connection is of no further use
+                raise
+        except (RedisError, OSError) as exc:
+            raise self._fail(exc, "counters batch") from exc
+        return self._result(op, reply, now)  # type: ignore[no-any-return]
+
     def _execute(self, ops: Sequence[Op], now: float) -> list[Any]:
         """Send every operation's commands in one write, read every reply: one round trip.
 
@@ -189,7 +209,7 @@ class RedisCounters(CounterBackend):
     def _commands(self, op: Op, now: float) -> list[Command]:
         if isinstance(op, Admit):
             keys = [self.prefix + k for k in op.flags] + [self.prefix + w[0] for w in op.windows] + [self.prefix + g[0] for g in op.gauges]
-            args: list[Any] = [repr(now), op.member, len(op.flags), len(op.windows), len(op.gauges), op.event]
+            args: list[Any] = [repr(now), op.member, op.event, len(op.flags), len(op.windows), len(op.gauges)]
             for _, window, limit in op.windows:
                 args += [repr(window), limit]
             for _, ttl, limit in op.gauges:

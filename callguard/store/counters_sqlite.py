@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import StoreUnavailable
@@ -46,20 +47,18 @@ from .counters import (
 
 log = logging.getLogger("callguard.store")
 
+# A window's or gauge's running count lives in its key's sentinel row, the one that sorts last
+# among the key's events (``at`` = +inf) or first among its members (``member`` = ''). It shares a
+# page with the rows a call writes anyway (new events go at the end of the key's range), so a
+# commit writes no page just for the counting; counting a window's rows instead would cost a
+# step per event it holds. Every statement that adds or removes an event or member adjusts the
+# sentinel in the same transaction (the upserts below, or an UPDATE from a DELETE's RETURNING):
+# a trigger would do the same at twice the cost of the insert it fires on.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (key TEXT NOT NULL, at REAL NOT NULL, member TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS events (key TEXT NOT NULL, at REAL NOT NULL, member TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
                                    PRIMARY KEY (key, at, member)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gauge (key TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL,
+CREATE TABLE IF NOT EXISTS gauge (key TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL, n INTEGER NOT NULL DEFAULT 0,
                                   PRIMARY KEY (key, member)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS events_counted AFTER INSERT ON events
-  BEGIN INSERT INTO counts (key, n) VALUES ('e' || NEW.key, 1) ON CONFLICT (key) DO UPDATE SET n = n + 1; END;
-CREATE TRIGGER IF NOT EXISTS events_uncounted AFTER DELETE ON events
-  BEGIN UPDATE counts SET n = n - 1 WHERE key = 'e' || OLD.key; END;
-CREATE TRIGGER IF NOT EXISTS gauge_counted AFTER INSERT ON gauge
-  BEGIN INSERT INTO counts (key, n) VALUES ('g' || NEW.key, 1) ON CONFLICT (key) DO UPDATE SET n = n + 1; END;
-CREATE TRIGGER IF NOT EXISTS gauge_uncounted AFTER DELETE ON gauge
-  BEGIN UPDATE counts SET n = n - 1 WHERE key = 'g' || OLD.key; END;
 CREATE TABLE IF NOT EXISTS outcomes (key TEXT NOT NULL, at REAL NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,
                                      answered INTEGER NOT NULL, duration REAL NOT NULL, expires REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS outcomes_key_seq ON outcomes (key, seq);
@@ -70,35 +69,63 @@ CREATE TABLE IF NOT EXISTS indexes (key TEXT NOT NULL, member TEXT NOT NULL, exp
                                     PRIMARY KEY (key, member)) WITHOUT ROWID;
 """
 
+# Version 3 kept the counts in a table of their own; its events, gauges and counts move into
+# version 4's layout in place, so an upgrade keeps every window, block and throttle.
+_FROM_3 = """
+DROP TRIGGER events_counted;
+DROP TRIGGER events_uncounted;
+DROP TRIGGER gauge_counted;
+DROP TRIGGER gauge_uncounted;
+ALTER TABLE events ADD COLUMN n INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE gauge ADD COLUMN n INTEGER NOT NULL DEFAULT 0;
+INSERT INTO events (key, at, member, n) SELECT substr(key, 2), 9e999, '', n FROM counts WHERE key LIKE 'e%' AND n > 0;
+INSERT INTO gauge (key, member, expires, n) SELECT substr(key, 2), '', 9e999, n FROM counts WHERE key LIKE 'g%' AND n > 0;
+DROP TABLE counts;
+"""
+
 _READS = (OutcomeStats, GetFlag, ReadTallies, ReadIndex)
-_SCHEMA_VERSION = 3  # PRAGMA user_version; a file of another version is recreated (counters are soft state)
+_SCHEMA_VERSION = 4  # PRAGMA user_version; a file of a version before 3 is recreated (counters are soft state)
 _CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
 _PRUNE_EVERY = 60.0  # seconds between background prunes
 # The fallback should the background thread not run: SQLite checkpoints inline past this many pages.
 _AUTOCHECKPOINT_PAGES = 10_000
-# ``counts`` holds how many rows each key has in ``events`` (key "e" + key) and in ``gauge``
-# ("g" + key), kept by the triggers above inside every change's own statement: counting a
-# window's rows would cost as many steps as the window holds events. Each table is one b-tree
-# (WITHOUT ROWID, no secondary index), because a commit writes every page it dirtied to the WAL,
-# and each statement from Python costs more than the SQL it runs: an admission is four.
-_EVENTS, _GAUGE = "e", "g"
+_EVENTS_GONE = "UPDATE events SET n = n - ? WHERE key = ? AND at = 9e999 AND member = ''"
+_MEMBERS_GONE = "UPDATE gauge SET n = n - ? WHERE key = ? AND member = ''"
+# A member already in has its expiry renewed, and the sentinel takes the change in count (0 then).
+_JOIN_GAUGE = (
+    "INSERT INTO gauge (key, member, expires, n) VALUES (?, ?, ?, 0), (?, '', 9e999, ?) "
+    "ON CONFLICT (key, member) DO UPDATE SET expires = excluded.expires, n = n + excluded.n"
+)
 
 
-_JOIN_GAUGE = "INSERT INTO gauge (key, member, expires) VALUES (?, ?, ?) ON CONFLICT (key, member) DO UPDATE SET expires = excluded.expires"
+# Events that have left a window are subtracted from its count at once, but deleted only once
+# this many have gathered (a DELETE costs a call several index seeks' worth).
+_EXPIRE_BATCH = 16
+_EXPIRE = "DELETE FROM events WHERE key = ? AND at <= ?"
 
 
-@functools.lru_cache(maxsize=64)
-def _admit_statements(flags: int, windows: int, gauges: int) -> tuple[str, str, str]:
-    """(expire, read, insert) for an admission of this shape: built once, not per call."""
-    expire = "DELETE FROM events WHERE " + " OR ".join(["(key = ? AND at <= ?)"] * windows)
-    parts = []
-    if flags:
-        parts.append(f"SELECT 0, key, until, reason FROM flags WHERE key IN ({','.join('?' * flags)}) AND until > ?")
-    if windows + gauges:
-        parts.append(f"SELECT 1, key, n, NULL FROM counts WHERE key IN ({','.join('?' * (windows + gauges))})")
-    parts += ["SELECT 2, key, 1, NULL FROM gauge WHERE key = ? AND member = ?"] * gauges
-    insert = "INSERT INTO events (key, at, member) VALUES " + ",".join(["(?, ?, ?)"] * windows)
-    return expire, " UNION ALL ".join(parts), insert
+@dataclass(frozen=True)
+class _AdmitShape:
+    """The SQL of an admission with this many flags, windows and gauges: built once, not per call."""
+
+    read: str
+    insert: str
+
+    @classmethod
+    @functools.lru_cache(maxsize=64)
+    def of(cls, flags: int, windows: int, gauges: int) -> "_AdmitShape":
+        # One row of scalar subqueries, each one index seek: an IN list would build and sort a
+        # temporary b-tree on every call. Per window: its count, and how many of those have left it.
+        columns = ["(SELECT until FROM flags WHERE key = ? AND until > ?)"] * flags
+        columns += ["(SELECT n FROM events WHERE key = ? AND at = 9e999 AND member = ''), (SELECT count(*) FROM events WHERE key = ? AND at <= ?)"] * windows
+        columns += ["(SELECT n FROM gauge WHERE key = ? AND member = ''), EXISTS (SELECT 1 FROM gauge WHERE key = ? AND member = ?)"] * gauges
+        # Each window's new event and its sentinel's change in count (+1, less what was deleted), in one statement.
+        insert = (
+            "INSERT INTO events (key, at, member, n) VALUES "
+            + ",".join(["(?, ?, ?, 0), (?, 9e999, '', ?)"] * windows)
+            + " ON CONFLICT (key, at, member) DO UPDATE SET n = n + excluded.n"
+        )
+        return cls("SELECT " + (", ".join(columns) or "NULL"), insert)
 
 
 def _use_wal(conn: sqlite3.Connection, *, wait: float = 5.0) -> None:
@@ -118,6 +145,16 @@ def _use_wal(conn: sqlite3.Connection, *, wait: float = 5.0) -> None:
             if "locked" not in str(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.01)
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Each statement of ``script`` inside the caller's transaction (``executescript`` would commit it)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
 
 
 class SqliteCounters(CounterBackend):
@@ -140,16 +177,13 @@ class SqliteCounters(CounterBackend):
         conn.execute("BEGIN IMMEDIATE")
         try:
             (version,) = conn.execute("PRAGMA user_version").fetchone()
-            if version not in (0, _SCHEMA_VERSION):
+            if version == 3:
+                _execute_script(conn, _FROM_3)
+            elif version not in (0, _SCHEMA_VERSION):
                 tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
                 for table in tables:
                     conn.execute(f'DROP TABLE "{table}"')
-            statement = ""
-            for line in _SCHEMA.splitlines(keepends=True):  # a trigger's body has semicolons of its own
-                statement += line
-                if sqlite3.complete_statement(statement):
-                    conn.execute(statement)
-                    statement = ""
+            _execute_script(conn, _SCHEMA)
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -229,13 +263,20 @@ class SqliteCounters(CounterBackend):
         return int(frames), int(copied)
 
     def prune(self, now: float) -> None:
-        """Delete everything expired (the triggers keep the counts exact)."""
+        """Delete everything expired, keeping the counts exact."""
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("DELETE FROM events WHERE at <= ?", (now - MAX_WINDOW,))
-            conn.execute("DELETE FROM gauge WHERE expires <= ?", (now,))
-            conn.execute("DELETE FROM counts WHERE n <= 0")
+            for table, gone, sql in (
+                ("events", _EVENTS_GONE, "DELETE FROM events WHERE at <= ? RETURNING key"),
+                ("gauge", _MEMBERS_GONE, "DELETE FROM gauge WHERE expires <= ? RETURNING key"),
+            ):
+                counted: dict[str, int] = {}
+                for (key,) in conn.execute(sql, (now - MAX_WINDOW if table == "events" else now,)).fetchall():
+                    counted[key] = counted.get(key, 0) + 1
+                conn.executemany(gone, [(n, key) for key, n in counted.items()])
+            conn.execute("DELETE FROM events WHERE at = 9e999 AND n <= 0")  # the counts of keys left empty
+            conn.execute("DELETE FROM gauge WHERE member = '' AND n <= 0")
             for table in ("outcomes", "tallies", "indexes"):
                 conn.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,))
             conn.execute("DELETE FROM flags WHERE until <= ?", (now,))
@@ -247,13 +288,16 @@ class SqliteCounters(CounterBackend):
     # -- operations -------------------------------------------------------------------------
 
     def _op(self, conn: sqlite3.Connection, op: Op, now: float) -> Any:
-        if isinstance(op, Admit):
+        if type(op) is Admit:
             return self._admit(conn, op, now)
         if isinstance(op, Unhit):
-            conn.execute("DELETE FROM events WHERE key = ? AND at = ? AND member = ?", (op.key, op.at, op.event))
+            if conn.execute("DELETE FROM events WHERE key = ? AND at = ? AND member = ?", (op.key, op.at, op.event)).rowcount:
+                conn.execute(_EVENTS_GONE, (1, op.key))
             return None
         if isinstance(op, Release):
-            conn.execute("DELETE FROM gauge WHERE key = ? AND member = ?", (op.key, op.member))
+            # '' is the gauge's count, not a member
+            if op.member and conn.execute("DELETE FROM gauge WHERE key = ? AND member = ?", (op.key, op.member)).rowcount:
+                conn.execute(_MEMBERS_GONE, (1, op.key))
             return None
         if isinstance(op, RecordOutcome):
             conn.execute(
@@ -306,49 +350,87 @@ class SqliteCounters(CounterBackend):
             return sorted(r[0] for r in conn.execute("SELECT member FROM indexes WHERE key = ? AND expires > ?", (op.key, now)))
         raise TypeError(f"unknown counter operation {op!r}")
 
+    def admit(self, op: Admit, now: float) -> AdmitResult:
+        # The call path: one admission in its own transaction, without run()'s general batch.
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._admit(conn, op, now)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._fail(exc, "counters batch") from exc
+        self._last_now = now
+        if self.background and (self._chores is None or self._chores[0] != os.getpid()):
+            self._start_chores()
+        return result
+
     def _admit(self, conn: sqlite3.Connection, op: Admit, now: float) -> AdmitResult:
-        expire, read, insert = _admit_statements(len(op.flags), len(op.windows), len(op.gauges))
-        if op.windows:  # what has left each window goes first, so the counts read next are the windows'
-            conn.execute(expire, [x for key, window, _ in op.windows for x in (key, now - window)])
-        # One read for every flag, count and gauge membership the admission depends on.
-        args: list[Any] = [*op.flags, now] if op.flags else []
-        args += [_EVENTS + key for key, _, _ in op.windows] + [_GAUGE + key for key, _, _ in op.gauges]
-        for key, _, _ in op.gauges:
-            args += [key, op.member]
-        found: dict[str, tuple[float, str]] = {}
-        counts: dict[str, int] = {}
-        members: set[str] = set()
-        if read:
-            for kind, key, value, reason in conn.execute(read, args).fetchall():
-                if kind == 0:
-                    found[key] = (value, reason)
-                elif kind == 1:
-                    counts[key] = int(value)
-                else:
-                    members.add(key)
-        flags = tuple(found.get(key) for key in op.flags)
-        window_counts = tuple(counts.get(_EVENTS + key, 0) for key, _, _ in op.windows)
-        present = [key in members for key, _, _ in op.gauges]
-        gauge_counts = []
-        for key, _ttl, limit in op.gauges:
-            count = counts.get(_GAUGE + key, 0)
+        windows, gauges, flag_keys = op.windows, op.gauges, op.flags
+        shape = _AdmitShape.of(len(flag_keys), len(windows), len(gauges))
+        args: list[Any] = []
+        for key in flag_keys:
+            args += (key, now)
+        for key, window, _ in windows:
+            args += (key, key, now - window)
+        for key, _, _ in gauges:
+            args += (key, key, op.member)
+        row = conn.execute(shape.read, args).fetchone()
+        nf, nw = len(flag_keys), len(windows)
+        flags: tuple[tuple[float, str] | None, ...] = (None,) * nf
+        admitted = True
+        if nf and any(until is not None for until in row[:nf]):
+            admitted = False  # rare: the reasons are read only when some flag is in force
+            reasons = dict(conn.execute(f"SELECT key, reason FROM flags WHERE key IN ({','.join('?' * nf)})", flag_keys).fetchall())
+            flags = tuple(None if until is None else (until, reasons[key]) for key, until in zip(flag_keys, row[:nf]))
+        window_counts: list[int] = []
+        deleted: dict[str, int] = {}  # per window, the events that left it and are deleted now
+        for i, (key, window, limit) in enumerate(windows):
+            count, gone = row[nf + 2 * i], row[nf + 2 * i + 1]
+            count = (count or 0) - gone
+            if count >= limit:
+                admitted = False
+            if gone >= _EXPIRE_BATCH:
+                conn.execute(_EXPIRE, (key, now - window))
+                deleted[key] = gone
+            window_counts.append(count)
+        at = nf + 2 * nw  # the gauges' columns
+        gauge_counts: list[int] = []
+        present: list[bool] = []
+        left: list[int] = []  # per gauge, the members dropped as expired
+        for (key, _, limit), count, already in zip(gauges, row[at::2], row[at + 1 :: 2]):
+            count, already, gone = count or 0, bool(already), 0
             if count >= limit:
                 # Members whose end was never reported matter only once the gauge looks full; this
                 # reads the key's members (there is no index on expires).
-                count -= conn.execute("DELETE FROM gauge WHERE key = ? AND expires <= ?", (key, now)).rowcount
+                dropped = [m for (m,) in conn.execute("DELETE FROM gauge WHERE key = ? AND expires <= ? RETURNING member", (key, now))]
+                gone = len(dropped)
+                count -= gone
+                already = already and op.member not in dropped
+                if count >= limit and not already:
+                    admitted = False
             gauge_counts.append(count)
-        admitted = (
-            all(f is None for f in flags)
-            and all(c < w[2] for c, w in zip(window_counts, op.windows))
-            and all(p or c < g[2] for p, c, g in zip(present, gauge_counts, op.gauges))
-        )
+            present.append(already)
+            left.append(gone)
         if admitted:
-            if op.windows:
-                conn.execute(insert, [x for key, _, _ in op.windows for x in (key, now, op.event)])
-            for key, ttl, _ in op.gauges:  # a member already in is updated, not counted again
-                conn.execute(_JOIN_GAUGE, (key, op.member, now + ttl))
+            if windows:
+                insert: list[Any] = []
+                for key, _, _ in windows:
+                    insert += (key, now, op.event, key, 1 - deleted.get(key, 0))
+                conn.execute(shape.insert, insert)
+            for (key, ttl, _), already, gone in zip(gauges, present, left):  # a member already in is not counted again
+                conn.execute(_JOIN_GAUGE, (key, op.member, now + ttl, key, (0 if already else 1) - gone))
+        else:
+            if deleted:
+                conn.executemany(_EVENTS_GONE, [(n, key) for key, n in deleted.items()])
+            for (key, _, _), gone in zip(gauges, left):
+                if gone:
+                    conn.execute(_MEMBERS_GONE, (gone, key))
         joined = tuple(admitted and not already for already in present)
-        return AdmitResult(admitted, window_counts, tuple(gauge_counts), flags, joined)
+        return AdmitResult(admitted, tuple(window_counts), tuple(gauge_counts), flags, joined)
 
     def close(self) -> None:
         self._stop.set()

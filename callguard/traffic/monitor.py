@@ -24,7 +24,6 @@ from ..decision import Refusal
 from ..numbers.regions import region_name
 from ..store.counters import (
     Admit,
-    AdmitResult,
     CounterBackend,
     GetFlag,
     Index,
@@ -205,7 +204,7 @@ class TrafficMonitor:
         if policy.concurrent:
             gauges.append((f"conc:{account_sid}", policy.max_call_seconds, policy.concurrent))
 
-        result: AdmitResult = self.counters.run([Admit(tuple(windows), tuple(gauges), tuple(flags), member, event)], now)[0]
+        result = self.counters.admit(Admit(tuple(windows), tuple(gauges), tuple(flags), member, event), now)
         self.tallies.count_call(account_sid, country, caller_id, self.deployment_region, now)
 
         events: list[TrafficEvent] = []

@@ -199,6 +199,37 @@ def test_admit_records_everywhere_or_nowhere(counters: CounterBackend) -> None:
     assert admit("f", NOW + 700).flags == ((NOW + 1000, "unanswered|too many"),)
 
 
+def test_admit_is_the_batch_of_one_admission(counters: CounterBackend) -> None:
+    """The call path's shortcut gives what the general batch gives, and shares its state."""
+    shape = lambda event: Admit((("w", 60, 2),), (("g", 60, 5),), ("f",), event, event)
+    assert counters.admit(shape("a"), NOW) == AdmitResult(True, (0,), (0,), (None,), (True,))
+    assert counters.run([shape("b")], NOW)[0] == AdmitResult(True, (1,), (1,), (None,), (True,))
+    assert counters.admit(shape("c"), NOW) == AdmitResult(False, (2,), (2,), (None,), (False,))
+    counters.run([SetFlag("f", NOW + 100, "blocked")], NOW)
+    assert counters.admit(shape("d"), NOW + 61) == AdmitResult(False, (0,), (2,), ((NOW + 100, "blocked"),), (False,))
+
+
+def test_a_gauge_member_that_expired_joins_again_as_new(counters: CounterBackend) -> None:
+    assert counters.admit(gauge("calls", "CA1", 60, 1), NOW).joined == (True,)
+    # CA1's end was never reported; when it asks again past its ttl it is counted afresh.
+    assert counters.admit(gauge("calls", "CA1", 60, 1), NOW + 61) == AdmitResult(True, (), (0,), (), (True,))
+    assert counters.admit(gauge("calls", "CA2", 60, 1), NOW + 62) == AdmitResult(False, (), (1,), (), (False,))
+    counters.run([Release("calls", "CA1")], NOW + 63)
+    assert counters.admit(gauge("calls", "CA2", 60, 1), NOW + 63) == AdmitResult(True, (), (0,), (), (True,))
+
+
+def test_events_leaving_a_window_in_bursts_keep_the_count_exact(counters: CounterBackend) -> None:
+    """Bursts larger and smaller than the SQLite backend's expiry batch, refused calls among them."""
+    for burst in range(4):
+        for i in range(40):
+            counters.admit(window("w", 10, 30, f"e{burst}-{i}"), NOW + burst * 20 + i * 0.01)
+        # 30 admitted, 10 refused (nothing written for them); 20 s on, all 30 have left the window.
+        assert counters.admit(window("w", 10, 30, f"probe{burst}"), NOW + burst * 20 + 9.0).window_counts == (30,)
+        assert counters.admit(window("w", 10, 30, f"late{burst}"), NOW + burst * 20 + 10.005).window_counts == (29,)
+    counters.run([Unhit("w", "late3", NOW + 70.005)], NOW + 70.01)
+    assert counters.admit(window("w", 10, 30, "last"), NOW + 70.01).window_counts == (28,)
+
+
 def test_pruning_keeps_the_running_counts_exact(tmp_path: Path) -> None:
     from callguard.store.counters_sqlite import SqliteCounters
 
@@ -223,6 +254,41 @@ def test_a_counters_file_of_another_version_is_recreated(tmp_path: Path) -> None
     old.close()
     backend = open_counters(None, str(path))
     assert backend.run([window("k", 60, 1, "a")], NOW)[0].admitted
+    backend.close()
+
+
+def test_a_version_3_counters_file_is_upgraded_in_place(tmp_path: Path) -> None:
+    """Version 3 kept counts in a table of their own: its windows, gauges and blocks carry over."""
+    import sqlite3
+
+    path = tmp_path / "counters.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE events (key TEXT NOT NULL, at REAL NOT NULL, member TEXT NOT NULL, PRIMARY KEY (key, at, member)) WITHOUT ROWID;
+        CREATE TABLE gauge (key TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL, PRIMARY KEY (key, member)) WITHOUT ROWID;
+        CREATE TABLE counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TRIGGER events_counted AFTER INSERT ON events BEGIN SELECT 1; END;
+        CREATE TRIGGER events_uncounted AFTER DELETE ON events BEGIN SELECT 1; END;
+        CREATE TRIGGER gauge_counted AFTER INSERT ON gauge BEGIN SELECT 1; END;
+        CREATE TRIGGER gauge_uncounted AFTER DELETE ON gauge BEGIN SELECT 1; END;
+        CREATE TABLE flags (key TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
+        PRAGMA user_version = 3;
+        """
+    )
+    old.executemany("INSERT INTO events VALUES ('vel', ?, ?)", [(NOW + i, f"e{i}") for i in range(3)])
+    old.executemany("INSERT INTO gauge VALUES ('calls', ?, ?)", [("CA1", NOW + 3600), ("CA2", NOW + 3600)])
+    old.executemany("INSERT INTO counts VALUES (?, ?)", [("evel", 3), ("gcalls", 2), ("eempty", 0)])
+    old.execute("INSERT INTO flags VALUES ('velblock:+371', ?, 'too many calls')", (NOW + 86_400,))
+    old.commit()
+    old.close()
+    backend = open_counters(None, str(path))
+    assert backend.run([GetFlag("velblock:+371")], NOW + 10) == [(NOW + 86_400, "too many calls")]
+    assert backend.admit(Admit((("vel", 600, 10),), (("calls", 3600, 3),), (), "CA3", "e3"), NOW + 10) == AdmitResult(True, (3,), (2,), (), (True,))
+    backend.run([Release("calls", "CA1")], NOW + 11)
+    assert backend.admit(Admit((("vel", 600, 10),), (("calls", 3600, 3),), (), "CA4", "e4"), NOW + 11) == AdmitResult(True, (4,), (2,), (), (True,))
+    (version,) = backend._connection().execute("PRAGMA user_version").fetchone()  # type: ignore[attr-defined]
+    assert version == 4
     backend.close()
 
 
