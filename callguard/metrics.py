@@ -9,6 +9,7 @@ server, set ``PROMETHEUS_MULTIPROC_DIR`` yourself, or ``/metrics`` shows one wor
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 
@@ -55,9 +56,16 @@ class MetricsRecorder:
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
+        # The counter of each (action, reason) seen, so a decision costs no label lookup (a lock,
+        # a validation of the label values) in prometheus-client.
+        self._counters: dict[tuple[str, str], Any] = {}
 
     def record(self, decision: Decision) -> None:
-        DECISIONS.labels(action=decision.action.value, reason=decision.reasons[0] if decision.reasons else "none").inc()
+        key = (decision.action.value, decision.reasons[0] if decision.reasons else "none")
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = DECISIONS.labels(action=key[0], reason=key[1])
+        counter.inc()
         DECISION_SECONDS.observe(decision.elapsed_us / 1e6)
         if decision.fault is not None:
             kind, _, rest = decision.fault.partition(": ")

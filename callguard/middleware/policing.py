@@ -131,6 +131,9 @@ class PolicedDocument:
         """
         if not self.targets:
             return f"connect; reasons={NO_DIAL}"
+        if len(self.targets) == 1:  # the common document: one number
+            decision = self.targets[0].decision
+            return f"{decision.action.value}; reasons={','.join(dict.fromkeys(decision.reasons))}"
         kept = [t for t in self.targets if t.kept]
         if not kept:
             action = Action.REJECT
@@ -178,18 +181,48 @@ def _gets_callbacks(target: DescribedTarget, decision: Decision, callbacks: Call
     return (decision.action is Action.DISCLOSE and decision.campaign is not None) or callbacks.status
 
 
-def _add_callbacks(target: DialTargetNode, decision: Decision, callbacks: Callbacks) -> None:
+@dataclass(frozen=True)
+class _Edit:
+    """What a target's decision does to the document; all the rewrite needs of the decision."""
+
+    kept: bool
+    callbacks: bool  # kept, and gets callguard's whisper or status callback
+    disclose_campaign: str | None  # the campaign whose disclosure a kept target plays
+    status_campaign: str | None  # the campaign its status callback names
+    reasons: tuple[str, ...]  # a refused target's, for the app's <Dial action> and the spoken notice
+    notice: str
+
+    @classmethod
+    def of(cls, target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> "_Edit":
+        if decision.action is Action.CONNECT and not callbacks.status:
+            return _UNTOUCHED
+        kept = decision.action is not Action.REJECT
+        disclose = decision.action is Action.DISCLOSE and decision.campaign is not None
+        return cls(
+            kept,
+            kept and _gets_callbacks(target, decision, callbacks),
+            decision.campaign if disclose else None,
+            decision.campaign,
+            () if kept else decision.reasons,
+            "" if kept else refusal_notice(decision),
+        )
+
+
+_UNTOUCHED = _Edit(True, False, None, None, (), "")  # a target connected as the app wrote it
+
+
+def _add_callbacks(target: DialTargetNode, edit: _Edit, callbacks: Callbacks) -> None:
     noun = attribute_carrier(target)
-    if decision.action is Action.DISCLOSE and decision.campaign is not None:
+    if edit.disclose_campaign is not None:
         app = _absolute(whisper(noun), callbacks.document_url)
-        set_whisper(noun, chained_disclosure_url(callbacks.base_url, decision.campaign, app, callbacks.key))
+        set_whisper(noun, chained_disclosure_url(callbacks.base_url, edit.disclose_campaign, app, callbacks.key))
     if callbacks.status:
         app = _absolute(status_callback(noun), callbacks.document_url)
-        url = chained_status_callback_url(callbacks.base_url, decision.campaign, app, callbacks.key)
+        url = chained_status_callback_url(callbacks.base_url, edit.status_campaign, app, callbacks.key)
         set_status_callback(noun, url, events=callback_events(app))
 
 
-def refusal_verbs(document: TwimlDocument, dial: Element, decision: Decision, defaults: Defaults) -> list[Element]:
+def refusal_verbs(document: TwimlDocument, dial: Element, decision: Decision | _Edit, defaults: Defaults) -> list[Element]:
     """What stands in for a ``<Dial>`` whose every target was refused (``decision``: the first refusal).
 
     ``announce``: the spoken reason. Then the ``<Dial action>``, told ``DialCallStatus=failed``;
@@ -197,9 +230,10 @@ def refusal_verbs(document: TwimlDocument, dial: Element, decision: Decision, de
     that was the whole document becomes ``<Reject>`` under the ``reject`` style, exactly what
     callguard's own webhook answers.
     """
+    notice = decision.notice if isinstance(decision, _Edit) else refusal_notice(decision)
     verbs: list[Element] = []
     if defaults.reject_style is RejectStyle.ANNOUNCE:
-        verbs.append(say_element(dial, refusal_notice(decision), voice=defaults.announce_voice, language=defaults.announce_language))
+        verbs.append(say_element(dial, notice, voice=defaults.announce_voice, language=defaults.announce_language))
     redirect = failed_dial_redirect(dial, {"DialCallStatus": "failed", "CallguardReasons": ",".join(decision.reasons)})
     if redirect is not None:
         verbs.append(redirect)
@@ -226,21 +260,34 @@ def police_twiml(
 ) -> PolicedDocument:
     """Decide every dial target in ``body`` and rewrite it; raises TwimlError for a document it cannot read."""
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    described = _cached_targets(data, max_bytes) if len(data) <= _CACHED_DOCUMENT_BYTES else _targets(data, max_bytes)
+    small = len(data) <= _CACHED_DOCUMENT_BYTES
+    described = _cached_targets(data, max_bytes) if small else _targets(data, max_bytes)
     policed = [PolicedTarget(target, guard.check(dial_request(target, call))) for target in described]
-    if all(item.kept and not _gets_callbacks(item.target, item.decision, callbacks) for item in policed):
+    edits = tuple(_Edit.of(item.target, item.decision, callbacks) for item in policed)
+    if all(edit.kept and not edit.callbacks for edit in edits):
         return PolicedDocument(body, False, policed)
-    # Something changes: edit a fresh tree, whose targets are the ones just decided, in order.
-    document = parse_twiml(data, max_bytes=max_bytes)
-    refused_dials: dict[Element, Decision] = {}
-    for node, item in zip(find_dial_targets(document), policed):
-        if not item.kept:
-            remove_target(node)
-            refused_dials.setdefault(node.dial, item.decision)
-        elif _gets_callbacks(item.target, item.decision, callbacks):
-            _add_callbacks(node, item.decision, callbacks)
+    # The same document decided the same way is rewritten the same way: done once per distinct answer.
     defaults = guard.policy.defaults
-    for dial, decision in refused_dials.items():
+    rewritten = _cached_rewrite(data, max_bytes, edits, callbacks, defaults) if small else _rewrite(data, max_bytes, edits, callbacks, defaults)
+    return PolicedDocument(rewritten, True, policed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_rewrite(data: bytes, max_bytes: int, edits: tuple[_Edit, ...], callbacks: Callbacks, defaults: Defaults) -> str:
+    return _rewrite(data, max_bytes, edits, callbacks, defaults)
+
+
+def _rewrite(data: bytes, max_bytes: int, edits: tuple[_Edit, ...], callbacks: Callbacks, defaults: Defaults) -> str:
+    # Edit a fresh tree, whose targets are the ones just decided, in order.
+    document = parse_twiml(data, max_bytes=max_bytes)
+    refused_dials: dict[Element, _Edit] = {}
+    for node, edit in zip(find_dial_targets(document), edits):
+        if not edit.kept:
+            remove_target(node)
+            refused_dials.setdefault(node.dial, edit)
+        elif edit.callbacks:
+            _add_callbacks(node, edit, callbacks)
+    for dial, edit in refused_dials.items():
         if not has_targets(dial):
-            document.replace(dial, refusal_verbs(document, dial, decision, defaults))
-    return PolicedDocument(document.to_xml(), True, policed)
+            document.replace(dial, refusal_verbs(document, dial, edit, defaults))
+    return document.to_xml()

@@ -8,11 +8,12 @@ holds several tokens, for rotation), or ``TWILIO_AUTH_TOKEN`` for accounts that 
 
 from __future__ import annotations
 
+import base64
 import hmac
 from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 
 from ..auth_tokens import resolve_auth_tokens
 
@@ -38,12 +39,35 @@ def _url_forms(url: str) -> Iterator[str]:
         yield other
 
 
+_DIGESTS = {HMAC_SHA1: "sha1", HMAC_SHA256: "sha256"}
+
+
+def compute_signature(token: bytes, url: str, params: Any, algorithm: str | None = None) -> str:
+    """``X-Twilio-Signature`` for ``url`` and ``params``, exactly as twilio's
+    ``RequestValidator.compute_signature`` computes it (the test suite holds the two equal), in
+    one C call for the HMAC instead of Python's ``hmac`` object: every webhook pays for it.
+
+    ``params``: a mapping, or a multi-value mapping (``getall`` or ``getlist``)."""
+    digest = _DIGESTS.get((algorithm or HMAC_SHA1).upper())
+    if digest is None:
+        raise ValueError(f"Unsupported webhook signature algorithm: {algorithm}")
+    parts = [url]
+    if params:
+        getlist = getattr(params, "getall", None) or getattr(params, "getlist", None)  # twilio's order
+        for name in sorted(set(params)):
+            for value in sorted(set(getlist(name) if getlist is not None else [params[name]])):
+                parts.append(name)
+                parts.append(value)
+    return base64.b64encode(hmac.digest(token, "".join(parts).encode("utf-8"), digest)).decode("ascii")
+
+
 class SignatureValidator:
     """Validates webhook signatures for the accounts of one policy.
 
-    Signatures are computed with twilio's own ``RequestValidator``; unlike its ``validate()``,
-    which always computes the signature twice (with and without the port), this tries the URL
-    as given first and the other port form only when that fails.
+    Signatures are computed as twilio's own ``RequestValidator`` computes them
+    (:func:`compute_signature`); unlike its ``validate()``, which always computes the signature
+    twice (with and without the port), this tries the URL as given first and the other port
+    form only when that fails.
     """
 
     def __init__(self, tokens: Mapping[str, tuple[str, ...]], default: tuple[str, ...]) -> None:
@@ -91,7 +115,7 @@ class SignatureValidator:
         try:
             for candidate in _url_forms(url):
                 for validator in validators:
-                    if hmac.compare_digest(validator.compute_signature(candidate, params, algorithm), signature):
+                    if hmac.compare_digest(compute_signature(validator.token, candidate, params, algorithm), signature):
                         return validator
         except (ValueError, TypeError, UnicodeError):  # unsupported algorithm, non-ASCII signature
             return None

@@ -39,28 +39,29 @@ class VerifiedRequest:
 
 def verified_request(state: CallguardState) -> VerifiedRequest | None:
     """The request, if its signature verifies, else None."""
+    req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy's lookup, once
     try:
-        if request.method == "POST":
-            params: Mapping[str, str] = request.form  # raises 413 past MAX_CONTENT_LENGTH
+        if req.method == "POST":
+            params: Mapping[str, str] = req.form  # raises 413 past MAX_CONTENT_LENGTH
             signed_params: Mapping[str, str] = params
         else:
-            params, signed_params = request.args, {}
+            params, signed_params = req.args, {}
     except HTTPException:
         return None  # oversized or unreadable: Twilio never sends such a request
     account_sid = params.get("AccountSid")
-    url = signed_url(state.settings.public_url, lambda: request.url_root, request.script_root + request.path, request.query_string)
-    headers = request.headers
+    environ = req.environ
+    url = signed_url(state.settings.public_url, lambda: req.url_root, req.script_root + req.path, req.query_string)
     signer = state.validator.signer(
         account_sid,
         url,
         signed_params,
-        headers.get("X-Twilio-Signature"),
-        settings_header=headers.get("X-Twilio-Webhooks-Signature-Settings"),
+        environ.get("HTTP_X_TWILIO_SIGNATURE"),
+        settings_header=environ.get("HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS"),
     )
     if signer is None:
         log.warning("rejected webhook with a bad or missing signature: account=%r url=%s", account_sid, url)
         return None
-    request.environ[VERIFIED] = True
+    environ[VERIFIED] = True
     verified = g.callguard_verified = VerifiedRequest(params, url, signer)
     return verified
 

@@ -109,7 +109,8 @@ def trees(draw: st.DrawFn, depth: int = 0) -> str:
     attributes = draw(st.dictionaries(st.sampled_from(["a", "voice", "x:b", "url"]), texts, max_size=3))
     children = draw(st.lists(trees(depth + 1), max_size=2)) if depth < 2 else []
     text = draw(texts)
-    escape = lambda value: value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")  # noqa: E731
+    # ">" too: text holding "]]>" is not well-formed XML unless it is escaped
+    escape = lambda value: value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")  # noqa: E731
     attrs = "".join(f' {k}="{escape(v)}"' for k, v in attributes.items())
     return f"<{name}{attrs}>{escape(text)}{''.join(children)}</{name}>"
 
