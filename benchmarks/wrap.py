@@ -12,7 +12,12 @@ driven by wrk on CPU 1 with signed POSTs, in order alternating round by round, i
   rewritten (three decisions, each audited).
 
 Prints requests/s of each, the ratio wrapped/bare per round and its median, and the same by
-worker CPU time per request. Target: a ratio of 0.8 or better. Needs ``wrk`` (Debian: wrk).
+worker CPU time per request. Then, side by side: bare and wrapped served at the same time, both
+workers on CPU 0 and both wrk on CPU 1, so the two share every moment of the machine and its
+drift (on a VM whose speed wanders by tens of percent from one second to the next, rounds a few
+seconds apart can disagree by more than the difference being measured). With both workers kept
+busy on one CPU, the ratio of their request rates is the ratio of their costs per request.
+Target: a ratio of 0.8 or better. Needs ``wrk`` (Debian: wrk).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -109,6 +115,19 @@ def main() -> None:
                     rate, count = run_wrk(ports[kind], workdir / f"{index}.lua", args.duration)
                     rates[kind].append(rate)
                     cpu[kind].append((worker_cpu_seconds(servers[kind]) - before) / count * 1e6)
+            side_by_side: dict[str, list[float]] = {scenario: [] for scenario in SCENARIOS}
+            for _round in range(args.rounds):
+                for scenario in SCENARIOS:
+                    pair = {}
+                    runs = [
+                        threading.Thread(target=lambda k=k: pair.__setitem__(k, run_wrk(ports[k], workdir / f"{kinds.index(k)}.lua", args.duration)[0]))
+                        for k in ((scenario, False), (scenario, True))
+                    ]
+                    for run in runs:
+                        run.start()
+                    for run in runs:
+                        run.join()
+                    side_by_side[scenario].append(pair[(scenario, True)] / pair[(scenario, False)])
         finally:
             for process in servers.values():
                 process.terminate()
@@ -122,6 +141,8 @@ def main() -> None:
             f"wrapped {statistics.median(rates[wrapped]):6.0f} req/s ({wrapped_cpu:4.0f} µs CPU)   "
             f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}), by CPU time {bare_cpu / wrapped_cpu:.2f}"
         )
+    for scenario, ratios in side_by_side.items():
+        print(f"{scenario:19} side by side: ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     print(f"target: ratio >= 0.8.  {args.rounds} rounds of {args.duration} s, order alternating, one sync worker each on CPU 0, wrk on CPU 1")
 
 
