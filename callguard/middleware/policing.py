@@ -17,9 +17,10 @@ check applies unchanged and every decision is audited as usual. Then:
   a ``<Dial action>`` still learns that the dial failed (``DialCallStatus=failed``), and without
   an action the verbs after it still run, as they would after a failed dial.
 
-A document with nothing to change goes back byte for byte as the app wrote it; what it dials
-is read once per distinct document (an LRU of small documents), since apps answer the same
-few documents again and again.
+A document with nothing to change goes back byte for byte as the app wrote it. Apps answer
+the same few documents again and again: what a document dials is read once per distinct
+document, and its rewrite made once per distinct document and set of decisions' effects
+(LRUs of documents up to 4 KB); every target is still decided, counted and audited per call.
 """
 
 from __future__ import annotations
