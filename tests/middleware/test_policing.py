@@ -110,6 +110,24 @@ def test_the_announce_style_says_why(make_guard: Any) -> None:
     assert redirect.tag == "Redirect" and redirect.text.startswith("https://app.example.com/after?DialCallStatus=failed")
 
 
+def test_the_same_document_decided_otherwise_is_rewritten_otherwise(guard: Guard, make_guard: Any) -> None:
+    """Rewrites are reused per document and decisions' effects: never one decision's for another's."""
+    body = str(dial("+14155550123", "+4930901820", action="https://app.example.com/after"))
+    announcing = make_guard('reject_style = "announce"\n')
+    first, again = police(guard, body), police(guard, body)
+    assert again.body == first.body and [n.text for n in parse_twiml(first.body.encode()).iter("Number")] == ["+14155550123"]
+    refused = str(dial("+4930901820", action="https://app.example.com/after"))
+    assert [e.tag for e in parse_twiml(police(guard, refused).body.encode())] == ["Redirect"]
+    assert [e.tag for e in parse_twiml(police(announcing, refused).body.encode())] == ["Say", "Redirect"]  # the policy's reject style
+    assert "statusCallback" in police(guard, body, callbacks=COUNTING).body  # callguard's callbacks
+    refused_both = police(guard, str(dial("+4930901820", "+18765550100", action="https://app.example.com/after")))
+    (redirect,) = list(parse_twiml(refused_both.body.encode()))
+    assert parse_qs(urlsplit(redirect.text).query)["CallguardReasons"] == ["geo.low_risk"]  # the first refusal's reasons
+    jamaica_first = police(guard, str(dial("+18765550100", "+4930901820", action="https://app.example.com/after")))
+    (redirect,) = list(parse_twiml(jamaica_first.body.encode()))
+    assert parse_qs(urlsplit(redirect.text).query)["CallguardReasons"] == ["geo.high_risk_tollfraud"]
+
+
 def test_the_dial_caller_id_is_checked(guard: Guard) -> None:
     policed = police(guard, dial("+14155550123", caller_id="+14155550177"))
     assert policed.header_value() == "reject; reasons=callerid.not_owned"

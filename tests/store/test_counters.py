@@ -165,6 +165,10 @@ def test_an_unreachable_redis_is_store_unavailable_within_the_timeout() -> None:
     with pytest.raises(StoreUnavailable) as caught:
         backend.run([window("k", 1, 1, "m")], NOW)
     assert caught.value.backend == "redis" and time.monotonic() - started < 1.0
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as caught:
+        backend.admit(window("k", 1, 1, "m"), NOW)  # the call path
+    assert caught.value.operation == "counters batch" and time.monotonic() - started < 1.0
 
 
 def test_a_broken_sqlite_file_is_store_unavailable(tmp_path: Path) -> None:
@@ -311,6 +315,9 @@ def test_redis_reloads_its_script_when_the_server_forgot_it(redis_server: str, r
     backend = RedisCounters(redis_server, prefix=redis_prefix, timeout=1.0)
     backend._shas = {"admit": "0" * 40}  # what a restarted server (or SCRIPT FLUSH) leaves the client with
     assert backend.run([window("k", 60, 5, "a"), GetFlag("f")], NOW) == [AdmitResult(True, (0,), (), ()), None]
+    assert backend._shas["admit"] != "0" * 40
+    backend._shas = {"admit": "0" * 40}
+    assert backend.admit(window("k", 60, 5, "b"), NOW) == AdmitResult(True, (1,), (), ())  # the call path reloads it too
     assert backend._shas["admit"] != "0" * 40
     backend.close()
 
