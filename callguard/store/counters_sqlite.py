@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from ..errors import StoreUnavailable
 from .counters import (
@@ -46,6 +46,8 @@ from .counters import (
 )
 
 log = logging.getLogger("callguard.store")
+
+_T = TypeVar("_T")
 
 # A window's or gauge's running count lives in its key's sentinel row, the one that sorts last
 # among the key's events (``at`` = +inf) or first among its members (``member`` = ''). It shares a
@@ -218,15 +220,23 @@ class SqliteCounters(CounterBackend):
             raise self._fail(exc, "ping") from exc
 
     def run(self, ops: Sequence[Op], now: float) -> list[Any]:
+        write = not all(isinstance(op, _READS) for op in ops)
+        return self._transaction(lambda conn: [self._op(conn, op, now) for op in ops], now, write=write)
+
+    def admit(self, op: Admit, now: float) -> AdmitResult:
+        # The call path: one admission in its own transaction, without run()'s general batch.
+        return self._transaction(lambda conn: self._admit(conn, op, now), now, write=True)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], _T], now: float, *, write: bool) -> _T:
+        """``work`` in one transaction (``BEGIN IMMEDIATE`` when it writes: the lock is taken before the reads)."""
         try:
             conn = self._connection()
         except sqlite3.Error as exc:
             raise self._fail(exc, "connect") from exc
-        write = not all(isinstance(op, _READS) for op in ops)
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                results = [self._op(conn, op, now) for op in ops]
+                result = work(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -236,7 +246,7 @@ class SqliteCounters(CounterBackend):
         self._last_now = now
         if self.background and (self._chores is None or self._chores[0] != os.getpid()):
             self._start_chores()
-        return results
+        return result
 
     def _start_chores(self) -> None:
         thread = threading.Thread(target=self._run_chores, name="callguard-counters", daemon=True)
@@ -349,24 +359,6 @@ class SqliteCounters(CounterBackend):
         if isinstance(op, ReadIndex):
             return sorted(r[0] for r in conn.execute("SELECT member FROM indexes WHERE key = ? AND expires > ?", (op.key, now)))
         raise TypeError(f"unknown counter operation {op!r}")
-
-    def admit(self, op: Admit, now: float) -> AdmitResult:
-        # The call path: one admission in its own transaction, without run()'s general batch.
-        try:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = self._admit(conn, op, now)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise self._fail(exc, "counters batch") from exc
-        self._last_now = now
-        if self.background and (self._chores is None or self._chores[0] != os.getpid()):
-            self._start_chores()
-        return result
 
     def _admit(self, conn: sqlite3.Connection, op: Admit, now: float) -> AdmitResult:
         windows, gauges, flag_keys = op.windows, op.gauges, op.flags
