@@ -32,9 +32,10 @@ class VerifiedRequest:
     """A webhook request whose signature verified: its parameters, the URL Twilio signed, and the
     validator of the token that signed it (to sign what callguard forwards on its behalf)."""
 
-    params: Mapping[str, str]
+    params: Mapping[str, str]  # each parameter's first value, as ``request.values.get`` reads it
     url: str
     signer: RequestValidator
+    query_string: bytes = b""
 
 
 def verified_request(state: CallguardState) -> VerifiedRequest | None:
@@ -42,15 +43,19 @@ def verified_request(state: CallguardState) -> VerifiedRequest | None:
     req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy's lookup, once
     try:
         if req.method == "POST":
-            params: Mapping[str, str] = req.form  # raises 413 past MAX_CONTENT_LENGTH
-            signed_params: Mapping[str, str] = params
+            form = req.form  # raises 413 past MAX_CONTENT_LENGTH
+            signed_params: Mapping[str, str] = form
         else:
-            params, signed_params = req.args, {}
+            form, signed_params = req.args, {}
     except HTTPException:
         return None  # oversized or unreadable: Twilio never sends such a request
+    # A plain dict of first values: a MultiDict's get() of an absent name (SipDomain, callerId …)
+    # builds and catches a BadRequestKeyError, and every webhook reads several such names.
+    params: Mapping[str, str] = dict(form.items())
     account_sid = params.get("AccountSid")
     environ = req.environ
-    url = signed_url(state.settings.public_url, lambda: req.url_root, req.script_root + req.path, req.query_string)
+    query_string = req.query_string
+    url = signed_url(state.settings.public_url, lambda: req.url_root, req.script_root + req.path, query_string)
     signer = state.validator.signer(
         account_sid,
         url,
@@ -62,7 +67,7 @@ def verified_request(state: CallguardState) -> VerifiedRequest | None:
         log.warning("rejected webhook with a bad or missing signature: account=%r url=%s", account_sid, url)
         return None
     environ[VERIFIED] = True
-    verified = g.callguard_verified = VerifiedRequest(params, url, signer)
+    verified = g.callguard_verified = VerifiedRequest(params, url, signer, query_string)
     return verified
 
 

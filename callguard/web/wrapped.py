@@ -51,7 +51,7 @@ def police_app_answer(
     policy = guard.policy
     params = verified.params
     account = policy.account(params.get("AccountSid"))
-    if not campaign and request.query_string:  # parsing the query costs a request without one nothing
+    if not campaign and verified.query_string:  # parsing the query costs a request without one nothing
         campaign = request.args.get("campaign") or None
     call = WrappedCall.from_params(params, campaign=campaign, source=source)
     # Counted calls (the account's, or its campaign's, traffic limits) must report their end.
