@@ -32,7 +32,7 @@ class VerifiedRequest:
     """A webhook request whose signature verified: its parameters, the URL Twilio signed, and the
     validator of the token that signed it (to sign what callguard forwards on its behalf)."""
 
-    params: Mapping[str, str]  # each parameter's first value, as ``request.values.get`` reads it
+    params: Mapping[str, str]  # each parameter's first value, as ``request.form.get`` (GET: ``request.args.get``) reads it
     url: str
     signer: RequestValidator
     query_string: bytes = b""
