@@ -65,18 +65,16 @@ def compute_signature(token: bytes, url: str, params: Any, algorithm: str | None
         raise ValueError(f"Unsupported webhook signature algorithm: {algorithm}")
     parts = [url]
     if params:
-        lists = getattr(params, "lists", None)
-        if lists is not None:  # werkzeug's MultiDict, as Flask parses a form: each name's values at once
-            for name, values in sorted(lists()):
-                for value in sorted(set(values)) if len(values) > 1 else values:
-                    parts.append(name)
-                    parts.append(value)
+        lists = getattr(params, "lists", None)  # werkzeug's MultiDict, as Flask parses a form: each name's values at once
+        if lists is not None:
+            named = lists()
         else:
-            getlist = getattr(params, "getall", None) or getattr(params, "getlist", None)  # twilio's order
-            for name in sorted(set(params)):
-                for value in sorted(set(getlist(name) if getlist is not None else [params[name]])):
-                    parts.append(name)
-                    parts.append(value)
+            getlist = getattr(params, "getall", None) or getattr(params, "getlist", None)
+            named = ((name, getlist(name) if getlist is not None else [params[name]]) for name in set(params))
+        for name, values in sorted(named):  # twilio's order: names sorted, then each name's distinct values
+            for value in sorted(set(values)) if len(values) > 1 else values:
+                parts.append(name)
+                parts.append(value)
     mac = _keyed_hmac(token, digest).copy()
     mac.update("".join(parts).encode("utf-8"))
     return base64.b64encode(mac.digest()).decode("ascii")
