@@ -6,7 +6,8 @@ Each decision runs the [traffic] policy below (rate, concurrency, caller-ID thro
 velocity triggers of which one matches, the per-callee limit, the report tallies) in one
 counter batch. The clock moves 50 ms a call (20 calls a second, so windows hold what they
 would in production), and each call's final status is reported after it (not timed), which
-frees its concurrency slot and feeds the caller-ID statistics.
+frees its concurrency slot and feeds the caller-ID statistics. Start-up objects are frozen
+out of the garbage collector's reach first, as ``callguard serve`` does in each worker.
 Targets: counters add under 150 µs per call on SQLite and under 300 µs on Redis over loopback.
 """
 
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from callguard import DialRequest, FakeClock, Guard, parse_policy  # noqa: E402
 from callguard.lookups import Lookups  # noqa: E402
+from callguard.serve import freeze_startup_objects  # noqa: E402
 from callguard.store.counters import open_counters  # noqa: E402
 from callguard.traffic import TrafficMonitor  # noqa: E402
 
@@ -80,6 +82,7 @@ def main() -> None:
             "redis": open_counters(args.redis_url, "", prefix=f"cgbench:{uuid.uuid4().hex[:8]}:", timeout=0.5),
         }
         results: dict[str, list[float]] = {name: [] for name in backends}
+        freeze_startup_objects()  # what each worker of `callguard serve` does once its app is built
         for _round in range(3):  # alternate, so drift hits each the same
             for name, backend in backends.items():
                 monitor = TrafficMonitor(backend) if backend is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -50,6 +51,23 @@ def _worker_exit(server: Any, worker: Any) -> None:
         state.close()
 
 
+def _post_worker_init(worker: Any) -> None:
+    freeze_startup_objects()
+
+
+def freeze_startup_objects() -> None:
+    """Move everything alive now out of the cyclic collector's reach (``gc.freeze``).
+
+    A worker that has built its app holds hundreds of thousands of objects that live as long
+    as it does (phonenumbers' metadata, SQLAlchemy, twilio, the policy); every full collection
+    would walk them all again, in the middle of some call's decision. Frozen, they are skipped,
+    and a collection costs only what the calls themselves allocate. Collected first, so no
+    garbage of the start-up is kept for good.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class CallguardServer(BaseApplication):  # type: ignore[misc]
     """A gunicorn application whose workers each build the app with ``create_app(config)``."""
 
@@ -64,6 +82,7 @@ class CallguardServer(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
         self.cfg.set("worker_exit", _worker_exit)
         self.cfg.set("child_exit", _child_exit)
+        self.cfg.set("post_worker_init", _post_worker_init)
 
     def load(self) -> Any:
         from .web.app import create_app
