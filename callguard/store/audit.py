@@ -17,6 +17,8 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from itertools import compress
+from operator import is_not
 from datetime import timezone
 from typing import Any, Sequence
 
@@ -175,30 +177,63 @@ class SqlAuditLog:
 
 
 class _DriverInsert:
-    """The audit INSERT compiled once for the engine's dialect and run by the driver's executemany.
+    """The audit INSERT compiled once per dialect and set of columns, run by the driver's executemany.
 
     Every decision is a row, written by a background thread of each worker: SQLAlchemy's
     per-row parameter handling would cost that thread about a third of each row's time. The
-    column types' own bind processors still convert each value, so rows are stored exactly as
-    an ``insert(decisions)`` would store them."""
+    dialect's own bind processors convert each value (SQLite's ``DATETIME`` writes SQLAlchemy's
+    storage format, not the driver's ``isoformat``), so rows are stored exactly as an
+    ``insert(decisions)`` stores them. A row binds only its non-NULL columns (the others are
+    NULL by omission, as no column has a default): sqlite3 adapts every ``None`` it binds through
+    its adapter registry, about a microsecond each, and a typical row has several. Consecutive
+    rows with the same columns, the usual case, go in one executemany, in order.
+    """
 
     def __init__(self, engine: Engine, columns: Sequence[str]) -> None:
-        dialect = engine.dialect
-        compiled = insert(decisions).compile(dialect=dialect, column_keys=list(columns))
-        self.sql = str(compiled)
-        self.positional = compiled.positiontup  # None for a dialect with named parameters
-        processors = {c: decisions.c[c].type.bind_processor(dialect) for c in columns}
-        self.processors = {c: p for c, p in processors.items() if p is not None}
+        self.dialect = engine.dialect
+        self.columns = tuple(columns)
+        impls = (decisions.c[c].type.dialect_impl(self.dialect) for c in self.columns)
+        processors = (impl.bind_processor(self.dialect) for impl in impls)
+        self.processors = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+        self._nones = (None,) * len(self.columns)
+        self._statements: dict[tuple[bool, ...], tuple[str, tuple[int, ...] | None, tuple[str, ...]]] = {}
+
+    def statement(self, present: tuple[bool, ...]) -> tuple[str, tuple[int, ...] | None, tuple[str, ...]]:
+        """The INSERT of the columns flagged in ``present``: (SQL, for a positional paramstyle the
+        order of the bound values in it (None for named parameters), the columns' names)."""
+        found = self._statements.get(present)
+        if found is None:
+            names = tuple(compress(self.columns, present))
+            compiled = insert(decisions).compile(dialect=self.dialect, column_keys=list(names))
+            positions = compiled.positiontup
+            order = tuple(names.index(name) for name in positions) if positions is not None else None
+            found = self._statements[present] = (str(compiled), order, names)
+        return found
 
     def execute(self, conn: Any, rows: Sequence[dict[str, Any]]) -> None:
-        processors = self.processors
-        if processors:
-            rows = [{**row, **{c: p(row[c]) for c, p in processors.items()}} for row in rows]
-        if self.positional is not None:
-            order = self.positional
-            conn.exec_driver_sql(self.sql, [tuple(row[c] for c in order) for row in rows])
-        else:
-            conn.exec_driver_sql(self.sql, list(rows))
+        columns, processors, nones = self.columns, self.processors, self._nones
+        runs: list[tuple[tuple[bool, ...], list[tuple[Any, ...]]]] = []
+        last: tuple[bool, ...] | None = None
+        for row in rows:
+            values = [row[c] for c in columns]
+            for i, process in processors:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            present = tuple(map(is_not, values, nones))
+            bound = tuple(compress(values, present))
+            if present == last:
+                runs[-1][1].append(bound)
+            else:
+                runs.append((present, [bound]))
+                last = present
+        for present, bound_rows in runs:
+            sql, order, names = self.statement(present)
+            if order is None:
+                conn.exec_driver_sql(sql, [dict(zip(names, bound)) for bound in bound_rows])
+            elif order == tuple(range(len(order))):
+                conn.exec_driver_sql(sql, bound_rows)
+            else:
+                conn.exec_driver_sql(sql, [tuple(bound[i] for i in order) for bound in bound_rows])
 
 
 def _record(row: Any) -> AuditRecord:

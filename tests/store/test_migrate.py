@@ -6,6 +6,7 @@ import fnmatch
 import os
 import threading
 import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,27 @@ def test_every_migration_file_ships_in_the_package() -> None:
             (shipped if any(fnmatch.fnmatch(relative, glob) for glob in globs) else missing).append(relative)
     assert missing == []
     assert "migrations/env.py" in shipped and any(path.startswith("migrations/versions/") for path in shipped)
+
+
+def test_audit_timestamps_the_driver_adapter_wrote_are_rewritten_in_sqlalchemys_form(sqlite_url: str) -> None:
+    from alembic import command
+
+    from callguard.store import SqlAuditLog
+    from callguard.store.migrate import _config
+
+    engine = create_database_engine(sqlite_url)
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), "0002")
+        for stamp in ("2026-12-03 14:19:55.289101+00:00", "2026-12-03 14:19:56+00:00", "2026-12-03 14:19:57.000001"):
+            conn.execute(
+                text("INSERT INTO callguard_decisions (decided_at, action, reasons, sentence) VALUES (:at, 'connect', 'ok', '')"),
+                {"at": stamp},
+            )
+    assert ensure_schema(engine) == ("0002", head_revision())
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT decided_at FROM callguard_decisions ORDER BY id")).scalars().all()
+    assert stored == ["2026-12-03 14:19:55.289101", "2026-12-03 14:19:56.000000", "2026-12-03 14:19:57.000001"]
+    noon = datetime(2026, 12, 3, 14, 19, 55, tzinfo=timezone.utc).timestamp()
+    read = [r.decided_at - noon for r in reversed(SqlAuditLog(engine).recent(3))]
+    assert read == pytest.approx([0.289101, 1.0, 2.000001], abs=1e-6)
+    engine.dispose()
