@@ -61,7 +61,7 @@ class MetricsRecorder:
         self._counters: dict[tuple[str, str], Any] = {}
 
     def record(self, decision: Decision) -> None:
-        key = (decision.action.value, decision.reasons[0] if decision.reasons else "none")
+        key = (decision.action._value_, decision.reasons[0] if decision.reasons else "none")  # not .value: an enum property
         counter = self._counters.get(key)
         if counter is None:
             counter = self._counters[key] = DECISIONS.labels(action=key[0], reason=key[1])

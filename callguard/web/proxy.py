@@ -37,7 +37,10 @@ _FORWARDED = ("x-home-region", "accept")
 def forward_to_upstream() -> Response | None:
     """``before_request``: answer a request on a proxy route; None for every other path."""
     state = current_state()
-    route = state.guard.policy.proxy.match(request.path)
+    proxy = state.guard.policy.proxy
+    if not proxy.routes:  # it runs before every request the app serves: most policies have no routes
+        return None
+    route = proxy.match(request.path)
     if route is None:
         return None
     try:

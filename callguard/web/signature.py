@@ -14,6 +14,7 @@ import hmac
 from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from werkzeug.datastructures import MultiDict
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 
 from ..auth_tokens import resolve_auth_tokens
@@ -65,8 +66,9 @@ def compute_signature(token: bytes, url: str, params: Any, algorithm: str | None
         raise ValueError(f"Unsupported webhook signature algorithm: {algorithm}")
     parts = [url]
     if params:
-        lists = getattr(params, "lists", None)  # werkzeug's MultiDict, as Flask parses a form: each name's values at once
-        if lists is not None:
+        if isinstance(params, MultiDict):  # as Flask parses a form: a dict of each name's list of values
+            named: Any = dict.items(params)  # what MultiDict.lists() walks, without copying each list
+        elif (lists := getattr(params, "lists", None)) is not None:
             named = lists()
         else:
             getlist = getattr(params, "getall", None) or getattr(params, "getlist", None)

@@ -14,6 +14,7 @@ from typing import Callable, Mapping
 
 from flask import Response, g, request
 from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from .responses import forbidden
@@ -51,7 +52,8 @@ def verified_request(state: CallguardState) -> VerifiedRequest | None:
         return None  # oversized or unreadable: Twilio never sends such a request
     # A plain dict of first values: a MultiDict's get() of an absent name (SipDomain, callerId …)
     # builds and catches a BadRequestKeyError, and every webhook reads several such names.
-    params: Mapping[str, str] = dict(form.items())
+    # (A MultiDict is a dict of each name's list of values: its first values read at C speed.)
+    params: Mapping[str, str] = {name: values[0] for name, values in dict.items(form)} if isinstance(form, MultiDict) else dict(form.items())
     account_sid = params.get("AccountSid")
     environ = req.environ
     query_string = req.query_string

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Text, cast, insert, select
 
 from callguard import Action, DialRequest, FakeClock, Guard
@@ -148,3 +151,19 @@ def test_unsupported_database_urls() -> None:
         create_database_engine("sqlite://")
     with pytest.raises(ConfigError, match="not a database URL"):
         create_database_engine("not a url")
+
+
+@given(st.lists(st.datetimes(timezones=st.just(timezone.utc)) | st.datetimes(), min_size=1, max_size=30))
+def test_the_per_second_timestamp_text_is_the_dialects(stamps: list[datetime]) -> None:
+    """The writer's cache of a second's text gives what SQLite's DATETIME processor gives, in any order."""
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from callguard.store.audit import _per_second
+
+    dialect = sqlite.dialect()
+    process = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    cached = _per_second(process)
+    assert cached is not process
+    neighbours = [s.replace(microsecond=m) for s in stamps for m in (0, 1, 999_999)]
+    assert [cached(s) for s in stamps + neighbours] == [process(s) for s in stamps + neighbours]
