@@ -44,14 +44,22 @@ def _url_forms(url: str) -> Iterator[str]:
 _DIGESTS = {HMAC_SHA1: "sha1", HMAC_SHA256: "sha256"}
 
 
+try:  # OpenSSL's HMAC object, which hmac.HMAC wraps in Python: copy, update and digest in C
+    from _hashlib import hmac_new as _openssl_hmac
+except ImportError:  # a Python built without OpenSSL
+    _openssl_hmac = None
+
+
 @functools.lru_cache(maxsize=256)
-def _keyed_hmac(token: bytes, digest: str) -> "hmac.HMAC":
+def _keyed_hmac(token: bytes, digest: str) -> Any:
     """An HMAC with ``token`` already keyed in, to be copied for each message.
 
     ``hmac.digest`` would key it afresh each time, and it releases the GIL for every call however
     short the message: in a worker with background threads (the audit writer), the request then
     waits for the GIL to come back. A copy is one context copy, and ``update`` keeps the GIL
     for the few hundred bytes a webhook signs."""
+    if _openssl_hmac is not None:
+        return _openssl_hmac(token, digestmod=digest)
     return hmac.new(token, digestmod=digest)
 
 

@@ -34,7 +34,7 @@ from .webhook import VerifiedRequest
 log = logging.getLogger("callguard.web")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made per request, never changed
 class PolicedAnswer:
     """What to answer Twilio with. ``as_written``: ``body`` is the app's own bytes, unchanged."""
 

@@ -53,3 +53,27 @@ def test_faults_and_store_errors_are_counted(app: Any, monkeypatch: pytest.Monke
     assert sample(after, "callguard_faults_total", kind="StoreUnavailable") - sample(before, "callguard_faults_total", kind="StoreUnavailable") == 1
     labels = {"backend": "redis", "operation": "counters batch"}
     assert sample(after, "callguard_store_errors_total", **labels) - sample(before, "callguard_store_errors_total", **labels) == 1
+
+
+def test_the_decision_latency_histogram_holds_what_prometheus_observe_would() -> None:
+    """MetricsRecorder observes through prometheus-client's own values: the exposition is the same
+    as a histogram with the same buckets fed by its public ``observe``, bucket bounds included."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from callguard.metrics import _Observer
+
+    registry = CollectorRegistry()
+    buckets = (5e-6, 1e-5, 2.5e-5, 1e-3, 0.1)
+    ours = Histogram("ours_seconds", "x", buckets=buckets, registry=registry)
+    theirs = Histogram("theirs_seconds", "x", buckets=buckets, registry=registry)
+    observe = _Observer(ours).observe
+    assert observe != ours.observe  # the fast path is in use with this prometheus-client
+    for amount in (0.0, 5e-6, 5.000001e-6, 1e-5, 2e-5, 2.5e-5, 0.0005, 1e-3, 0.05, 0.1, 0.2, 7.0, 5e-6):
+        observe(amount)
+        theirs.observe(amount)
+
+    def samples(name: str) -> list[tuple[str, dict[str, str], float]]:
+        metric = next(m for m in registry.collect() if m.name == name)
+        return [(s.name.replace(name, ""), s.labels, s.value) for s in metric.samples if not s.name.endswith("_created")]
+
+    assert samples("ours_seconds") == samples("theirs_seconds")
