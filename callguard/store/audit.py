@@ -17,9 +17,9 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from itertools import compress
 from operator import is_not
-from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import func, insert, or_, select

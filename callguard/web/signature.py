@@ -14,8 +14,8 @@ import hmac
 from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from werkzeug.datastructures import MultiDict
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
+from werkzeug.datastructures import MultiDict
 
 from ..auth_tokens import resolve_auth_tokens
 
