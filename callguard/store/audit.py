@@ -43,8 +43,9 @@ def _clip(value: str | None, limit: int) -> str | None:
 
 # The table's columns but the id, in order: what decision_values() gives a value for.
 DECISION_COLUMNS: tuple[str, ...] = tuple(decisions.c.keys()[1:])
-_LIMITS = {name: COLUMN_LENGTHS[name] for name in ("account_sid", "call_sid", "to_raw", "from_raw", "source", "sip_domain", "campaign")}
-_ACCOUNT, _CALL, _TO, _FROM, _SOURCE, _SIP, _CAMPAIGN = _LIMITS.values()
+_ACCOUNT, _CALL, _TO, _FROM, _SOURCE, _SIP, _CAMPAIGN = (
+    COLUMN_LENGTHS[name] for name in ("account_sid", "call_sid", "to_raw", "from_raw", "source", "sip_domain", "campaign")
+)
 
 
 def decision_values(decision: Decision) -> list[Any]:
@@ -242,18 +243,24 @@ class _DriverInsert:
             if p is not None
         )
         self._nones = (None,) * len(self.columns)
-        self._statements: dict[tuple[bool, ...], tuple[str, tuple[int, ...] | None, tuple[str, ...]]] = {}
+        self._statements: dict[tuple[bool, ...], tuple[str, Callable[[list[tuple[Any, ...]]], Any]]] = {}
 
-    def statement(self, present: tuple[bool, ...]) -> tuple[str, tuple[int, ...] | None, tuple[str, ...]]:
-        """The INSERT of the columns flagged in ``present``: (SQL, for a positional paramstyle the
-        order of the bound values in it (None for named parameters), the columns' names)."""
+    def statement(self, present: tuple[bool, ...]) -> tuple[str, Callable[[list[tuple[Any, ...]]], Any]]:
+        """The INSERT of the columns flagged in ``present``, and what turns rows of their values
+        (in column order) into the driver's parameters, worked out once per set of columns."""
         found = self._statements.get(present)
         if found is None:
             names = tuple(compress(self.columns, present))
             compiled = insert(decisions).compile(dialect=self.dialect, column_keys=list(names))
             positions = compiled.positiontup
-            order = tuple(names.index(name) for name in positions) if positions is not None else None
-            found = self._statements[present] = (str(compiled), order, names)
+            to_params: Callable[[list[tuple[Any, ...]]], Any]
+            if positions is None:  # named parameters (psycopg)
+                to_params = lambda rows: [dict(zip(names, row)) for row in rows]  # noqa: E731
+            elif (order := tuple(names.index(name) for name in positions)) == tuple(range(len(names))):
+                to_params = lambda rows: rows  # noqa: E731  (sqlite3: already in the statement's order)
+            else:
+                to_params = lambda rows: [tuple(row[i] for i in order) for row in rows]  # noqa: E731
+            found = self._statements[present] = (str(compiled), to_params)
         return found
 
     def execute(self, conn: Any, rows: Sequence[list[Any]]) -> None:
@@ -274,13 +281,8 @@ class _DriverInsert:
                 runs.append((present, [bound]))
                 last = present
         for present, bound_rows in runs:
-            sql, order, names = self.statement(present)
-            if order is None:
-                conn.exec_driver_sql(sql, [dict(zip(names, bound)) for bound in bound_rows])
-            elif order == tuple(range(len(order))):
-                conn.exec_driver_sql(sql, bound_rows)
-            else:
-                conn.exec_driver_sql(sql, [tuple(bound[i] for i in order) for bound in bound_rows])
+            sql, to_params = self.statement(present)
+            conn.exec_driver_sql(sql, to_params(bound_rows))
 
 
 def _record(row: Any) -> AuditRecord:
