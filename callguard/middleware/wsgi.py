@@ -80,7 +80,7 @@ class GuardMiddleware:
         return True
 
     def _guarded(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        body = _read_body(environ, self.callguard.config.get("MAX_CONTENT_LENGTH"))
+        body = _read_body(environ, self.callguard.extensions["callguard"].settings.max_body_bytes)
         ours = dict(environ, **{"wsgi.input": io.BytesIO(body or b"")})
         with self.callguard.request_context(ours):
             state = current_state()

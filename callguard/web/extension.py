@@ -193,8 +193,6 @@ class CallGuard:
             last_good={"optouts": kept_optouts, "consents": kept_consents},
         )
         app.extensions["callguard"] = state
-        if app.config.get("MAX_CONTENT_LENGTH") is None:
-            app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
         if self.register_routes:
             app.register_blueprint(voice)
             app.register_blueprint(compliance)

@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from .body_limit import limit_body
 from .responses import forbidden
 from .state import CallguardState, current_state
 from .twilio_request import signed_url
@@ -44,7 +45,8 @@ def verified_request(state: CallguardState) -> VerifiedRequest | None:
     req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy's lookup, once
     try:
         if req.method == "POST":
-            form = req.form  # raises 413 past MAX_CONTENT_LENGTH
+            limit_body(req, state.settings.max_body_bytes)
+            form = req.form  # raises 413 past the limit
             signed_params: Mapping[str, str] = form
         else:
             form, signed_params = req.args, {}

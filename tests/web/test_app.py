@@ -17,7 +17,7 @@ from ..conftest import MAIN, MAIN_TOKEN, TwilioClient, dial_params
 def test_state_lives_in_app_extensions(app: Any) -> None:
     state = app.extensions["callguard"]
     assert state.guard.policy.accounts[MAIN].name == "Main"
-    assert app.config["MAX_CONTENT_LENGTH"] == 65_536
+    assert state.settings.max_body_bytes == 65_536 and app.config["MAX_CONTENT_LENGTH"] is None  # the limit is per request (body_limit)
 
 
 def test_configuration_from_the_environment(monkeypatch: pytest.MonkeyPatch, policy_path: Path, sqlite_url: str) -> None:

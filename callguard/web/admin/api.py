@@ -16,12 +16,18 @@ from werkzeug.exceptions import HTTPException
 
 from ...decision import DialRequest
 from ...errors import CallguardError, StoreUnavailable
+from ..body_limit import limit_body
 from ..state import current_state
 from .tokens import ApiToken, authenticate
 
 log = logging.getLogger("callguard.api")
 
 api = Blueprint("callguard_api", __name__, url_prefix="/v1")
+
+
+@api.before_request
+def _limit_body() -> None:
+    limit_body(request, current_state().settings.max_body_bytes)  # an oversized JSON body: 413 too_large
 
 
 class ApiError(Exception):
