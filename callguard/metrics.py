@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_left
-from typing import Any
+from typing import Any, Callable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 
@@ -76,22 +76,29 @@ class _Observer:
         self._buckets[bisect_left(self._bounds, amount)].inc(1)
 
 
+def counter_increment(counter: Counter) -> Callable[[float], None]:
+    """``counter.inc`` without its per-call checks (observability, sign, exemplar), where the
+    labelled child keeps its value as prometheus-client does; else the public ``inc``."""
+    inc = getattr(getattr(counter, "_value", None), "inc", None)
+    return inc if callable(inc) else counter.inc
+
+
 class MetricsRecorder:
     """An audit sink that counts each decision, then hands it to the real sink."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
-        # The counter of each (action, reason) seen, so a decision costs no label lookup (a lock,
+        # The increment of each (action, reason) seen, so a decision costs no label lookup (a lock,
         # a validation of the label values) in prometheus-client.
-        self._counters: dict[tuple[str, str], Any] = {}
+        self._counters: dict[tuple[str, str], Callable[[float], None]] = {}
         self._observe = _Observer(DECISION_SECONDS).observe
 
     def record(self, decision: Decision) -> None:
         key = (decision.action._value_, decision.reasons[0] if decision.reasons else "none")  # not .value: an enum property
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = DECISIONS.labels(action=key[0], reason=key[1])
-        counter.inc()
+        increment = self._counters.get(key)
+        if increment is None:
+            increment = self._counters[key] = counter_increment(DECISIONS.labels(action=key[0], reason=key[1]))
+        increment(1)
         self._observe(decision.elapsed_us / 1e6)
         if decision.fault is not None:
             kind, _, rest = decision.fault.partition(": ")

@@ -58,8 +58,9 @@ from .chaining import callback_events, chained_disclosure_url, chained_status_ca
 
 NO_DIAL = "no_dial"
 
-# How each noun is written as a dial string for the engine.
-_SCHEMES = {NounKind.CLIENT: "client:", NounKind.CONFERENCE: "conference:", NounKind.QUEUE: "queue:"}
+# How each noun is written as a dial string for the engine (keyed by the kind's value: an
+# enum member hashes through a Python-level __hash__, every target of every call).
+_SCHEMES = {NounKind.CLIENT._value_: "client:", NounKind.CONFERENCE._value_: "conference:", NounKind.QUEUE._value_: "queue:"}
 
 
 @dataclass(slots=True)
@@ -138,7 +139,7 @@ class PolicedDocument:
             return f"connect; reasons={NO_DIAL}"
         if len(self.targets) == 1:  # the common document: one number
             decision = self.targets[0].decision
-            return f"{decision.action.value}; reasons={','.join(dict.fromkeys(decision.reasons))}"
+            return f"{decision.action._value_}; reasons={','.join(dict.fromkeys(decision.reasons))}"
         kept = [t for t in self.targets if t.kept]
         if not kept:
             action = Action.REJECT
@@ -147,14 +148,14 @@ class PolicedDocument:
         else:
             action = Action.CONNECT
         reasons = dict.fromkeys(reason for t in self.targets for reason in t.decision.reasons)
-        return f"{action.value}; reasons={','.join(reasons)}"
+        return f"{action._value_}; reasons={','.join(reasons)}"
 
 
 def dial_string(target: DescribedTarget) -> str:
     """The target as the engine reads a ``To``: a number, a SIP URI, ``client:NAME`` …"""
     if target.kind is NounKind.SIP and ":" not in target.value:
         return "sip:" + target.value
-    return _SCHEMES.get(target.kind, "") + target.value
+    return _SCHEMES.get(target.kind._value_, "") + target.value
 
 
 def dial_request(target: DescribedTarget, call: WrappedCall) -> DialRequest:

@@ -140,7 +140,7 @@ class SignatureValidator:
         validators = self.validators_for(account_sid)
         if not validators:
             return None
-        algorithm = get_signature_algorithm(settings_header)
+        algorithm = get_signature_algorithm(settings_header) if settings_header else HMAC_SHA1
         try:
             for candidate in _url_forms(url):
                 for validator in validators:

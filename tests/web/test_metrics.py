@@ -77,3 +77,24 @@ def test_the_decision_latency_histogram_holds_what_prometheus_observe_would() ->
         return [(s.name.replace(name, ""), s.labels, s.value) for s in metric.samples if not s.name.endswith("_created")]
 
     assert samples("ours_seconds") == samples("theirs_seconds")
+
+
+def test_the_decision_counters_hold_what_prometheus_inc_would() -> None:
+    from prometheus_client import CollectorRegistry, Counter
+
+    from callguard.metrics import counter_increment
+
+    registry = CollectorRegistry()
+    ours = Counter("ours", "x", ["action"], registry=registry)
+    theirs = Counter("theirs", "x", ["action"], registry=registry)
+    increment = counter_increment(ours.labels(action="connect"))
+    assert increment != ours.labels(action="connect").inc  # the fast path is in use with this prometheus-client
+    for _ in range(3):
+        increment(1)
+        theirs.labels(action="connect").inc()
+
+    def totals(name: str) -> list[tuple[dict[str, str], float]]:
+        metric = next(m for m in registry.collect() if m.name == name)
+        return [(s.labels, s.value) for s in metric.samples if s.name.endswith("_total")]
+
+    assert totals("ours") == totals("theirs") == [({"action": "connect"}, 3.0)]
