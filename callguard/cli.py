@@ -160,7 +160,12 @@ def check(
 @click.option("--workers", "-w", type=int, help="Worker processes (default: 2 x cores + 1).")
 @click.option("--timeout", type=int, default=30, show_default=True, help="Worker timeout, seconds.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
-def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int, access_log: bool) -> None:
+@click.option(
+    "--control-socket",
+    type=click.Path(dir_okay=False),
+    help="Serve gunicorn's control socket (gunicornc) at this path; off without it.",
+)
+def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int, access_log: bool, control_socket: str | None) -> None:
     """Serve the webhooks under gunicorn."""
     from .serve import prepare_metrics_directory
 
@@ -190,7 +195,8 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
         _fail(str(exc))
     except Exception as exc:  # the database refusing us, most likely
         _fail(f"CALLGUARD_DATABASE_URL: cannot open the database: {str(exc).splitlines()[0]}")
-    run_server(config, bind=bind, workers=workers, timeout=timeout, access_log=access_log)
+    control_socket = os.path.abspath(control_socket) if control_socket else None
+    run_server(config, bind=bind, workers=workers, timeout=timeout, access_log=access_log, control_socket=control_socket)
 
 
 from .compliance_cli import consent, optout  # noqa: E402

@@ -90,15 +90,16 @@ class CallguardServer(BaseApplication):  # type: ignore[misc]
         return create_app(self.app_config)
 
 
-def serve(
-    config: Mapping[str, Any],
+def gunicorn_options(
     *,
     bind: str = "127.0.0.1:8000",
     workers: int | None = None,
     timeout: int = 30,
     access_log: bool = False,
-) -> None:
-    options = {
+    control_socket: str | None = None,
+) -> dict[str, Any]:
+    """The gunicorn settings ``callguard serve`` runs with."""
+    return {
         "bind": bind,
         "workers": workers or default_workers(),
         "worker_class": "sync",
@@ -110,6 +111,24 @@ def serve(
         # Twilio's requests are small; refuse anything silly before Flask sees it.
         "limit_request_line": 8190,
         "limit_request_fields": 100,
+        # gunicorn's control socket (gunicornc) is on by default at one path per user
+        # (~/.gunicorn/gunicorn.ctl): every server of the host, callguard's or another app's,
+        # would take it over from the one before, and the master stops and restarts the socket's
+        # thread around every worker it forks. Only at a path of the operator's choosing.
+        "control_socket": control_socket,
+        "control_socket_disable": control_socket is None,
     }
+
+
+def serve(
+    config: Mapping[str, Any],
+    *,
+    bind: str = "127.0.0.1:8000",
+    workers: int | None = None,
+    timeout: int = 30,
+    access_log: bool = False,
+    control_socket: str | None = None,
+) -> None:
+    options = gunicorn_options(bind=bind, workers=workers, timeout=timeout, access_log=access_log, control_socket=control_socket)
     log.info("serving on %s with %d workers (pid %d)", bind, options["workers"], os.getpid())
     CallguardServer(config, options).run()

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from callguard.serve import CallguardServer, freeze_startup_objects
+from callguard.serve import CallguardServer, freeze_startup_objects, gunicorn_options
 
 
 @pytest.fixture
@@ -44,3 +44,11 @@ def test_freezing_keeps_the_live_objects_from_the_collector_and_collects_the_gar
     assert gc.get_freeze_count() > len(alive)
     alive_ids = {id(obj) for obj in alive}
     assert not any(id(obj) in alive_ids for obj in gc.get_objects(generation=2))  # out of the collector's generations
+
+
+def test_gunicorns_control_socket_only_at_a_path_given() -> None:
+    off = CallguardServer({}, gunicorn_options(workers=1))
+    assert off.cfg.control_socket_disable is True
+    on = CallguardServer({}, gunicorn_options(workers=1, control_socket="/run/callguard/gunicorn.ctl"))
+    assert on.cfg.control_socket_disable is False and on.cfg.control_socket == "/run/callguard/gunicorn.ctl"
+    assert off.cfg.worker_class_str == "sync" and off.cfg.limit_request_fields == 100

@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 from urllib.parse import urlencode
 
 import pytest
@@ -77,7 +77,13 @@ class Server:
 
 
 def start_server(
-    policy_path: Path, workdir: Path, *, workers: int, database_url: str | None = None, env: dict[str, str] | None = None
+    policy_path: Path,
+    workdir: Path,
+    *,
+    workers: int,
+    database_url: str | None = None,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -92,7 +98,7 @@ def start_server(
         **(env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "callguard.cli", "serve", "--policy", str(policy_path), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        [sys.executable, "-m", "callguard.cli", "serve", "--policy", str(policy_path), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *args],
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

@@ -93,3 +93,18 @@ def test_metrics_add_up_every_worker(policy_path: Path, tmp_path: Path, servers:
     connection.request("GET", "/metrics")
     text = connection.getresponse().read().decode()
     assert sample(text, "callguard_decisions_total", action="connect", reason="ok") == 11
+
+
+def test_gunicorns_control_socket_is_off(policy_path: Path, tmp_path: Path, servers: list[Server]) -> None:
+    # gunicorn's default path is one per user: every server of the host would take it over.
+    home = tmp_path / "home"
+    home.mkdir()
+    quiet = start_server(policy_path, tmp_path / "quiet", workers=1, env={"HOME": str(home), "XDG_RUNTIME_DIR": ""})
+    servers.append(quiet)
+    assert quiet.post("/voice/outbound", dial_params("+14155550123")).status == 200
+    quiet.process.send_signal(signal.SIGTERM)
+    assert quiet.process.wait(timeout=30) == 0
+    assert quiet.process.stderr is not None
+    said = b"".join(quiet.log) + quiet.process.stderr.read()
+    assert b"Control socket" not in said and not (home / ".gunicorn").exists()
+
