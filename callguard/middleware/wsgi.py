@@ -112,15 +112,34 @@ class GuardMiddleware:
             return [answer]  # type: ignore[list-item]
 
 
-def _read_body(environ: dict[str, Any], limit: int | None) -> bytes | None:
-    """The request body, or None when it is larger than ``limit`` (such a request is refused)."""
+def _read_body(environ: dict[str, Any], limit: int) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` or unreadable (such a request is refused).
+
+    A chunked body (no Content-Length) is read where the server ends the stream
+    (``wsgi.input_terminated``, as gunicorn does), never more than one byte past the limit; the
+    app is then handed it with its Content-Length, which every framework reads."""
+    stream = environ.get("wsgi.input")
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if chunked or environ.get("CONTENT_LENGTH") in (None, ""):
+        if stream is None or not environ.get("wsgi.input_terminated"):
+            return b""  # nothing the server lets us read safely: an empty body, as werkzeug reads it
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit and (chunk := stream.read(limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            return None
+        body = b"".join(chunks)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return body
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        length = int(environ["CONTENT_LENGTH"])
     except ValueError:
         return None
-    if limit is not None and length > limit:
+    if length < 0 or length > limit:
         return None
-    stream = environ.get("wsgi.input")
     return stream.read(length) if stream is not None and length > 0 else b""
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any, Callable, Iterable, Iterator
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
-from werkzeug.test import Client
+from werkzeug.test import Client, EnvironBuilder
 
 from callguard import GuardMiddleware
 
@@ -125,3 +126,36 @@ def test_callguards_paths_win_over_a_guarded_prefix(voice_app: VoiceApp, app: An
     assert status.status_code == 200 and list(parse_twiml(status.data)) == []
     assert tw.post("/voice/sales", dial_params("+14155550123")).headers["X-Callguard-Decision"] == "connect; reasons=ok"
     assert voice_app.calls == ["/voice/sales"]
+
+
+def chunked(params: dict[str, str], path: str, *, terminated: bool = True) -> dict[str, Any]:
+    """The environ of a signed webhook whose body came chunked: no Content-Length."""
+    body = urlencode(params).encode()
+    environ = EnvironBuilder(
+        path=path,
+        method="POST",
+        input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": RequestValidator(MAIN_TOKEN).compute_signature(PUBLIC_URL + path, params), "Transfer-Encoding": "chunked"},
+    ).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    if terminated:
+        environ["wsgi.input_terminated"] = True
+    return environ
+
+
+def call(middleware: GuardMiddleware, environ: dict[str, Any]) -> tuple[str, bytes]:
+    started: list[str] = []
+    body = b"".join(middleware(environ, lambda status, headers, exc_info=None: started.append(status)))
+    return started[0], body
+
+
+def test_a_chunked_webhook_is_read_where_the_server_ends_the_stream(middleware: GuardMiddleware, voice_app: VoiceApp) -> None:
+    status, body = call(middleware, chunked(dial_params("+14155550123"), "/twilio/voice"))
+    assert status == "200 OK" and parse_twiml(body).find("Dial/Number").text == "+14155550123"
+    assert voice_app.calls == ["/twilio/voice"]  # and the app read the same body (its own signature check passed)
+    status, _ = call(middleware, chunked(dial_params("+14155550123", Padding="x" * 70_000), "/twilio/voice"))
+    assert status.startswith("403")
+    status, _ = call(middleware, chunked(dial_params("+14155550123"), "/twilio/voice", terminated=False))
+    assert status.startswith("403")  # no end to the stream that the server vouches for: nothing is read
+    assert voice_app.calls == ["/twilio/voice"]
