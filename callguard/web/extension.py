@@ -43,7 +43,7 @@ from .compliance import compliance
 from .status import status
 from .health import health
 from .protect import protect
-from .proxy import forward_to_upstream
+from .proxy import proxy_hook
 from .signature import SignatureValidator, resolve_auth_tokens
 from .state import CallguardState
 from .voice import voice
@@ -201,7 +201,7 @@ class CallGuard:
             app.register_error_handler(404, api_routing_error)
             app.register_error_handler(405, api_routing_error)
             app.register_blueprint(health)
-            app.before_request(forward_to_upstream)
+            app.before_request(proxy_hook(state))
         log.info(
             "callguard ready: policy %s (%d accounts), registries %s",
             policy.source, len(policy.accounts), ", ".join(sorted(registries.names())) or "none",

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import UpstreamError
 from .responses import DECISION_HEADER, TWIML_MIMETYPE, forbidden, twiml_response
-from .state import CallguardState, current_state
+from .state import CallguardState
 from .webhook import VerifiedRequest, verified_request
 from .wrapped import PolicedAnswer, failed_answer, police_app_answer
 
@@ -44,12 +44,13 @@ def protect(view: Any = None, *, campaign: str | None = None) -> Any:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
-            state = current_state()
+            app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's lookup, once
+            state: CallguardState = app.extensions["callguard"]
             verified = verified_request(state)
             if verified is None:
                 return forbidden()
             try:
-                response = current_app.make_response(view(*args, **kwargs))
+                response = app.make_response(view(*args, **kwargs))
             except HTTPException:
                 raise
             except Exception as exc:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from flask import Response, g, request
+from flask import Response, request
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -24,8 +24,9 @@ from .twilio_request import signed_url
 
 log = logging.getLogger("callguard.web")
 
-# Set in the WSGI environ once a request's signature has verified, so error handlers know
-# whether they may answer with TwiML or only with 403.
+# The request's VerifiedRequest, set in the WSGI environ once its signature has verified: error
+# handlers learn from it whether they may answer with TwiML or only with 403, and the status
+# forwarding which token signed it. (The environ, not flask.g: a plain dict, no context proxy.)
 VERIFIED = "callguard.verified"
 
 
@@ -70,14 +71,14 @@ def verified_request(state: CallguardState) -> VerifiedRequest | None:
     if signer is None:
         log.warning("rejected webhook with a bad or missing signature: account=%r url=%s", account_sid, url)
         return None
-    environ[VERIFIED] = True
-    verified = g.callguard_verified = VerifiedRequest(params, url, signer, query_string)
+    verified = environ[VERIFIED] = VerifiedRequest(params, url, signer, query_string)
     return verified
 
 
 def current_verified() -> VerifiedRequest | None:
     """The request verified by :func:`verified_request` (and so by ``@twilio_webhook``), if any."""
-    return g.get("callguard_verified")
+    verified = request.environ.get(VERIFIED)
+    return verified if isinstance(verified, VerifiedRequest) else None
 
 
 def verified_params(state: CallguardState) -> Mapping[str, str] | None:
