@@ -72,6 +72,30 @@ def test_the_batching_writer_writes_everything_it_was_given(audit_sql: SqlAuditL
     assert (stats.written, stats.queued, stats.dropped) == (100, 0, 0)
 
 
+def test_rows_queued_during_a_write_wait_for_the_next_flush(audit_sql: SqlAuditLog, policy: Policy) -> None:
+    """A flush writes what was queued when it began, in batches, and no more: a commit of the few
+    rows that arrived meanwhile would cost nearly what a full batch does."""
+    batching = BatchingAuditLog(audit_sql, flush_interval=60, max_batch=4)
+    guard = Guard(policy, audit=batching)
+    commits: list[int] = []
+    write_values = audit_sql.write_values
+
+    def write_while_calls_arrive(rows: list[list[object]]) -> None:
+        commits.append(len(rows))
+        write_values(rows)
+        if len(commits) <= 4:  # a call arrives during each of the first four writes
+            guard.check(DialRequest(MAIN, "+14155550199", "+14155550100", call_sid=f"CA-during-{len(commits)}"))
+
+    audit_sql.write_values = write_while_calls_arrive  # type: ignore[method-assign]
+    for i in range(10):
+        guard.check(DialRequest(MAIN, f"+141555501{i:02d}", "+14155550100"))
+    assert batching.flush() == 10 and commits == [4, 4, 2]
+    assert batching.stats().queued == 3 and audit_sql.count() == 10
+    assert batching.flush() == 3 and commits == [4, 4, 2, 3]
+    batching.close()  # and closing writes all that is left
+    assert commits == [4, 4, 2, 3, 1] and batching.stats().queued == 0 and audit_sql.count() == 14
+
+
 def test_the_writer_stores_rows_exactly_as_sqlalchemy_inserts_them(audit_sql: SqlAuditLog, policy: Policy) -> None:
     """The writer's own INSERTs (the driver's executemany, NULL columns left out) store what
     ``insert(decisions)`` stores: the same text for a timestamp on SQLite, whole seconds included,
