@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -75,7 +76,7 @@ class TrafficPolicy:
     short_calls: ShortCallsRule | None = None
     velocity: tuple[VelocityRule, ...] = ()
 
-    @property
+    @functools.cached_property  # read for every decision and every policed answer
     def enabled(self) -> bool:
         return bool(
             self.cps or self.concurrent or self.max_calls_per_callee_per_day or self.unanswered or self.short_calls
