@@ -13,7 +13,6 @@ from typing import Any, Callable, Mapping
 
 from .clock import Clock, system_clock
 from .errors import ConfigError
-from .store.audit import AUDIT_FLUSH_INTERVAL
 from .store.database import default_database_url
 
 ENVIRONMENT_KEYS = (
@@ -105,7 +104,7 @@ class Settings:
             public_url=str(public_url).rstrip("/") if public_url else None,
             default_auth_token=config.get("TWILIO_AUTH_TOKEN") or None,
             audit_mode=audit_mode,
-            audit_flush_interval=_number(config, "CALLGUARD_AUDIT_FLUSH_INTERVAL", AUDIT_FLUSH_INTERVAL, float, minimum=0.01),
+            audit_flush_interval=_number(config, "CALLGUARD_AUDIT_FLUSH_INTERVAL", 0.2, float, minimum=0.01),
             max_body_bytes=_number(config, "CALLGUARD_MAX_BODY_BYTES", 65_536, int, minimum=1024),
             log_level=config.get("CALLGUARD_LOG_LEVEL") or None,
             clock=clock,

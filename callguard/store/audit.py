@@ -320,14 +320,6 @@ class AuditStats:
     last_error_at: float | None
 
 
-# How often the writer commits. Each commit costs its worker a few milliseconds of CPU whatever
-# it holds (the pages of the table and four indexes, the WAL's sync, the writer thread taking
-# the GIL from the requests): at 0.2 s, one gunicorn worker answering 1500 wrapped webhooks a
-# second spent about 30 µs more per request than at 1 s (benchmarks/wrap.py's handler, one at a
-# time, 2026-12-03). A decision is on disk within this long; a graceful stop writes them all.
-AUDIT_FLUSH_INTERVAL = 1.0
-
-
 class BatchingAuditLog:
     """Queues decisions and writes them from a background thread in batches."""
 
@@ -335,8 +327,8 @@ class BatchingAuditLog:
         self,
         log_: SqlAuditLog,
         *,
-        flush_interval: float = AUDIT_FLUSH_INTERVAL,
-        max_batch: int = 2000,
+        flush_interval: float = 0.2,
+        max_batch: int = 500,
         max_backlog: int = 100_000,
     ) -> None:
         self.sql = log_
