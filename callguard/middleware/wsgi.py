@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.wsgi import get_content_length
 
 from ..errors import UpstreamError
 from ..web import create_app
@@ -119,8 +120,7 @@ def _read_body(environ: dict[str, Any], limit: int) -> bytes | None:
     (``wsgi.input_terminated``, as gunicorn does), never more than one byte past the limit; the
     app is then handed it with its Content-Length, which every framework reads."""
     stream = environ.get("wsgi.input")
-    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-    if chunked or environ.get("CONTENT_LENGTH") in (None, ""):
+    if get_content_length(environ) is None or not environ.get("CONTENT_LENGTH"):  # chunked, or no length given
         if stream is None or not environ.get("wsgi.input_terminated"):
             return b""  # nothing the server lets us read safely: an empty body, as werkzeug reads it
         chunks: list[bytes] = []

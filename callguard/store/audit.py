@@ -401,7 +401,8 @@ class BatchingAuditLog:
             pending = len(self._queue)
             while pending > 0 and self._queue:
                 batch: list[Decision] = []
-                while self._queue and len(batch) < min(pending, self.max_batch):
+                size = min(pending, self.max_batch)
+                while self._queue and len(batch) < size:
                     batch.append(self._queue.popleft())
                 pending -= len(batch)
                 try:

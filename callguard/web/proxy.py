@@ -20,7 +20,7 @@ from flask import Response, request
 from twilio.request_validator import get_signature_algorithm
 
 from ..errors import UpstreamError
-from ..policy.model import ProxyRoute
+from ..policy.model import ProxyRoute, ProxyRoutes
 from ..rendering import render_refusal
 from .protect import answer_response
 from .responses import DECISION_HEADER, TWIML_MIMETYPE, forbidden, twiml_response
@@ -45,15 +45,15 @@ def proxy_hook(state: CallguardState) -> Callable[[], Response | None]:
     guard = state.guard
 
     def forward_to_upstream() -> Response | None:
-        if not guard.policy.proxy.routes:
+        proxy = guard.policy.proxy
+        if not proxy.routes:
             return None
-        return _forward(state)
+        return _forward(state, proxy)
 
     return forward_to_upstream
 
 
-def _forward(state: CallguardState) -> Response | None:
-    proxy = state.guard.policy.proxy
+def _forward(state: CallguardState, proxy: ProxyRoutes) -> Response | None:
     route = proxy.match(request.path)
     if route is None:
         return None
