@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import compress
+from math import modf
 from operator import is_not
 from typing import Any, Callable, Sequence
 
@@ -49,7 +50,8 @@ _ACCOUNT, _CALL, _TO, _FROM, _SOURCE, _SIP, _CAMPAIGN = (
 
 
 def decision_values(decision: Decision) -> list[Any]:
-    """The ``callguard_decisions`` row for a decision, a value per :data:`DECISION_COLUMNS`.
+    """The ``callguard_decisions`` row for a decision, a value per :data:`DECISION_COLUMNS`,
+    ``decided_at`` as the decision's epoch seconds (the writer binds the column's value from it).
 
     What the caller sent (account, numbers, call SID, SIP domain) is clipped to its column and
     cleaned of NUL; what callguard computed is bounded by construction. (Every decision is a
@@ -59,7 +61,7 @@ def decision_values(decision: Decision) -> list[Any]:
     info = decision.info
     to = request.to
     return [
-        utc_datetime(decision.decided_at),
+        decision.decided_at,
         _clip(request.account_sid, _ACCOUNT),
         _clip(request.call_sid, _CALL),
         decision.action._value_,
@@ -84,8 +86,11 @@ def decision_values(decision: Decision) -> list[Any]:
 
 
 def decision_row(decision: Decision) -> dict[str, Any]:
-    """The ``callguard_decisions`` row for a decision, by column name (see :func:`decision_values`)."""
-    return dict(zip(DECISION_COLUMNS, decision_values(decision)))
+    """The ``callguard_decisions`` row for a decision, by column name, as ``insert(decisions)``
+    takes it (see :func:`decision_values`; ``decided_at`` an aware UTC datetime)."""
+    row = dict(zip(DECISION_COLUMNS, decision_values(decision)))
+    row["decided_at"] = utc_datetime(row["decided_at"])
+    return row
 
 
 @dataclass(frozen=True)
@@ -194,29 +199,44 @@ class SqlAuditLog:
             raise StoreUnavailable(str(exc).splitlines()[0], backend=self.engine.dialect.name, operation="ping") from exc
 
 
-def _per_second(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``process`` for datetimes, remembering its text for the last second it saw.
+def _epoch_stamps(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """What the writer binds for a timestamp column given epoch seconds (or an aware datetime):
+    the dialect's bind processor of the UTC datetime, or the datetime itself where there is none.
 
-    SQLite's processor writes ``YYYY-MM-DD HH:MM:SS.ffffff`` with Python's ``%`` formatting,
-    a sixth of the writer's time per row, and the rows of a batch fall in a second or two: only
-    the microseconds differ. Used only where a probe shows the text ends in them; else
-    ``process`` as it is."""
+    SQLite's processor writes ``YYYY-MM-DD HH:MM:SS.ffffff`` with Python's ``%`` formatting, and
+    making the datetime costs as much again; every decision is a row, and the rows of a batch
+    fall in a second or two. There (where a probe shows the text ends in the microseconds) the
+    text is made from the epoch seconds: each second's text once, the microseconds rounded as
+    ``datetime.fromtimestamp`` rounds them (half to even, carrying into the next second)."""
+
+    def general(value: Any) -> Any:
+        if value.__class__ is not datetime:
+            value = utc_datetime(value)
+        return process(value) if process is not None else value
+
     probe = datetime(2001, 2, 3, 4, 5, 6, 789012, tzinfo=timezone.utc)
-    text = process(probe)
-    if not isinstance(text, str) or not text.endswith(".789012") or process(probe.replace(microsecond=0)) != text[:-6] + "000000":
-        return process
-    last: list[tuple[datetime, str] | None] = [None]  # a second, and its text up to the microseconds
+    text = general(probe)
+    if not isinstance(text, str) or not text.endswith(".789012") or general(probe.replace(microsecond=0)) != text[:-6] + "000000":
+        return general
+    last: list[tuple[float, str] | None] = [None]  # a whole second, and its text up to the microseconds
 
-    def per_second(value: Any) -> Any:
-        if value.__class__ is not datetime or value.tzinfo is not timezone.utc:  # what decision_values() makes
-            return process(value)
-        second = value.replace(microsecond=0)
+    def from_epoch(value: Any) -> Any:
+        if value.__class__ is not float:  # what decision_values() gives; datetimes, ints: the long way
+            return general(value)
+        fraction, second = modf(value)
+        micro = round(fraction * 1e6)  # as CPython's fromtimestamp: the fraction scaled, then half-even
+        if micro >= 1_000_000:
+            micro -= 1_000_000
+            second += 1.0
+        elif micro < 0:  # before 1970 the fraction is negative
+            micro += 1_000_000
+            second -= 1.0
         seen = last[0]  # one read: another thread may be writing rows too
         if seen is None or seen[0] != second:
-            seen = last[0] = (second, process(second)[:-6])
-        return f"{seen[1]}{value.microsecond:06d}"
+            seen = last[0] = (second, general(second)[:-6])
+        return f"{seen[1]}{micro:06d}"
 
-    return per_second
+    return from_epoch
 
 
 class _DriverInsert:
@@ -238,9 +258,9 @@ class _DriverInsert:
         impls = (decisions.c[c].type.dialect_impl(self.dialect) for c in self.columns)
         processors = (impl.bind_processor(self.dialect) for impl in impls)
         self.processors = tuple(
-            (i, _per_second(p) if decisions.c[self.columns[i]].type.python_type is datetime else p)
+            (i, _epoch_stamps(p) if decisions.c[self.columns[i]].type.python_type is datetime else p)
             for i, p in enumerate(processors)
-            if p is not None
+            if p is not None or decisions.c[self.columns[i]].type.python_type is datetime
         )
         self._nones = (None,) * len(self.columns)
         self._statements: dict[tuple[bool, ...], tuple[str, Callable[[list[tuple[Any, ...]]], Any]]] = {}
