@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
@@ -61,6 +61,9 @@ NO_DIAL = "no_dial"
 # How each noun is written as a dial string for the engine (keyed by the kind's value: an
 # enum member hashes through a Python-level __hash__, every target of every call).
 _SCHEMES = {NounKind.CLIENT._value_: "client:", NounKind.CONFERENCE._value_: "conference:", NounKind.QUEUE._value_: "queue:"}
+# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
+_CONNECT, _REJECT, _DISCLOSE = Action.CONNECT, Action.REJECT, Action.DISCLOSE
+_SIP, _PSTN = NounKind.SIP, TargetKind.PSTN
 
 
 @dataclass(slots=True)
@@ -92,8 +95,7 @@ class WrappedCall:
         )
 
 
-@dataclass(slots=True, unsafe_hash=True)  # a key of the rewrite cache, made per call, never changed
-class Callbacks:
+class Callbacks(NamedTuple):  # a key of the rewrite cache, made per call: a tuple hashes and compares in C
     """How to write callguard's callbacks into the document.
 
     ``base_url`` is where Twilio reaches callguard; ``document_url`` the URL the document was
@@ -115,7 +117,7 @@ class PolicedTarget:
 
     @property
     def kept(self) -> bool:
-        return self.decision.action is not Action.REJECT
+        return self.decision.action is not _REJECT
 
 
 @dataclass(slots=True)
@@ -142,18 +144,18 @@ class PolicedDocument:
             return f"{decision.action._value_}; reasons={','.join(dict.fromkeys(decision.reasons))}"
         kept = [t for t in self.targets if t.kept]
         if not kept:
-            action = Action.REJECT
-        elif any(t.decision.action is Action.DISCLOSE for t in kept):
-            action = Action.DISCLOSE
+            action = _REJECT
+        elif any(t.decision.action is _DISCLOSE for t in kept):
+            action = _DISCLOSE
         else:
-            action = Action.CONNECT
+            action = _CONNECT
         reasons = dict.fromkeys(reason for t in self.targets for reason in t.decision.reasons)
         return f"{action._value_}; reasons={','.join(reasons)}"
 
 
 def dial_string(target: DescribedTarget) -> str:
     """The target as the engine reads a ``To``: a number, a SIP URI, ``client:NAME`` …"""
-    if target.kind is NounKind.SIP and ":" not in target.value:
+    if target.kind is _SIP and ":" not in target.value:
         return "sip:" + target.value
     return _SCHEMES.get(target.kind._value_, "") + target.value
 
@@ -182,13 +184,12 @@ def _absolute(callback: Callback, document_url: str) -> Callback:
 def _gets_callbacks(target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> bool:
     """Whether a kept target gets callguard's whisper or status callback: a number that is disclosed,
     or connected while the account's traffic is counted."""
-    if decision.target.kind is not TargetKind.PSTN or target.kind not in ATTRIBUTE_CARRIERS:
+    if decision.target.kind is not _PSTN or target.kind not in ATTRIBUTE_CARRIERS:
         return False
-    return (decision.action is Action.DISCLOSE and decision.campaign is not None) or callbacks.status
+    return (decision.action is _DISCLOSE and decision.campaign is not None) or callbacks.status
 
 
-@dataclass(frozen=True)
-class _Edit:
+class _Edit(NamedTuple):  # part of the rewrite cache's key: a tuple hashes and compares in C
     """What a target's decision does to the document; all the rewrite needs of the decision."""
 
     kept: bool
@@ -200,20 +201,21 @@ class _Edit:
 
     @classmethod
     def of(cls, target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> "_Edit":
-        if decision.action is Action.CONNECT and not callbacks.status:
+        if decision.action is _CONNECT and not callbacks.status:
             return _UNTOUCHED
-        kept = decision.action is not Action.REJECT
-        disclose = decision.action is Action.DISCLOSE and decision.campaign is not None
-        return cls(
+        kept = decision.action is not _REJECT
+        disclose = decision.action is _DISCLOSE and decision.campaign is not None
+        return _make_edit((
             kept,
             kept and _gets_callbacks(target, decision, callbacks),
             decision.campaign if disclose else None,
             decision.campaign,
             () if kept else decision.reasons,
             "" if kept else refusal_notice(decision),
-        )
+        ))
 
 
+_make_edit = functools.partial(tuple.__new__, _Edit)  # without NamedTuple's Python-level __new__
 _UNTOUCHED = _Edit(True, False, None, None, (), "")  # a target connected as the app wrote it
 
 
