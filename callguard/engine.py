@@ -25,6 +25,9 @@ from .policy.model import Account, FailMode, Policy
 
 log = logging.getLogger("callguard.engine")
 
+# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
+_CONNECT, _REJECT, _DISCLOSE = Action.CONNECT, Action.REJECT, Action.DISCLOSE
+
 
 class AuditSink(Protocol):
     """Where decisions go to be recorded. ``record`` must not block on I/O."""
@@ -221,7 +224,7 @@ class Guard:
             elif outcome is not SKIP:
                 ran.append(name)
                 if outcome.__class__ is Allow:
-                    return self._finish(ctx, Action.CONNECT, (outcome.code,), outcome.sentence, ran, (), now, started)  # type: ignore[union-attr]
+                    return self._finish(ctx, _CONNECT, (outcome.code,), outcome.sentence, ran, (), now, started)  # type: ignore[union-attr]
                 refusals.append(outcome)  # type: ignore[arg-type]
                 ctx.refused = True
         if refusals:
@@ -231,7 +234,7 @@ class Guard:
                 except Exception:
                     log.exception("could not give back the counters of refused call %s", request.call_sid)
             reasons = tuple(r.code for r in refusals)
-            return self._finish(ctx, Action.REJECT, reasons, refusals[0].sentence, ran, tuple(refusals), now, started)
+            return self._finish(ctx, _REJECT, reasons, refusals[0].sentence, ran, tuple(refusals), now, started)
         if ctx.telemarketing_number:
             campaign = ctx.campaign
             assert campaign is not None
@@ -239,8 +242,8 @@ class Guard:
                 f"Connect {ctx.target.e164} after the callee hears campaign {campaign.id}'s disclosure "
                 f"({campaign.organization}) and the opt-out prompt."
             )
-            return self._finish(ctx, Action.DISCLOSE, ("disclosure.required",), sentence, ran, (), now, started)
-        return self._finish(ctx, Action.CONNECT, ("ok",), "", ran, (), now, started)
+            return self._finish(ctx, _DISCLOSE, ("disclosure.required",), sentence, ran, (), now, started)
+        return self._finish(ctx, _CONNECT, ("ok",), "", ran, (), now, started)
 
     @staticmethod
     def _finish(
