@@ -255,13 +255,15 @@ class _DriverInsert:
     def __init__(self, engine: Engine, columns: Sequence[str]) -> None:
         self.dialect = engine.dialect
         self.columns = tuple(columns)
-        impls = (decisions.c[c].type.dialect_impl(self.dialect) for c in self.columns)
-        processors = (impl.bind_processor(self.dialect) for impl in impls)
-        self.processors = tuple(
-            (i, _epoch_stamps(p) if decisions.c[self.columns[i]].type.python_type is datetime else p)
-            for i, p in enumerate(processors)
-            if p is not None or decisions.c[self.columns[i]].type.python_type is datetime
-        )
+        processors: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, column in enumerate(self.columns):
+            type_ = decisions.c[column].type
+            process = type_.dialect_impl(self.dialect).bind_processor(self.dialect)
+            if type_.python_type is datetime:  # given epoch seconds, whether or not the dialect converts
+                process = _epoch_stamps(process)
+            if process is not None:
+                processors.append((i, process))
+        self.processors = tuple(processors)
         self._nones = (None,) * len(self.columns)
         self._statements: dict[tuple[bool, ...], tuple[str, Callable[[list[tuple[Any, ...]]], Any]]] = {}
 
