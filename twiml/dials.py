@@ -1,9 +1,11 @@
 """Find every target a TwiML document dials, with the caller ID that applies to it.
 
 A ``<Dial>`` connects the call to each of its nouns — ``<Number>``, ``<Sip>``, ``<Client>``,
-``<Conference>``, ``<Queue>`` — or to a number written as the ``<Dial>``'s own text. Every
-``<Dial>`` in the document counts, wherever it is nested, so that no target hides from the
-checks in a place Twilio would not expect it.
+``<Conference>``, ``<Queue>`` — or to a number written as the ``<Dial>``'s own text. A ``<Sip>``
+names its URI as its text, or as ``<Uri>`` children (twilio's ``Sip.uri()``: several, tried in
+priority order), each of them a target of its own. Every ``<Dial>`` in the document counts,
+wherever it is nested, so that no target hides from the checks in a place Twilio would not
+expect it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class DialTargetNode:
 
     ``value`` is the noun's text as Twilio reads it (surrounding whitespace removed; for a
     ``<Client>``, its ``<Identity>`` if it has one); ``caller_id`` is the ``<Dial callerId>``.
+    ``uri`` is the ``<Uri>`` child of a ``<Sip>`` noun whose text is ``value``, or None where
+    the value is the noun's own text; the noun (the ``<Sip>``) is still what carries the
+    target's attributes, shared by all its URIs.
     """
 
     dial: Element
@@ -51,16 +56,22 @@ class DialTargetNode:
     kind: NounKind
     value: str
     caller_id: str | None
+    uri: Element | None = None
 
     @property
     def described(self) -> DescribedTarget:
         return DescribedTarget(self.kind, self.value, self.caller_id)
 
 
-def dial_text(dial: Element) -> str:
-    """The ``<Dial>``'s own text, between and around its nouns, without surrounding whitespace."""
-    parts = [dial.text or ""] + [child.tail or "" for child in dial]
+def own_text(element: Element) -> str:
+    """The element's own text, between and around its children, without surrounding whitespace."""
+    parts = [element.text or ""] + [child.tail or "" for child in element]
     return "".join(parts).strip()
+
+
+def sip_uris(sip: Element) -> list[Element]:
+    """The ``<Uri>`` children of a ``<Sip>``."""
+    return [child for child in sip if local_name(child.tag) == "Uri"]
 
 
 def _client_identity(noun: Element) -> str:
@@ -74,16 +85,29 @@ def dial_targets(dial: Element) -> list[DialTargetNode]:
     """The targets of one ``<Dial>``, in document order."""
     caller_id = dial.get("callerId")
     targets: list[DialTargetNode] = []
-    text = dial_text(dial)
+    text = own_text(dial)  # a number written as the <Dial>'s text
     if text:
         targets.append(DialTargetNode(dial, None, NounKind.TEXT, text, caller_id))
     for child in dial:
         kind = NOUNS.get(local_name(child.tag))
         if kind is None:
             continue
+        if kind is NounKind.SIP and (uris := sip_uris(child)):
+            _add_sip_uris(targets, dial, child, uris, caller_id)
+            continue
         value = _client_identity(child) if kind is NounKind.CLIENT else (child.text or "").strip()
         targets.append(DialTargetNode(dial, child, kind, value, caller_id))
     return targets
+
+
+def _add_sip_uris(targets: list[DialTargetNode], dial: Element, sip: Element, uris: list[Element], caller_id: str | None) -> None:
+    # <Headers> and the like name no target; text of the <Sip>'s own beside its <Uri>s is
+    # checked too, whatever Twilio makes of it (a check too many costs nothing).
+    text = own_text(sip)
+    if text:
+        targets.append(DialTargetNode(dial, sip, NounKind.SIP, text, caller_id))
+    for uri in uris:
+        targets.append(DialTargetNode(dial, sip, NounKind.SIP, (uri.text or "").strip(), caller_id, uri))
 
 
 def find_dial_targets(document: TwimlDocument) -> list[DialTargetNode]:

@@ -3,7 +3,10 @@
 :func:`parse_twiml` uses defusedxml's parser: a DTD, an entity declaration or an external
 reference is refused, so a hostile document can neither expand nor fetch anything; a size
 bound (Twilio's own limit on a TwiML answer) and a nesting bound keep it small. The tree is
-the standard library's ElementTree with comments and processing instructions kept.
+the standard library's ElementTree with comments and processing instructions kept, those
+before and after the ``<Response>`` too (ElementTree's builder drops them: they have no parent).
+The input's ``<?xml …?>`` declaration is not one of them; :meth:`TwimlDocument.to_xml` writes
+its own.
 
 ElementTree's own serialiser renames every namespace prefix (``ns0:``) and drops declarations
 nobody uses, so :class:`TwimlDocument` remembers each element's namespace declarations and
@@ -46,7 +49,8 @@ def same_namespace(element: Element, name: str) -> str:
 
 
 class _Builder(TreeBuilder):
-    """ElementTree's builder, plus each element's namespace declarations and a depth bound."""
+    """ElementTree's builder, plus each element's namespace declarations, the comments and
+    processing instructions outside the root element, and a depth bound."""
 
     def __init__(self, max_depth: int) -> None:
         super().__init__(insert_comments=True, insert_pis=True)
@@ -54,6 +58,9 @@ class _Builder(TreeBuilder):
         self.depth = 0
         self.pending: list[tuple[str, str]] = []
         self.declarations: dict[Element, NamespaceDeclarations] = {}
+        self.before_root: list[Element] = []
+        self.after_root: list[Element] = []
+        self.root_seen = False
 
     def start_ns(self, prefix: str, uri: str) -> None:
         self.pending.append((prefix or "", uri))
@@ -62,6 +69,7 @@ class _Builder(TreeBuilder):
         self.depth += 1
         if self.depth > self.max_depth:
             raise TwimlError(f"elements are nested more than {self.max_depth} deep")
+        self.root_seen = True
         element = super().start(tag, attrs)
         if self.pending:
             self.declarations[element] = tuple(self.pending)
@@ -72,13 +80,35 @@ class _Builder(TreeBuilder):
         self.depth -= 1
         return super().end(tag)
 
+    def comment(self, text: str | None) -> Element:
+        return self._outside_root(super().comment(text))
+
+    def pi(self, target: str, text: str | None = None) -> Element:
+        return self._outside_root(super().pi(target, text))
+
+    def _outside_root(self, node: Element) -> Element:
+        # Inside the root the builder has put the node in its parent already.
+        if self.depth == 0:
+            (self.after_root if self.root_seen else self.before_root).append(node)
+        return node
+
 
 class TwimlDocument:
-    """A parsed TwiML document: its ``<Response>`` element and where namespaces were declared."""
+    """A parsed TwiML document: its ``<Response>`` element, where namespaces were declared, and
+    the comments and processing instructions before and after the ``<Response>``, in order."""
 
-    def __init__(self, root: Element, declarations: dict[Element, NamespaceDeclarations] | None = None) -> None:
+    def __init__(
+        self,
+        root: Element,
+        declarations: dict[Element, NamespaceDeclarations] | None = None,
+        *,
+        before_root: list[Element] | None = None,
+        after_root: list[Element] | None = None,
+    ) -> None:
         self.root = root
         self.declarations = declarations or {}
+        self.before_root = before_root or []
+        self.after_root = after_root or []
         self._parents: dict[Element, Element] | None = None
 
     def iter(self, name: str) -> Iterator[Element]:
@@ -113,7 +143,9 @@ class TwimlDocument:
     def to_xml(self) -> str:
         """The document as text, with an XML declaration for UTF-8."""
         out = [XML_DECLARATION]
-        self._write(out, self.root, {"xml": _XML_NAMESPACE})
+        scope = {"xml": _XML_NAMESPACE}
+        for element in (*self.before_root, self.root, *self.after_root):
+            self._write(out, element, scope)
         return "".join(out)
 
     def _write(self, out: list[str], element: Element, scope: dict[str, str]) -> None:
@@ -215,4 +247,4 @@ def parse_twiml(body: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_d
         raise TwimlError(f"unreadable document: {exc}") from None
     if local_name(root.tag) != "Response":
         raise TwimlError(f"the root element is <{local_name(root.tag) or root.tag}>, not <Response>")
-    return TwimlDocument(root, builder.declarations)
+    return TwimlDocument(root, builder.declarations, before_root=builder.before_root, after_root=builder.after_root)

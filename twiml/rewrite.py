@@ -1,8 +1,10 @@
 """Edit a parsed TwiML document in place: the few changes policy can ask for, and nothing else.
 
-- :func:`remove_target` takes one target out of its ``<Dial>``;
+- :func:`remove_target` takes one target out of its ``<Dial>`` (one ``<Uri>`` out of its
+  ``<Sip>``, and the ``<Sip>`` too once it names no URI);
 - :func:`attribute_carrier` gives the element that carries a target's own attributes (a number
-  written as bare ``<Dial>`` text becomes a ``<Number>`` for that), and :func:`whisper`,
+  written as bare ``<Dial>`` text becomes a ``<Number>`` for that; a ``<Uri>``'s is its
+  ``<Sip>``, one for all its URIs), and :func:`whisper`,
   :func:`set_whisper`, :func:`status_callback`, :func:`set_status_callback` read and set the
   ``url`` and ``statusCallback`` attributes on it;
 - :func:`failed_dial_redirect`, :func:`say_element` and :func:`reject_element` build the verbs that stand in for a
@@ -18,7 +20,7 @@ from typing import Mapping
 from urllib.parse import urlencode, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
 
-from .dials import DialTargetNode, NounKind, dial_targets
+from .dials import DialTargetNode, NounKind, dial_targets, own_text, sip_uris
 from .document import TwimlDocument, append_text, local_name, same_namespace
 
 # The nouns that carry their own url and statusCallback attributes.
@@ -34,30 +36,44 @@ class Callback:
     events: tuple[str, ...] = ()
 
 
-def _clear_text(dial: Element) -> None:
-    """Remove the number written as the ``<Dial>``'s own text, keeping whitespace between nouns."""
-    if dial.text and dial.text.strip():
-        dial.text = None
-    for child in dial:
+def _clear_text(element: Element) -> None:
+    """Remove the target written as the element's own text, keeping whitespace between children."""
+    if element.text and element.text.strip():
+        element.text = None
+    for child in element:
         if child.tail and child.tail.strip():
             child.tail = None
 
 
+def _remove_child(parent: Element, child: Element) -> None:
+    """Take ``child`` out of ``parent``; the text that followed it stays where it was."""
+    index = list(parent).index(child)
+    parent.remove(child)
+    append_text(parent, index, child.tail)
+
+
 def remove_target(target: DialTargetNode) -> None:
     """Take ``target`` out of its ``<Dial>``."""
-    dial = target.dial
-    if target.noun is None:
+    dial, noun = target.dial, target.noun
+    if noun is None:
         _clear_text(dial)
         return
-    index = list(dial).index(target.noun)
-    dial.remove(target.noun)
-    append_text(dial, index, target.noun.tail)
+    if target.uri is not None or (target.kind is NounKind.SIP and sip_uris(noun)):
+        # One URI of a <Sip> that names several: the <Sip> goes with its last.
+        if target.uri is not None:
+            _remove_child(noun, target.uri)
+        else:
+            _clear_text(noun)
+        if sip_uris(noun) or own_text(noun):
+            return
+    _remove_child(dial, noun)
 
 
 def attribute_carrier(target: DialTargetNode) -> Element:
     """The ``<Number>`` or ``<Sip>`` element of ``target``; a text number is made a ``<Number>`` first.
 
-    Call it once per target: the text is gone after the first call.
+    Call it once per target: the text is gone after the first call. The ``<Uri>``s of a
+    ``<Sip>`` share it: set callguard's attributes on it once, not once per URI.
     """
     if target.kind not in ATTRIBUTE_CARRIERS:
         raise ValueError(f"a <{target.kind.value}> carries no url or statusCallback of its own")

@@ -8,11 +8,13 @@ For each target of each ``<Dial>`` the engine decides, with a :class:`DialReques
 the request's ``AccountSid`` and ``From``, the target, and the ``<Dial callerId>``; so every
 check applies unchanged and every decision is audited as usual. Then:
 
-- a refused target is removed;
+- a refused target is removed (each ``<Uri>`` of a ``<Sip>`` is a target of its own; a ``<Sip>``
+  left with none goes too);
 - a target to be disclosed gets callguard's disclosure whisper as its ``url`` (going on to the
   app's own whisper afterwards, if it had one);
 - when the account has traffic limits, a connected number gets callguard's ``statusCallback``
   (forwarding to the app's own, if it had one);
+- the ``<Uri>``s of a ``<Sip>`` share its attributes: callguard's are written on it once;
 - a ``<Dial>`` left with no target is replaced by the policy's refusal, keeping the app's flow:
   a ``<Dial action>`` still learns that the dial failed (``DialCallStatus=failed``), and without
   an action the verbs after it still run, as they would after a failed dial.
@@ -31,7 +33,7 @@ from typing import Mapping, NamedTuple
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
-from twiml.dials import DescribedTarget, DialTargetNode, NounKind, find_dial_targets
+from twiml.dials import DescribedTarget, NounKind, find_dial_targets
 from twiml.document import MAX_DOCUMENT_BYTES, TwimlDocument, parse_twiml
 from twiml.rewrite import (
     ATTRIBUTE_CARRIERS,
@@ -219,8 +221,7 @@ _make_edit = functools.partial(tuple.__new__, _Edit)  # without NamedTuple's Pyt
 _UNTOUCHED = _Edit(True, False, None, None, (), "")  # a target connected as the app wrote it
 
 
-def _add_callbacks(target: DialTargetNode, edit: _Edit, callbacks: Callbacks) -> None:
-    noun = attribute_carrier(target)
+def _add_callbacks(noun: Element, edit: _Edit, callbacks: Callbacks) -> None:
     if edit.disclose_campaign is not None:
         app = _absolute(whisper(noun), callbacks.document_url)
         set_whisper(noun, chained_disclosure_url(callbacks.base_url, edit.disclose_campaign, app, callbacks.key))
@@ -228,6 +229,17 @@ def _add_callbacks(target: DialTargetNode, edit: _Edit, callbacks: Callbacks) ->
         app = _absolute(status_callback(noun), callbacks.document_url)
         url = chained_status_callback_url(callbacks.base_url, edit.status_campaign, app, callbacks.key)
         set_status_callback(noun, url, events=callback_events(app))
+
+
+def _carry_callbacks(carriers: dict[Element, _Edit], carrier: Element, edit: _Edit) -> None:
+    """Note that ``carrier`` gets callguard's callbacks for ``edit``.
+
+    The ``<Uri>``s of a ``<Sip>`` share its one ``url`` and ``statusCallback``: they are set once
+    (set twice, callguard's own would be chained onto itself), disclosing if any URI must.
+    """
+    first = carriers.get(carrier)
+    if first is None or (first.disclose_campaign is None and edit.disclose_campaign is not None):
+        carriers[carrier] = edit
 
 
 def refusal_verbs(document: TwimlDocument, dial: Element, decision: Decision | _Edit, defaults: Defaults) -> list[Element]:
@@ -289,12 +301,15 @@ def _rewrite(data: bytes, max_bytes: int, edits: tuple[_Edit, ...], callbacks: C
     # Edit a fresh tree, whose targets are the ones just decided, in order.
     document = parse_twiml(data, max_bytes=max_bytes)
     refused_dials: dict[Element, _Edit] = {}
+    carriers: dict[Element, _Edit] = {}
     for node, edit in zip(find_dial_targets(document), edits):
         if not edit.kept:
             remove_target(node)
             refused_dials.setdefault(node.dial, edit)
         elif edit.callbacks:
-            _add_callbacks(node, edit, callbacks)
+            _carry_callbacks(carriers, attribute_carrier(node), edit)
+    for carrier, edit in carriers.items():
+        _add_callbacks(carrier, edit, callbacks)
     for dial, edit in refused_dials.items():
         if not has_targets(dial):
             document.replace(dial, refusal_verbs(document, dial, edit, defaults))

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urljoin, urlsplit
+from xml.dom import minidom
 
 import phonenumbers
 import pytest
@@ -160,6 +161,97 @@ def test_a_sip_uri_with_a_number_is_checked_as_that_number(guard: Guard) -> None
     assert police(guard, response).header_value() == "reject; reasons=geo.low_risk"
 
 
+def sip_uris(*uris: str, action: str | None = None, number: str | None = None, **sip_attributes: Any) -> VoiceResponse:
+    """A <Dial> (with ``action``) of a <Sip> of ``uris`` as twilio's builder writes it, with a
+    <Headers> the checks must ignore, then ``number``, if any."""
+    response = VoiceResponse()
+    dial_element = response.dial(action=action)
+    sip = dial_element.sip(**sip_attributes)
+    for priority, uri in enumerate(uris, 1):
+        sip.uri(uri, priority=priority)
+    sip.headers().header(name="X-Tag", value="sales")
+    if number is not None:
+        dial_element.number(number)
+    return response
+
+
+def test_each_uri_of_a_sip_is_decided_and_a_refused_one_removed(guard: Guard) -> None:
+    audit = ListAudit()
+    guard.audit = audit
+    policed = police(guard, sip_uris("sip:+14155550123@carrier.example", "sip:+4930901820@carrier.example", username="trunk"))
+    assert [d.request.to for d in audit.decisions] == ["sip:+14155550123@carrier.example", "sip:+4930901820@carrier.example"]
+    assert policed.header_value() == "connect; reasons=ok,geo.low_risk"
+    (sip,) = parse_twiml(policed.body.encode()).findall("Dial/Sip")
+    assert sip.get("username") == "trunk"
+    assert [(e.tag, e.text, e.get("priority")) for e in sip] == [("Uri", "sip:+14155550123@carrier.example", "1"), ("Headers", None, None)]
+
+
+def test_a_sip_whose_every_uri_is_refused_is_refused_like_any_noun(guard: Guard) -> None:
+    # A URI without a scheme is a SIP URI, and not a number: non_pstn decides it.
+    refused = sip_uris("foo@example.com", "sip:+4930901820@carrier.example")
+    (reject,) = list(parse_twiml(police(guard, refused).body.encode()))
+    assert reject.tag == "Reject"
+    with_action = sip_uris("foo@example.com", "sip:+4930901820@carrier.example", action="/after-dial")
+    (redirect,) = list(parse_twiml(police(guard, with_action).body.encode()))
+    assert parse_qs(urlsplit(redirect.text).query)["CallguardReasons"] == ["destination.non_pstn"]  # the first refusal's
+    beside_a_number = sip_uris("foo@example.com", number="+14155550123")
+    policed = police(guard, beside_a_number)
+    (dial_element,) = list(parse_twiml(policed.body.encode()))
+    assert [(e.tag, e.text) for e in dial_element] == [("Number", "+14155550123")]  # the emptied <Sip> went, headers and all
+    assert policed.header_value() == "connect; reasons=destination.non_pstn,ok"
+
+
+def test_a_sip_of_several_numbers_gets_callguards_callbacks_once(guard: Guard) -> None:
+    response = sip_uris("sip:+14155550123@carrier.example", "sip:+14155550124@carrier.example", status_callback="/app/status")
+    (sip,) = parse_twiml(police(guard, response, callbacks=COUNTING).body.encode()).findall("Dial/Sip")
+    url = urlsplit(sip.get("statusCallback"))
+    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{BASE}/voice/status"
+    # The app's own callback is chained once: not callguard's chained onto itself.
+    assert parse_qs(url.query)["forward"] == ["https://app.example.com/app/status"]
+    assert [e.text for e in sip.findall("Uri")] == ["sip:+14155550123@carrier.example", "sip:+14155550124@carrier.example"]
+
+
+def test_a_disclosed_sip_of_several_numbers_plays_the_disclosure_once(make_guard: Any) -> None:
+    guard = make_guard("", extra=TELEMARKETING)
+    call = WrappedCall(account_sid=MAIN, from_="+14155550100", campaign="spring")
+    response = sip_uris("sip:+12125550123@carrier.example", "sip:+12125550124@carrier.example", url="whisper.xml", method="GET")
+    policed = police(guard, response, call=call)
+    assert policed.header_value() == "disclose; reasons=disclosure.required"
+    (sip,) = parse_twiml(policed.body.encode()).findall("Dial/Sip")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(sip.get("url")).query).items()}
+    assert sip.get("url").startswith(f"{BASE}/voice/disclosure?campaign=spring&")
+    assert (query["next"], query["next_method"]) == ("https://app.example.com/voice/whisper.xml", "GET")
+
+
+def test_documents_that_differ_only_in_a_uri_are_rewritten_each_its_own_way(guard: Guard) -> None:
+    """Same targets' kinds and decisions, other URIs: no document gets another's cached rewrite."""
+    for kept in ("sip:+14155550123@carrier.example", "sip:+14155550124@carrier.example", "sip:+14155550123@carrier.example"):
+        policed = police(guard, sip_uris("sip:+4930901820@carrier.example", kept))
+        assert [e.text for e in parse_twiml(policed.body.encode()).iter("Uri")] == [kept]
+    # The same target written as the <Sip>'s text and as a <Uri> is the same described target.
+    as_text = VoiceResponse()
+    text_dial = as_text.dial()
+    text_dial.sip("sip:+4930901820@carrier.example")
+    text_dial.number("+14155550123")
+    as_uri = sip_uris("sip:+4930901820@carrier.example", number="+14155550123")
+    for response in (as_text, as_uri, as_text):
+        (dial_element,) = list(parse_twiml(police(guard, response).body.encode()))
+        assert [(e.tag, e.text) for e in dial_element] == [("Number", "+14155550123")]
+
+
+def test_twilio_pythons_sip_uri_connects_under_non_pstn_connect(make_guard: Any) -> None:
+    permissive = make_guard('non_pstn = "connect"\n')
+    audit = ListAudit()
+    permissive.audit = audit
+    response = VoiceResponse()
+    response.dial().sip().uri("foo@example.com")
+    body = str(response).encode()
+    policed = police_twiml(body, permissive, CALL, QUIET)
+    assert policed.header_value() == "connect; reasons=ok"
+    assert policed.body is body and not policed.changed
+    assert [d.request.to for d in audit.decisions] == ["sip:foo@example.com"]
+
+
 def test_emergency_numbers_always_connect(guard: Guard) -> None:
     call = WrappedCall(account_sid=SUSPENDED, from_="+14155550199")
     policed = police(guard, dial("911", "+14155550123"), call=call)
@@ -234,6 +326,35 @@ def test_a_document_without_dials_is_untouched(guard: Guard) -> None:
     assert policed.body == str(response).encode() and policed.header_value() == "connect; reasons=no_dial"
 
 
+def _top_level(body: bytes | str) -> list[tuple[str, str]]:
+    """The document's top-level nodes in order: comments, processing instructions, the root element."""
+    nodes: list[tuple[str, str]] = []
+    for node in minidom.parseString(body).childNodes:
+        if isinstance(node, minidom.Comment):
+            nodes.append(("comment", node.data))
+        elif isinstance(node, minidom.ProcessingInstruction):
+            nodes.append(("pi", f"{node.target} {node.data}"))
+        elif isinstance(node, minidom.Element):
+            nodes.append(("element", node.tagName))
+    return nodes
+
+
+def test_comments_around_the_response_survive_a_rewrite(guard: Guard) -> None:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!-- generated by the app -->\n<?app-hint v2?>\n'
+        + str(dial("+14155550123", "+4930901820")).split("?>", 1)[1]
+        + "\n<!-- end -->"
+    )
+    policed = police(guard, body)
+    assert [n.text for n in parse_twiml(policed.body.encode()).iter("Number")] == ["+14155550123"]
+    assert _top_level(policed.body) == [
+        ("comment", " generated by the app "),
+        ("pi", "app-hint v2"),
+        ("element", "Response"),
+        ("comment", " end "),
+    ]
+
+
 def test_garbage_is_refused(guard: Guard) -> None:
     with pytest.raises(TwimlError):
         police_twiml(b"<html>500 Internal Server Error</html>", guard, CALL, QUIET)
@@ -280,7 +401,7 @@ pstn = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(NUMBERS), st.sampled_
 
 @st.composite
 def nouns(draw: st.DrawFn, element: Any) -> None:
-    kind = draw(st.sampled_from(["number", "sip", "client", "conference", "queue"]))
+    kind = draw(st.sampled_from(["number", "sip", "sip_uris", "client", "conference", "queue"]))
     if kind == "number":
         attributes = draw(
             st.fixed_dictionaries(
@@ -299,6 +420,13 @@ def nouns(draw: st.DrawFn, element: Any) -> None:
     elif kind == "sip":
         user = draw(st.one_of(st.sampled_from(NUMBERS), st.sampled_from(["alice", "bob"])))
         element.sip(f"sip:{user}@carrier.example.com", **draw(st.fixed_dictionaries({}, optional={"status_callback": urls, "username": words})))
+    elif kind == "sip_uris":
+        sip = element.sip(**draw(st.fixed_dictionaries({}, optional={"url": urls, "status_callback": urls, "username": words})))
+        for user in draw(st.lists(st.one_of(st.sampled_from(NUMBERS), st.sampled_from(["alice", "bob"])), min_size=1, max_size=3)):
+            scheme = draw(st.sampled_from(["sip:", ""]))  # a URI without a scheme is a SIP URI all the same
+            sip.uri(f"{scheme}{user}@carrier.example.com", priority=draw(st.sampled_from([None, 1, 2])))
+        if draw(st.booleans()):
+            sip.headers().header(name="X-Tag", value=draw(words))
     elif kind == "client":
         element.client(draw(st.sampled_from(["alice", "bob"])))
     elif kind == "conference":
@@ -339,6 +467,12 @@ def verb_trees(draw: st.DrawFn) -> VoiceResponse:
         else:
             response.record(max_length=draw(st.integers(5, 60)))
     return response
+
+
+def _values(noun: Any) -> list[str]:
+    """What a noun dials: each of a <Sip>'s <Uri>s, if it has any, else its text."""
+    uris = noun.findall("Uri") if noun.tag == "Sip" else []
+    return [(uri.text or "").strip() for uri in uris] if uris else [(noun.text or "").strip()]
 
 
 def _tree(element: Any) -> tuple[Any, ...]:
@@ -406,7 +540,7 @@ def test_deny_all_lets_no_number_through(response: VoiceResponse, count_traffic:
     output = parse_twiml(policed.body.encode() if isinstance(policed.body, str) else policed.body)
     for dial_element in output.iter("Dial"):
         targets = [(dial_element.text or "").strip()] + [
-            n.text.strip() for n in dial_element if n.tag in ("Number", "Sip", "Client", "Conference", "Queue")
+            value for n in dial_element if n.tag in ("Number", "Sip", "Client", "Conference", "Queue") for value in _values(n)
         ]
         for target in filter(None, targets):
             # Only emergency numbers survive a policy that allows nothing.

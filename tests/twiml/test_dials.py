@@ -66,3 +66,44 @@ def test_documents_without_dials_have_no_targets() -> None:
     response.redirect("/next")
     assert targets_of(str(response)) == []
     assert targets_of("<Response><Dial>   </Dial></Response>") == []
+
+
+def test_each_uri_of_a_sip_is_a_target_of_its_own() -> None:
+    response = VoiceResponse()
+    sip = response.dial(caller_id="+14155550100").sip()
+    sip.uri("foo@example.com", priority=1, weight=10, username="u", password="p")
+    sip.uri("sip:+442079460000@carrier.example", priority=2)
+    sip.headers().header(name="X-Tag", value="sales")
+    document = parse_twiml(str(response))
+    found = find_dial_targets(document)
+    assert [(t.kind, t.value, t.caller_id) for t in found] == [
+        (NounKind.SIP, "foo@example.com", "+14155550100"),
+        (NounKind.SIP, "sip:+442079460000@carrier.example", "+14155550100"),
+    ]
+    # The noun is the <Sip>; the element that holds the value is one of its <Uri>s.
+    (sip_element,) = document.iter("Sip")
+    assert all(t.noun is sip_element for t in found)
+    assert [t.uri for t in found] == [child for child in sip_element if child.tag == "Uri"]
+
+
+def test_the_twilio_python_sip_uri_samples() -> None:
+    # twilio-python's own tests (test_twiml.py) for <Dial><Sip><Uri>, as written by its builder.
+    assert targets_of(
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Sip><Uri>foo@example.com</Uri></Sip></Dial></Response>'
+    ) == [("Sip", "foo@example.com", None)]
+    assert targets_of(
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Sip><Uri>foo@example.com</Uri>'
+        '<Headers><Header name="foo-bar" value="key" /></Headers></Sip></Dial></Response>'
+    ) == [("Sip", "foo@example.com", None)]
+
+
+def test_a_sip_without_uris_is_its_own_text() -> None:
+    (target,) = find_dial_targets(parse_twiml("<Response><Dial><Sip> sip:alice@pbx.example.com </Sip></Dial></Response>"))
+    assert (target.value, target.uri) == ("sip:alice@pbx.example.com", None)
+    assert targets_of("<Response><Dial><Sip><Headers><Header name='a' value='b'/></Headers></Sip></Dial></Response>") == [("Sip", "", None)]
+
+
+def test_text_of_a_sip_beside_its_uris_is_checked_too() -> None:
+    # Whatever Twilio makes of it, no URI in the document is left unchecked.
+    found = find_dial_targets(parse_twiml("<Response><Dial><Sip>sip:a@x.example<Uri>sip:b@y.example</Uri>\n</Sip></Dial></Response>"))
+    assert [(t.value, t.uri is None) for t in found] == [("sip:a@x.example", True), ("sip:b@y.example", False)]

@@ -126,3 +126,55 @@ def test_any_document_comes_back_as_the_same_tree(children: list[str]) -> None:
 
 def _canonical(element: object) -> object:
     return (element.tag, dict(element.attrib), element.text or "", element.tail or "", [_canonical(c) for c in element])  # type: ignore[attr-defined]
+
+
+def test_comments_and_instructions_around_the_response_are_kept() -> None:
+    source = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!-- page located at http://example.com/dial.xml -->\n'
+        "<?app-hint before?>\n<Response><Say>hi</Say></Response>\n<!-- after --><?app-hint after?>\n"
+    )
+    document = parse_twiml(source)
+    # Only what XML keeps outside the root is kept there: not the whitespace between.
+    assert document.to_xml() == XML_DECLARATION + (
+        "<!-- page located at http://example.com/dial.xml --><?app-hint before?><Response><Say>hi</Say></Response>"
+        "<!-- after --><?app-hint after?>"
+    )
+    # The input's own declaration is not an instruction: the document has one declaration.
+    assert document.to_xml().count("<?xml") == 1
+
+
+def test_the_depth_bound_is_unmoved_by_comments_around_the_response() -> None:
+    inner = b"<Gather>" * (MAX_DEPTH - 1) + b"</Gather>" * (MAX_DEPTH - 1)
+    assert parse_twiml(b"<!-- a --><Response>" + inner + b"</Response><!-- b -->").to_xml().endswith("</Response><!-- b -->")
+
+
+outside = st.lists(
+    st.one_of(
+        st.builds(lambda text: ("comment", text), st.text(alphabet=st.sampled_from("ab <>&\n-é"), max_size=8)),
+        st.builds(
+            lambda target, text: ("pi", f"{target} {text}"),
+            st.sampled_from(["app", "x-y", "hint"]),
+            st.text(alphabet="ab<>&", min_size=1, max_size=8),  # expat drops the space before empty data
+        ),
+    ),
+    max_size=4,
+)
+
+
+def _outside(items: list[tuple[str, str]]) -> str:
+    # "--" and a final "-" are not allowed in a comment, nor "?>" in an instruction.
+    return "".join(
+        f"<!--{text.replace('-', '')}-->" if kind == "comment" else f"<?{text.replace('?>', '')}?>" for kind, text in items
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=outside, after=outside, children=st.lists(trees(), max_size=2), declared=st.booleans())
+def test_any_comments_and_instructions_around_a_document_come_back(
+    before: list[tuple[str, str]], after: list[tuple[str, str]], children: list[str], declared: bool
+) -> None:
+    body = '<Response xmlns:x="urn:x">' + "".join(children) + "</Response>"
+    source = (XML_DECLARATION + "\n" if declared else "") + _outside(before) + "\n" + body + "\n" + _outside(after)
+    written = parse_twiml(source).to_xml()
+    assert written == XML_DECLARATION + _outside(before) + parse_twiml(body).to_xml()[len(XML_DECLARATION) :] + _outside(after)
+    assert parse_twiml(written).to_xml() == written

@@ -101,3 +101,47 @@ def test_is_only_verb_ignores_comments() -> None:
     assert is_only_verb(document, document.root[1])
     document = parse_twiml("<Response><Say>hi</Say><Dial>1</Dial></Response>")
     assert not is_only_verb(document, document.root[1])
+
+
+SIP_URIS = (
+    "<Response><Dial>\n <Sip username=\"u\">\n  <Uri priority=\"1\">sip:a@x.example</Uri>\n  <Uri priority=\"2\">b@y.example</Uri>\n"
+    '  <Headers><Header name="X-Tag" value="t" /></Headers>\n </Sip>\n <Client>bob</Client>\n</Dial></Response>'
+)
+
+
+def test_removing_one_uri_keeps_its_sip_and_the_other_uris() -> None:
+    document = parse_twiml(SIP_URIS)
+    first, second, client = find_dial_targets(document)
+    remove_target(first)
+    assert document.to_xml() == XML_DECLARATION + (
+        '<Response><Dial>\n <Sip username="u">\n  \n  <Uri priority="2">b@y.example</Uri>\n'
+        '  <Headers><Header name="X-Tag" value="t" /></Headers>\n </Sip>\n <Client>bob</Client>\n</Dial></Response>'
+    )
+    assert [t.value for t in find_dial_targets(document)] == ["b@y.example", "bob"]
+
+
+def test_a_sip_left_without_uris_is_removed() -> None:
+    document = parse_twiml(SIP_URIS)
+    first, second, client = find_dial_targets(document)
+    remove_target(second)
+    remove_target(first)
+    assert document.to_xml() == XML_DECLARATION + "<Response><Dial>\n \n <Client>bob</Client>\n</Dial></Response>"
+    assert has_targets(client.dial)
+    remove_target(client)
+    assert not has_targets(client.dial)
+
+
+def test_a_sip_keeps_its_uris_when_its_own_text_is_removed() -> None:
+    document = parse_twiml("<Response><Dial><Sip>sip:a@x.example<Uri>sip:b@y.example</Uri> </Sip></Dial></Response>")
+    text, uri = find_dial_targets(document)
+    remove_target(text)
+    assert document.to_xml() == XML_DECLARATION + "<Response><Dial><Sip><Uri>sip:b@y.example</Uri> </Sip></Dial></Response>"
+    remove_target(uri)
+    assert document.to_xml() == XML_DECLARATION + "<Response><Dial /></Response>"
+
+
+def test_the_sip_carries_the_attributes_of_its_uris() -> None:
+    document = parse_twiml(SIP_URIS)
+    first, second, _ = find_dial_targets(document)
+    (sip,) = document.iter("Sip")
+    assert attribute_carrier(first) is sip and attribute_carrier(second) is sip

@@ -251,3 +251,36 @@ def test_a_policing_fault_passes_the_document_under_fail_mode_connect(
         assert response.data.decode() == dial_document("+4930901820")
     finally:
         app.extensions["callguard"].close()
+
+
+def sip_uri_document() -> str:
+    """A <Dial><Sip><Uri> as twilio's own builder writes it."""
+    response = VoiceResponse()
+    sip = response.dial(caller_id="+14155550100").sip()
+    sip.uri("foo@example.com", priority=1, weight=10)
+    sip.uri("sip:bob@pbx.example.com;transport=tls", priority=2)
+    sip.headers().header(name="foo-bar", value="key")
+    return str(response)
+
+
+def test_a_sip_uri_connects_unchanged_when_non_pstn_targets_connect(app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:
+    policy = write_policy(BASE_POLICY.replace("[defaults]\n", '[defaults]\nnon_pstn = "connect"\n', 1), name="sip.toml")
+    app = Flask("sipapp")
+    app.config.update({**app_config, "CALLGUARD_POLICY": str(policy)})
+    guard = CallGuard(app)
+
+    @app.post("/voice/pbx")
+    @guard.protect
+    def pbx() -> str:
+        return sip_uri_document()
+
+    try:
+        response = TwilioClient(app.test_client()).post("/voice/pbx", dial_params("+14155550123"))
+        assert response.status_code == 200 and response.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+        assert response.data.decode() == sip_uri_document()
+        records = SqlAuditLog(app.extensions["callguard"].engine).recent(limit=10)
+        assert sorted((r.to_raw, r.action) for r in records) == [
+            ("sip:bob@pbx.example.com;transport=tls", "connect"), ("sip:foo@example.com", "connect")
+        ]
+    finally:
+        app.extensions["callguard"].close()
