@@ -7,7 +7,6 @@ Errors are one line on stderr naming the file, key or field at fault, and a non-
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from typing import Any, NoReturn
@@ -65,7 +64,7 @@ def _policy_option(function: Any) -> Any:
 
 @main.command()
 @_policy_option
-@click.option("--account", "account_sid", required=True, help="Account SID placing the call.")
+@click.option("--account", "account_sid", required=True, help="Account SID placing the call (an account of the policy).")
 @click.option("--from", "from_", help="From: caller number, client:…, or SIP URI.")
 @click.option("--to", "to", required=True, help="What was dialled: number, tel:, sip: or client: URI.")
 @click.option("--caller-id", help="Explicit caller ID (wins over --from).")
@@ -73,10 +72,18 @@ def _policy_option(function: Any) -> Any:
 @click.option("--campaign", help="Campaign the call belongs to (default: the account's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 @click.option("--no-audit", is_flag=True, help="Do not record this decision in the audit log.")
-@click.option("--database-url", envvar="CALLGUARD_DATABASE_URL", help="Audit database (default: ./callguard.db).")
+@click.option("--database-url", envvar="CALLGUARD_DATABASE_URL", show_envvar=True, help="Audit database (default: ./callguard.db).")
 @click.option(
-    "--registry-dir", envvar="CALLGUARD_REGISTRY_DIR", default="registries", show_default=True, type=click.Path(file_okay=False),
-    help="Directory of national Do-Not-Call registry files.",
+    "--registry-dir", envvar="CALLGUARD_REGISTRY_DIR", show_envvar=True, default="registries", show_default=True,
+    type=click.Path(file_okay=False), help="Directory of national Do-Not-Call registry files.",
+)
+@click.option(
+    "--counters-path", envvar="CALLGUARD_COUNTERS_PATH", show_envvar=True, type=click.Path(dir_okay=False),
+    help="The server's traffic counters file (default: ./callguard-counters.db), read and never written.",
+)
+@click.option(
+    "--redis-url", envvar="CALLGUARD_REDIS_URL", show_envvar=True,
+    help="Redis of a many-host server's traffic counters (instead of --counters-path), read and never written.",
 )
 def check(
     policy_path: str | None,
@@ -90,33 +97,61 @@ def check(
     no_audit: bool,
     database_url: str | None,
     registry_dir: str,
+    counters_path: str | None,
+    redis_url: str | None,
 ) -> None:
-    """Decide one dial and say why. Exit 0 to connect or disclose, 1 to reject."""
+    """Decide one dial and say why. Exit 0 to connect or disclose, 1 to reject, 2 for bad input.
+
+    The traffic limits are checked against the server's counters as a what-if: the call is not
+    counted and takes no slot.
+    """
     from .engine import Guard
     from .lookups import Lookups
+    from .policy.loader import ACCOUNT_SID
     from .registry import RegistryDirectory
     from .store.audit import SqlAuditLog
     from .store.consents import ConsentStore
+    from .store.counters import CounterBackend, open_counters
     from .store.database import create_database_engine, default_database_url
     from .store.optouts import OptOutStore
     from .store.twilio_snapshots import TwilioSnapshotStore
     from .sync.apply import apply_twilio
     from .store.migrate import ensure_schema
+    from .traffic.monitor import TrafficMonitor
 
     if not policy_path:
         _fail("--policy: no policy file given (or set CALLGUARD_POLICY)")
+    if not ACCOUNT_SID.fullmatch(account_sid):
+        _fail(f"--account: {account_sid!r} is not an Account SID (AC followed by 32 hex digits)")
     engine = None
+    counters: CounterBackend | None = None
     try:
         loaded = load_policy(policy_path)
+        if loaded.account(account_sid) is None:
+            _fail(f"--account: {account_sid} is not an account in {policy_path}")
+        config: dict[str, Any] = {**config_from_environment(), "CALLGUARD_POLICY": policy_path}
+        if counters_path:
+            config["CALLGUARD_COUNTERS_PATH"] = counters_path
+        if redis_url:
+            config["CALLGUARD_REDIS_URL"] = redis_url
+        settings = Settings.from_mapping(config)
         # The database holds the opt-outs and consent the telemarketing checks read, the audit
         # log, and the last picture `callguard sync` read from Twilio for synced accounts; the
-        # registry files are the ones the server maps.
+        # registry files are the ones the server maps, the traffic counters the ones it counts in.
         url = database_url or default_database_url()
         engine = create_database_engine(url)
         ensure_schema(engine, upgrade=auto_migrate(os.environ, url))
-        max_staleness = Settings.from_mapping({**config_from_environment(), "CALLGUARD_POLICY": policy_path}).twilio_max_staleness
-        loaded = apply_twilio(loaded, TwilioSnapshotStore(engine).load(), max_staleness=max_staleness)
-        lookups = Lookups(optouts=OptOutStore(engine), consents=ConsentStore(engine), registries=RegistryDirectory(registry_dir))
+        loaded = apply_twilio(loaded, TwilioSnapshotStore(engine).load(), max_staleness=settings.twilio_max_staleness)
+        # A what-if writes nothing, not even an empty counters file where no server has counted.
+        counted = bool(settings.redis_url) or os.path.exists(settings.counters_path)
+        if counted:
+            counters = open_counters(settings.redis_url, settings.counters_path, prefix=settings.redis_prefix)
+        lookups = Lookups(
+            optouts=OptOutStore(engine),
+            consents=ConsentStore(engine),
+            registries=RegistryDirectory(registry_dir),
+            traffic=TrafficMonitor(counters, deployment_region=settings.region_name) if counters is not None else None,
+        )
         guard = Guard(loaded, audit=None if no_audit else SqlAuditLog(engine), lookups=lookups)
         decision = guard.check(
             DialRequest(
@@ -127,11 +162,14 @@ def check(
                 sip_domain=sip_domain,
                 source="cli",
                 campaign=campaign,
+                what_if=True,
             )
         )
     except CallguardError as exc:
         _fail(str(exc))
     finally:
+        if counters is not None:
+            counters.close()
         if engine is not None:
             engine.dispose()
     if as_json:
@@ -151,6 +189,8 @@ def check(
             click.echo(f"  to: {decision.target.dial_value} ({decision.target.kind.value})")
         click.echo(f"  caller ID: {decision.caller_id or '-'}")
         click.echo(f"  checks run: {', '.join(decision.checks) or '-'}")
+        if not counted:
+            click.echo(f"  traffic: nothing counted yet (no counters file at {settings.counters_path})")
     sys.exit(0 if decision.action is not Action.REJECT else 1)
 
 
@@ -170,31 +210,18 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
     from .serve import prepare_metrics_directory
 
     prepare_metrics_directory()  # before anything imports prometheus-client
-    from .registry import RegistryDirectory
+    from .serve import configure_logging, preflight
     from .serve import serve as run_server
-    from .store.database import create_database_engine
-    from .store.migrate import ensure_schema
-    from .web.signature import resolve_auth_tokens
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+    configure_logging()
+    if not policy_path:
+        _fail("--policy: no policy file given (or set CALLGUARD_POLICY)")
     config: dict[str, Any] = config_from_environment()
-    if policy_path:
-        config["CALLGUARD_POLICY"] = os.path.abspath(policy_path)
+    config["CALLGUARD_POLICY"] = os.path.abspath(policy_path)
     try:
-        # Check everything once in the master, so a bad policy or a schema behind the code is one
-        # line here rather than a traceback from every worker; migrating here spares the workers a wait.
-        settings = Settings.from_mapping(config)
-        config["CALLGUARD_DATABASE_URL"] = settings.database_url
-        loaded = load_policy(settings.policy_path)
-        resolve_auth_tokens(loaded, config)
-        RegistryDirectory(settings.registry_dir).close()  # a corrupt registry file, too, is one line here
-        engine = create_database_engine(settings.database_url)
-        ensure_schema(engine, upgrade=settings.auto_migrate)
-        engine.dispose()
+        preflight(config)
     except CallguardError as exc:
         _fail(str(exc))
-    except Exception as exc:  # the database refusing us, most likely
-        _fail(f"CALLGUARD_DATABASE_URL: cannot open the database: {str(exc).splitlines()[0]}")
     control_socket = os.path.abspath(control_socket) if control_socket else None
     run_server(config, bind=bind, workers=workers, timeout=timeout, access_log=access_log, control_socket=control_socket)
 
@@ -202,6 +229,7 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
 from .compliance_cli import consent, optout  # noqa: E402
 from .db_cli import db  # noqa: E402
 from .registry.cli import registry  # noqa: E402
+from .simulate_cli import simulate_command  # noqa: E402
 from .runtime_cli import register as register_runtime_commands  # noqa: E402
 from .sync_cli import sync  # noqa: E402
 from .traffic.cli import report, traffic  # noqa: E402
@@ -213,6 +241,7 @@ main.add_command(registry)
 main.add_command(report)
 main.add_command(traffic)
 main.add_command(sync)
+main.add_command(simulate_command, name="simulate")
 register_runtime_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,7 +36,9 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _records_options(function: Any) -> Any:
-    function = click.option("--database-url", envvar="CALLGUARD_DATABASE_URL", help="Database (default: ./callguard.db).")(function)
+    function = click.option(
+        "--database-url", envvar="CALLGUARD_DATABASE_URL", show_envvar=True, help="Records database (default: ./callguard.db)."
+    )(function)
     return click.option(
         "--policy", "-p", "policy_path", envvar="CALLGUARD_POLICY", show_envvar=True, type=click.Path(dir_okay=False), help="Policy file."
     )(function)
@@ -95,6 +97,25 @@ def _number(raw: str, account: Account, what: str = "NUMBER") -> str:
     return number
 
 
+def _filter_number(raw: str | None, policy: Policy, account: Account | None) -> str | None:
+    """A ``--number`` filter as stored (E.164), read with the account's region (else the policy's default)."""
+    if raw is None:
+        return None
+    region = account.default_region if account is not None else policy.defaults.default_region
+    number = normalize_number(raw, region)
+    if number is None:
+        _fail(f"--number: {raw!r} is not a valid phone number (read with region {region})", 2)
+    return number
+
+
+def _campaign(policy: Policy, campaign_id: str | None, where: str = "--campaign") -> str | None:
+    """``campaign_id`` if the policy defines it (None for every campaign); one line and exit 2 otherwise."""
+    if campaign_id is None or policy.campaign(campaign_id) is not None:
+        return campaign_id
+    known = ", ".join(sorted(policy.campaigns)) or "none"
+    _fail(f"{where}: {campaign_id!r} is not a campaign in {policy.source} (its campaigns: {known})", 2)
+
+
 def _iso(epoch: float | None) -> str:
     return "" if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")
 
@@ -125,13 +146,14 @@ def optout_add(number: str, account_sid: str, campaign: str | None, note: str | 
     with _context(policy_path, database_url) as (policy, engine):
         account = _account(policy, account_sid)
         e164 = _number(number, account)
+        campaign = _campaign(policy, campaign)
         added = OptOutStore(engine).add(e164, account.family, campaign=campaign, source="admin", now=time.time(), note=note, actor=cli_actor())
         click.echo(f"{e164}: {'opted out' if added else 'already opted out'} (account family {account.family}, {campaign or 'every campaign'})")
 
 
 @optout.command("remove")
 @click.argument("number")
-@click.option("--account", "account_sid", required=True)
+@click.option("--account", "account_sid", required=True, help="Account (the opt-out was recorded for its whole family).")
 @click.option("--campaign", help="The campaign the opt-out was for (default: every campaign).")
 @_records_options
 def optout_remove(number: str, account_sid: str, campaign: str | None, policy_path: str | None, database_url: str | None) -> None:
@@ -139,6 +161,7 @@ def optout_remove(number: str, account_sid: str, campaign: str | None, policy_pa
     with _context(policy_path, database_url) as (policy, engine):
         account = _account(policy, account_sid)
         e164 = _number(number, account)
+        campaign = _campaign(policy, campaign)
         if not OptOutStore(engine).remove(e164, account.family, campaign=campaign, actor=cli_actor(), now=time.time()):
             _fail(f"{e164}: no opt-out for account family {account.family} ({campaign or 'every campaign'})")
         click.echo(f"{e164}: opt-out removed")
@@ -156,14 +179,14 @@ def _write_optouts(records: Any) -> None:
 
 @optout.command("list")
 @click.option("--account", "account_sid", help="Only this account's family.")
-@click.option("--number", help="Only this number.")
+@click.option("--number", help="Only this number, in any format (read with the account's region, else the policy's default).")
 @_records_options
 def optout_list(account_sid: str | None, number: str | None, policy_path: str | None, database_url: str | None) -> None:
     """List opt-outs (CSV)."""
     with _context(policy_path, database_url) as (policy, engine):
-        family = _account(policy, account_sid).family if account_sid else None
-        e164 = _number(number, _account(policy, account_sid)) if number and account_sid else number
-        _write_optouts(OptOutStore(engine).list(account_sid=family, number=e164))
+        account = _account(policy, account_sid) if account_sid else None
+        e164 = _filter_number(number, policy, account)
+        _write_optouts(OptOutStore(engine).list(account_sid=account.family if account else None, number=e164))
 
 
 @optout.command("export")
@@ -188,7 +211,7 @@ def _line_campaign(fields: list[str]) -> str | None:
 
 @optout.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="strict"))
-@click.option("--account", "account_sid", required=True)
+@click.option("--account", "account_sid", required=True, help="Account (the opt-outs bind its whole family).")
 @click.option("--campaign", help="Campaign for lines that name none (default: every campaign).")
 @click.option("--skip-bad-lines", is_flag=True, help="Skip malformed lines (reported) instead of importing nothing.")
 @_records_options
@@ -198,6 +221,7 @@ def optout_import(
     """Import opt-outs: one number per line, optionally ``,campaign`` (a CSV written by ``export`` works too)."""
     with _context(policy_path, database_url) as (policy, engine):
         account = _account(policy, account_sid)
+        campaign = _campaign(policy, campaign)
         entries: list[tuple[str, str | None]] = []
         skipped = 0
         name = getattr(file, "name", "<stdin>")
@@ -215,13 +239,17 @@ def optout_import(
             number = normalize_number(fields[0], account.default_region)
             line_campaign = _line_campaign(fields) or campaign
             if number is None:
-                message = f"{name}:{line_number}: {fields[0]!r} is not a valid phone number (read with region {account.default_region})"
-                if not skip_bad_lines:
-                    _fail(message)
-                click.echo(f"callguard: skipped {message}", err=True)
-                skipped += 1
+                problem = f"{fields[0]!r} is not a valid phone number (read with region {account.default_region})"
+            elif line_campaign is not None and policy.campaign(line_campaign) is None:
+                problem = f"{line_campaign!r} is not a campaign in {policy.source}"
+            else:
+                entries.append((number, line_campaign))
                 continue
-            entries.append((number, line_campaign))
+            message = f"{name}:{line_number}: {problem}"
+            if not skip_bad_lines:
+                _fail(message)
+            click.echo(f"callguard: skipped {message}", err=True)
+            skipped += 1
         added = OptOutStore(engine).add_many(entries, account.family, source="import", now=time.time(), actor=cli_actor())
         click.echo(f"{name}: {added} opt-outs added, {len(entries) - added} already present, {skipped} lines skipped")
 
@@ -233,8 +261,8 @@ def consent() -> None:
 
 @consent.command("add")
 @click.argument("number")
-@click.option("--account", "account_sid", required=True)
-@click.option("--kind", type=click.Choice(KINDS), default="prior_express_written", show_default=True)
+@click.option("--account", "account_sid", required=True, help="Account (the consent covers its whole family).")
+@click.option("--kind", type=click.Choice(KINDS), default="prior_express_written", show_default=True, help="What the callee agreed to.")
 @click.option("--obtained-at", required=True, help="When consent was given (ISO 8601).")
 @click.option("--expires", help="When it lapses (ISO 8601).")
 @click.option("--campaign", help="Only this campaign (default: every campaign).")
@@ -255,6 +283,7 @@ def consent_add(
     with _context(policy_path, database_url) as (policy, engine):
         account = _account(policy, account_sid)
         e164 = _number(number, account)
+        campaign = _campaign(policy, campaign)
         consent_id = ConsentStore(engine).add(
             e164,
             account.family,
@@ -270,13 +299,15 @@ def consent_add(
 
 
 @consent.command("list")
-@click.option("--account", "account_sid")
-@click.option("--number")
+@click.option("--account", "account_sid", help="Only this account's family.")
+@click.option("--number", help="Only this number, in any format (read with the account's region, else the policy's default).")
 @_records_options
 def consent_list(account_sid: str | None, number: str | None, policy_path: str | None, database_url: str | None) -> None:
     """List consent records (CSV)."""
     with _context(policy_path, database_url) as (policy, engine):
-        family = _account(policy, account_sid).family if account_sid else None
+        account = _account(policy, account_sid) if account_sid else None
+        family = account.family if account is not None else None
+        number = _filter_number(number, policy, account)
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(("id", "number", "account_sid", "campaign", "kind", "obtained_at", "expires_at", "evidence", "revoked_at"))
         for c in ConsentStore(engine).list(account_sid=family, number=number):
@@ -287,7 +318,7 @@ def consent_list(account_sid: str | None, number: str | None, policy_path: str |
 
 @consent.command("revoke")
 @click.argument("consent_id", type=int)
-@click.option("--reason", default="revoked by an administrator", show_default=True)
+@click.option("--reason", default="revoked by an administrator", show_default=True, help="Why, for the record.")
 @_records_options
 def consent_revoke(consent_id: int, reason: str, policy_path: str | None, database_url: str | None) -> None:
     """Revoke a consent record."""

@@ -40,6 +40,7 @@ ENVIRONMENT_KEYS = (
     "TWILIO_AUTH_TOKEN",
 )
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TWILIO_SYNC_INTERVAL = 300.0  # seconds between scheduled Twilio syncs
 TWILIO_MAX_STALENESS = 86_400.0  # how long the last good Twilio picture keeps deciding during an outage
 
@@ -80,7 +81,9 @@ class Settings:
         policy = config.get("CALLGUARD_POLICY")
         if not policy:
             raise ConfigError(
-                "not set: point it at a policy file, e.g. CALLGUARD_POLICY=examples/policy.toml", key="CALLGUARD_POLICY"
+                "not set: point it at a policy file, e.g. CALLGUARD_POLICY=examples/policy.toml "
+                "(or callguard serve --policy examples/policy.toml)",
+                key="CALLGUARD_POLICY",
             )
         public_url = config.get("CALLGUARD_PUBLIC_URL") or None
         if public_url is not None and not str(public_url).startswith(("http://", "https://")):
@@ -98,6 +101,9 @@ class Settings:
         if twilio_base_url is not None and not str(twilio_base_url).startswith(("http://", "https://")):
             raise ConfigError(f"{twilio_base_url!r} is not an http(s) URL", key="CALLGUARD_TWILIO_BASE_URL")
         database_url = str(config.get("CALLGUARD_DATABASE_URL") or default_database_url())
+        log_level = str(config.get("CALLGUARD_LOG_LEVEL") or "").upper() or None
+        if log_level is not None and log_level not in LOG_LEVELS:
+            raise ConfigError(f"expected one of {', '.join(LOG_LEVELS)}, got {config['CALLGUARD_LOG_LEVEL']!r}", key="CALLGUARD_LOG_LEVEL")
         return cls(
             policy_path=os.fspath(policy),
             database_url=database_url,
@@ -106,7 +112,7 @@ class Settings:
             audit_mode=audit_mode,
             audit_flush_interval=_number(config, "CALLGUARD_AUDIT_FLUSH_INTERVAL", 0.2, float, minimum=0.01),
             max_body_bytes=_number(config, "CALLGUARD_MAX_BODY_BYTES", 65_536, int, minimum=1024),
-            log_level=config.get("CALLGUARD_LOG_LEVEL") or None,
+            log_level=log_level,
             clock=clock,
             refresh_interval=_number(config, "CALLGUARD_REFRESH_INTERVAL", 0.5, float, minimum=0),
             registry_dir=os.path.abspath(str(config.get("CALLGUARD_REGISTRY_DIR") or "registries")),

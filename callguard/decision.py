@@ -18,7 +18,7 @@ class Action(str, enum.Enum):
         return self.value
 
 
-# Not frozen, like Decision: a frozen dataclass sets each of its nine fields through
+# Not frozen, like Decision: a frozen dataclass sets each of its eleven fields through
 # object.__setattr__, three times the cost of building one (every dial target of every call
 # builds one). Treat it as read-only; it still hashes by its fields.
 @dataclass(slots=True, unsafe_hash=True)
@@ -29,6 +29,10 @@ class DialRequest:
     explicit caller ID the app asked for (the ``callerId`` parameter), which wins over ``From``.
     ``source`` says where the request came from (``webhook``, ``cli``, ``api``) for the audit log;
     ``campaign`` names the policy campaign the call belongs to (else the account's default).
+    ``what_if`` marks a what-if (a pre-dial check that places nothing): checks read the counters
+    and record nothing, so it takes no quota or concurrency slot. ``hold_seconds`` is how long a
+    concurrency slot the call takes is held when no status callback reports the call's end
+    (None: the policy's ``max_call_seconds``).
     """
 
     account_sid: str | None
@@ -40,6 +44,8 @@ class DialRequest:
     direction: str | None = None
     source: str = "api"
     campaign: str | None = None
+    what_if: bool = False
+    hold_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +145,7 @@ class Decision:
             "source": self.request.source,
             "campaign": self.campaign,
         }
+
+
+# The response header every webhook answer carries: ``Decision.header_value()`` for one dial.
+DECISION_HEADER = "X-Callguard-Decision"

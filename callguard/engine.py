@@ -20,7 +20,7 @@ from .decision import Action, Allow, Decision, DialRequest, Refusal
 from .errors import StaleData, StoreUnavailable
 from .lookups import NO_LOOKUPS, Lookups
 from .numbers.classify import NumberClassifier, NumberInfo
-from .numbers.dialstring import DialTarget, TargetKind, normalize_dial_string
+from .numbers.dialstring import DEFAULT_EXTENSION_DIGITS, DialTarget, TargetKind, normalize_dial_string
 from .policy.model import Account, FailMode, Policy
 
 log = logging.getLogger("callguard.engine")
@@ -80,7 +80,13 @@ class _Snapshot:
         self.caller_id = functools.lru_cache(maxsize=cache_size)(self._caller_id)
 
     def _caller_id(
-        self, caller_id: str | None, from_: str | None, account_sid: str | None, region: str, trunk_default: str | None
+        self,
+        caller_id: str | None,
+        from_: str | None,
+        account_sid: str | None,
+        region: str,
+        trunk_default: str | None,
+        extension_digits: tuple[int, int] | None,
     ) -> tuple[str | None, bool, str, str | None]:
         account = self.policy.account(account_sid)
         classify = self.classifier.classify
@@ -91,7 +97,7 @@ class _Snapshot:
                 return target.e164, info.valid, "callerId", info.region
             return caller_id, False, "callerId", None
         if from_:
-            target = normalize_dial_string(from_, default_region=region, emergency_regions=())
+            target = normalize_dial_string(from_, default_region=region, emergency_regions=(), extension_digits=extension_digits)
             if target.kind is TargetKind.PSTN:
                 info = classify(target.e164, target.number)  # type: ignore[arg-type]
                 # A From that is an extension or otherwise not a real number falls through to
@@ -110,6 +116,7 @@ class _Snapshot:
         policy = self.policy
         account = policy.account(account_sid)
         trunk_default = None
+        extensions: tuple[int, int] | None = DEFAULT_EXTENSION_DIGITS
         if account is not None:
             region = account.default_region
             prefix = account.outside_line_prefix
@@ -119,12 +126,15 @@ class _Snapshot:
                     region = trunk.default_region or region
                     prefix = trunk.outside_line_prefix or prefix
                     trunk_default = trunk.default_caller_id
+                    extensions = trunk.extension_digits
         else:
             region, prefix = policy.defaults.default_region, None
 
-        cid, cid_valid, cid_source, cid_region = self.caller_id(caller_id, from_, account_sid, region, trunk_default)
+        cid, cid_valid, cid_source, cid_region = self.caller_id(caller_id, from_, account_sid, region, trunk_default, extensions)
         emergency_regions = (region,) if cid_region in (None, region) else (region, cid_region)  # type: ignore[assignment]
-        target = normalize_dial_string(to, default_region=region, outside_line_prefix=prefix, emergency_regions=emergency_regions)
+        target = normalize_dial_string(
+            to, default_region=region, outside_line_prefix=prefix, emergency_regions=emergency_regions, extension_digits=extensions
+        )
         info = self.classifier.classify(target.e164, target.number) if target.kind is TargetKind.PSTN else None  # type: ignore[arg-type]
         return _Resolved(account, target, info, region, cid, cid_valid, cid_source)
 

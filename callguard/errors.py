@@ -44,6 +44,21 @@ class ConfigError(CallguardError):
         return ": ".join(parts)
 
 
+class MissingExtra(ConfigError):
+    """A setting needs an optional dependency that is not installed.
+
+    ``extra`` is the extra that installs it (``redis``, ``postgres``), ``package`` the package
+    that could not be imported, ``setting`` the setting that asked for it, ``install`` the
+    command that installs it.
+    """
+
+    def __init__(self, *, extra: str, package: str, setting: str, install: str) -> None:
+        self.extra = extra
+        self.package = package
+        self.install = install
+        super().__init__(f"needs the {extra} extra ({package} is not installed): {install}", key=setting)
+
+
 class PolicyError(CallguardError):
     """A request the policy cannot be applied to (for example an account it does not know)."""
 

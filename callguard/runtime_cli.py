@@ -72,7 +72,7 @@ def _expiry(value: str | None) -> float | None:
 @block.command("add")
 @click.argument("prefix")
 @click.option("--account", "account_sid", help="Only this account and its subaccounts (default: every account).")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="Why, for the record and the refusal sentence.")
 @click.option("--expires", help="When the block lapses (ISO 8601).")
 @_actor_option
 @_records_options
@@ -97,6 +97,7 @@ def block_add(
 def block_list(policy_path: str | None, database_url: str | None) -> None:
     """Runtime blocks in force."""
     with _context(policy_path, database_url) as (_, engine):
+        click.echo("id\tprefix\taccount\texpires\tcreated_by\treason")
         for b in OverrideStore(engine).blocks():
             until = datetime.fromtimestamp(b.expires_at, tz=timezone.utc).isoformat() if b.expires_at else "-"
             click.echo(f"{b.id}\t{b.prefix}\t{b.account_sid or '*'}\t{until}\t{b.created_by}\t{b.reason}")

@@ -1,4 +1,6 @@
-"""Run callguard under gunicorn from Python (what ``callguard serve`` does)."""
+"""Run callguard under gunicorn: the settings checked once before workers fork, the worker hooks,
+and the gunicorn application ``callguard serve`` runs (``gunicorn wsgi:app`` gets the same checks
+and hooks from :mod:`callguard.gunicorn_conf`)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,52 @@ import logging
 import multiprocessing
 import os
 import tempfile
-from typing import Any, Mapping
+from typing import Any, Mapping, MutableMapping
 
 from gunicorn.app.base import BaseApplication
 
+from .auth_tokens import resolve_auth_tokens
+from .config import Settings
+from .errors import ConfigError, StoreUnavailable
+from .policy.loader import load_policy
+
 log = logging.getLogger("callguard")
+
+
+def preflight(config: MutableMapping[str, Any]) -> Settings:
+    """Check every setting once, before any worker forks; raise :class:`ConfigError` for the first bad one.
+
+    A bad setting found here is one line naming it, rather than a traceback from every worker
+    building its app. The schema is migrated here (when auto-migration is on), sparing the
+    workers a wait. ``config`` gets the absolute database URL, so every worker opens the file
+    the master checked whatever its working directory.
+    """
+    from .registry import RegistryDirectory
+    from .store.counters import open_counters
+    from .store.database import create_database_engine
+    from .store.migrate import ensure_schema
+    from .web.admin.tokens import parse_admin_tokens
+
+    settings = Settings.from_mapping(config)
+    config["CALLGUARD_DATABASE_URL"] = settings.database_url
+    policy = load_policy(settings.policy_path)
+    resolve_auth_tokens(policy, config)
+    parse_admin_tokens(config)
+    RegistryDirectory(settings.registry_dir).close()  # a corrupt registry file, too, is one line here
+    open_counters(settings.redis_url, settings.counters_path, prefix=settings.redis_prefix).close()
+    engine = create_database_engine(settings.database_url)
+    try:
+        ensure_schema(engine, upgrade=settings.auto_migrate)
+    except StoreUnavailable as exc:
+        raise ConfigError(f"cannot open the database: {exc.problem}", key="CALLGUARD_DATABASE_URL") from None
+    finally:
+        engine.dispose()
+    return settings
+
+
+def configure_logging() -> None:
+    """callguard's log lines on stderr, from INFO up, in the master and (inherited) every worker."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
 
 
 def default_workers() -> int:
@@ -37,21 +80,26 @@ def prepare_metrics_directory() -> str:
     return directory
 
 
-def _child_exit(server: Any, worker: Any) -> None:
+# gunicorn's server hooks, by their setting names (CallguardServer and callguard.gunicorn_conf set them).
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """In the master, after a worker exits: its metrics files stop counting as live."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
 
 
-def _worker_exit(server: Any, worker: Any) -> None:
-    # Write the worker's audit backlog before it goes.
+def worker_exit(server: Any, worker: Any) -> None:
+    """In a worker that is exiting: write its audit backlog and stop its background work."""
     app = getattr(worker, "wsgi", None)
     state = getattr(app, "extensions", {}).get("callguard") if app is not None else None
     if state is not None:
         state.close()
 
 
-def _post_worker_init(worker: Any) -> None:
+def post_worker_init(worker: Any) -> None:
+    """In a worker that has built its app."""
     freeze_startup_objects()
 
 
@@ -80,9 +128,9 @@ class CallguardServer(BaseApplication):  # type: ignore[misc]
         for key, value in self.options.items():
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)
-        self.cfg.set("worker_exit", _worker_exit)
-        self.cfg.set("child_exit", _child_exit)
-        self.cfg.set("post_worker_init", _post_worker_init)
+        self.cfg.set("worker_exit", worker_exit)
+        self.cfg.set("child_exit", child_exit)
+        self.cfg.set("post_worker_init", post_worker_init)
 
     def load(self) -> Any:
         from .web.app import create_app

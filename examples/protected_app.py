@@ -8,10 +8,11 @@ disclosure whisper, /voice/status, /v1 …); ``guard.protect`` runs the view, th
     @guard.protect
     def incoming(): ...
 
-Here it wraps the existing view without editing its file. Configure with the usual
-``CALLGUARD_*`` variables (``CALLGUARD_POLICY=examples/policy.toml``, ``TWILIO_AUTH_TOKEN``):
+Here it wraps the existing view without editing its file. It is configured with the usual
+``CALLGUARD_*`` variables (docs/deployment.md) and the accounts' auth tokens; run it (and try it
+with ``callguard simulate``, docs/examples.md):
 
-    flask --app examples/protected_app.py run --port 5000
+    CALLGUARD_POLICY=examples/policy.toml TWILIO_AUTH_TOKEN=your_auth_token TWILIO_AUTH_TOKEN_TENANT_A=your_subaccount_auth_token flask --app examples/protected_app.py run --port 5000
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@
 engine before anything is sent: a refused call raises ``CallBlocked`` (with the decision) and
 is skipped; a call of a telemarketing campaign is created with its ``url`` pointed at
 callguard's ``/voice/answer``, which plays the disclosure and the opt-out prompt on answer and
-then hands the call to ``--url``. Every decision is written to callguard's audit log.
+then hands the call to ``--url``. Every decision is written to callguard's audit log. The exit
+status is 1 when any call was refused. With the account's real SID and auth token:
 
-    TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… CALLGUARD_POLICY=examples/policy.toml \\
-    CALLGUARD_PUBLIC_URL=https://cg.example.com \\
-    python examples/rest_dialer.py --from +14155550100 --url https://app.example.com/voice/ \\
-        --campaign solar-spring +12125550123 +4930901820
+    export TWILIO_ACCOUNT_SID=AC00000000000000000000000000000001 TWILIO_AUTH_TOKEN=your_auth_token
+    export CALLGUARD_POLICY=examples/policy.toml CALLGUARD_PUBLIC_URL=https://cg.example.com
+    python examples/rest_dialer.py --from +14155550100 --url https://app.example.com/voice/start +14155550123 +4930901820
 """
 
 from __future__ import annotations

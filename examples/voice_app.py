@@ -6,7 +6,9 @@ answers, takes a message. It checks Twilio's signature itself. Nothing here know
 - ``protected_app.py`` wraps the dialling view with one decorator, ``guard.protect``;
 - ``proxy.toml`` puts callguard in front of this app, left untouched, as an upstream.
 
-    flask --app examples/voice_app.py run --port 5000
+Run it bare (docs/examples.md tries it with ``callguard simulate``):
+
+    TWILIO_AUTH_TOKEN=your_auth_token flask --app examples/voice_app.py run --port 5000
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
+import pytest
 from click.testing import CliRunner
 
 from callguard.cli import main
@@ -146,3 +147,96 @@ def test_suspend_resume_and_blocks(policy_path: Path, sqlite_url: str) -> None:
     assert cli("block", "lift", "1")[0] == 0 and cli("block", "lift", "1")[0] == 1
     store = OverrideStore(create_database_engine(sqlite_url))
     assert [(c.actor, c.action) for c in store.changes()][-2:] == [("alice", "resume"), ("alice", "suspend")]
+
+
+def test_check_with_a_bad_account_is_bad_usage(policy_path: Path) -> None:
+    code, out, err = run("check", "-p", str(policy_path), "--account", "foo", "--to", "+14155550123", "--no-audit")
+    assert (code, out) == (2, "")
+    assert err == "callguard: --account: 'foo' is not an Account SID (AC followed by 32 hex digits)\n"
+    unknown = "AC" + "9" * 32
+    code, out, err = run("check", "-p", str(policy_path), "--account", unknown, "--to", "+14155550123", "--no-audit")
+    assert (code, out) == (2, "")
+    assert err == f"callguard: --account: {unknown} is not an account in {policy_path}\n"
+
+
+def test_check_shows_every_environment_variable_it_reads() -> None:
+    from callguard.cli import check
+
+    code, out, _ = run("check", "--help")
+    text = " ".join(out.split())
+    envvars = [param.envvar for param in check.params if getattr(param, "envvar", None)]
+    assert code == 0 and {"CALLGUARD_COUNTERS_PATH", "CALLGUARD_REDIS_URL", "CALLGUARD_DATABASE_URL"} <= set(envvars)
+    for envvar in envvars:
+        assert f"env var: {envvar}" in text
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def server_counters(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, tuple[str, ...], dict[str, str]]]:
+    """The counters a server counts in, and how `callguard check` is pointed at them (an option, or the environment)."""
+    from callguard.store.counters import open_counters
+
+    if request.param == "sqlite":
+        path = str(tmp_path / "counters.db")
+        counters = open_counters(None, path)
+        yield counters, ("--counters-path", path), {}
+    else:
+        url, prefix = request.getfixturevalue("redis_server"), request.getfixturevalue("redis_prefix")
+        counters = open_counters(url, "", prefix=prefix)
+        yield counters, (), {"CALLGUARD_REDIS_URL": url, "CALLGUARD_REDIS_PREFIX": prefix}
+    counters.close()
+
+
+def test_check_reads_the_traffic_counters_without_counting(
+    write_policy: Callable[..., Path], sqlite_url: str, server_counters: tuple[Any, tuple[str, ...], dict[str, str]]
+) -> None:
+    from callguard import DialRequest, Guard, load_policy
+    from callguard.lookups import Lookups
+    from callguard.traffic import TrafficMonitor
+
+    from .conftest import BASE_POLICY
+
+    counters, options, env = server_counters
+    path = write_policy(BASE_POLICY + "\n[traffic]\nconcurrent = 2\n", name="traffic.toml")
+    # The server's real admissions, by the system clock as `callguard check` decides by it.
+    monitor = TrafficMonitor(counters)
+    server = Guard(load_policy(path), lookups=Lookups(traffic=monitor))
+
+    def place(n: int) -> tuple[str, ...]:
+        return server.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid=f"CA{n:032d}", source="webhook")).reasons
+
+    def check() -> tuple[int, list[str]]:
+        code, out, err = run(
+            "check", "-p", str(path), "--account", MAIN, "--from", "+14155550100", "--to", "+14155550123", "--no-audit",
+            "--database-url", sqlite_url, *options, env=env,
+        )
+        assert err == ""
+        return code, out.splitlines()
+
+    assert place(1) == ("ok",)
+    for _ in range(3):
+        code, lines = check()
+        assert (code, lines[0]) == (0, "connect  ok")
+        assert "  checks run: emergency, account, destination, prefix, geo, callerid, traffic" in lines
+    assert place(2) == ("ok",)  # the checks took no slot
+    code, lines = check()
+    assert (code, lines[0]) == (1, "reject  traffic.concurrent")
+    assert lines[1] == f"  Account {MAIN} already has 2 calls up, its limit."
+    assert place(3) == ("traffic.concurrent",)
+    policy = server.policy.accounts[MAIN].traffic
+    monitor.after_call(account_sid=MAIN, caller_id=None, call_sid=f"CA{1:032d}", answered=True, duration=30, policy=policy, now=server.clock())
+    assert place(4) == ("ok",) and place(5) == ("traffic.concurrent",)  # exactly the two real calls held slots
+    monitor.close()
+
+
+def test_check_where_no_server_has_counted_creates_no_counters_file(write_policy: Callable[..., Path], sqlite_url: str, tmp_path: Path) -> None:
+    from .conftest import BASE_POLICY
+
+    path = write_policy(BASE_POLICY + "\n[traffic]\nconcurrent = 1\n")
+    missing = tmp_path / "no-server-here" / "counters.db"
+    code, out, _ = run(
+        "check", "-p", str(path), "--account", MAIN, "--to", "+14155550123", "--no-audit", "--database-url", sqlite_url,
+        "--counters-path", str(missing),
+    )
+    assert code == 0 and out.splitlines()[0] == "connect  ok"
+    assert f"  traffic: nothing counted yet (no counters file at {missing})" in out.splitlines()
+    assert not missing.parent.exists()

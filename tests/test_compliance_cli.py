@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Callable
 
+import pytest
 from click.testing import CliRunner
 
 from callguard.cli import main
@@ -13,7 +15,13 @@ from callguard.store import create_database_engine
 from callguard.store.consents import ConsentStore
 from callguard.store.optouts import OptOutStore
 
-from .conftest import MAIN, TENANT
+from .conftest import BASE_POLICY, MAIN, TENANT
+
+
+@pytest.fixture
+def policy_path(write_policy: Callable[..., Path]) -> Path:
+    """The shared test policy, with the campaign these opt-outs and consents name."""
+    return write_policy(BASE_POLICY + '\n[campaigns.spring]\npurpose = "informational"\n')
 
 
 def run(policy_path: Path, sqlite_url: str, *args: str) -> tuple[int, str, str]:
@@ -97,3 +105,30 @@ def test_consent_commands(policy_path: Path, sqlite_url: str) -> None:
     assert code == 1 and "already revoked" in err
     code, _, err = run(policy_path, sqlite_url, "consent", "add", "+14155550123", "--account", MAIN, "--obtained-at", "yesterday")
     assert code == 2 and "--obtained-at: 'yesterday' is not an ISO 8601" in err
+
+
+def test_a_campaign_the_policy_lacks_is_refused(policy_path: Path, sqlite_url: str, tmp_path: Path) -> None:
+    message = f"callguard: --campaign: 'nope' is not a campaign in {policy_path} (its campaigns: spring)\n"
+    for args in (
+        ("optout", "add", "+14155550123", "--account", MAIN, "--campaign", "nope"),
+        ("optout", "remove", "+14155550123", "--account", MAIN, "--campaign", "nope"),
+        ("consent", "add", "+14155550123", "--account", MAIN, "--obtained-at", "2026-05-01", "--campaign", "nope"),
+    ):
+        code, out, err = run(policy_path, sqlite_url, *args)
+        assert (code, out, err) == (2, "", message), args
+    lines = tmp_path / "lines.csv"
+    lines.write_text("+14155550101,spring\n+14155550102,nope\n", encoding="utf-8")
+    code, _, err = run(policy_path, sqlite_url, "optout", "import", str(lines), "--account", MAIN)
+    assert code == 1 and err == f"callguard: {lines}:2: 'nope' is not a campaign in {policy_path}\n"
+    assert OptOutStore(create_database_engine(sqlite_url)).list() == []  # nothing from the failed import
+
+
+def test_list_reads_the_number_as_add_does(policy_path: Path, sqlite_url: str) -> None:
+    run(policy_path, sqlite_url, "optout", "add", "(415) 555-0123", "--account", MAIN)
+    run(policy_path, sqlite_url, "consent", "add", "(415) 555-0123", "--account", MAIN, "--obtained-at", "2026-05-01")
+    for command in ("optout", "consent"):
+        for args in (("--number", "(415) 555-0123"), ("--number", "415.555.0123", "--account", TENANT)):
+            code, out, _ = run(policy_path, sqlite_url, command, "list", *args)
+            assert code == 0 and [r["number"] for r in csv.DictReader(io.StringIO(out))] == ["+14155550123"], (command, args)
+        code, out, err = run(policy_path, sqlite_url, command, "list", "--number", "555-0123")
+        assert (code, out) == (2, "") and err == "callguard: --number: '555-0123' is not a valid phone number (read with region US)\n"

@@ -134,3 +134,49 @@ def test_a_fault_still_recognises_emergency_numbers_of_the_caller_ids_region(pol
     decision = guard.check(DialRequest(MAIN, "999", "+442079460000"))
     assert decision.action is Action.CONNECT and decision.reasons == ("emergency", "fault.internal")
     assert decision.caller_id == "+442079460000"
+
+
+def extension_policy(non_pstn: str) -> str:
+    return f"""
+    [defaults]
+    non_pstn = "{non_pstn}"
+
+    [accounts.{MAIN}]
+    caller_ids = ["+14155550100", "+14155550101"]
+    outside_line_prefix = "9"
+    permissions.US = {{ low_risk = true }}
+
+    [accounts.{MAIN}.sip_domains."office.sip.twilio.com"]
+    default_caller_id = "+14155550101"
+
+    [accounts.{MAIN}.sip_domains."numbers.sip.twilio.com"]
+    extension_digits = false
+
+    [accounts.{MAIN}.sip_domains."long.sip.twilio.com"]
+    extension_digits = "3-8"
+    """
+
+
+@pytest.mark.parametrize(("non_pstn", "action", "reasons"), [("connect", Action.CONNECT, ("ok",)), ("reject", Action.REJECT, ("destination.non_pstn",))])
+def test_a_sip_extension_is_decided_by_non_pstn(write_policy: Callable[..., object], non_pstn: str, action: Action, reasons: tuple[str, ...]) -> None:
+    guard = Guard(load_policy(write_policy(extension_policy(non_pstn))))  # type: ignore[arg-type]
+    # On a SIP Domain the policy does not name the default applies; the extension's From falls
+    # through to the SIP Domain's (else the account's) default caller ID.
+    for domain, caller_id in (("office.sip.twilio.com", "+14155550101"), ("elsewhere.sip.twilio.com", "+14155550100")):
+        decision = guard.check(DialRequest(MAIN, f"sip:201@{domain}", f"sip:202@{domain}", sip_domain=domain))
+        assert (decision.action, decision.reasons, decision.caller_id) == (action, reasons, caller_id)
+        assert decision.target.kind is TargetKind.SIP and decision.target.dial_value == f"sip:201@{domain}"
+    # Behind the outside-line prefix it is a number; an emergency number stays one.
+    outside = guard.check(DialRequest(MAIN, "sip:94155550123@office.sip.twilio.com", "sip:202@office.sip.twilio.com", sip_domain="office.sip.twilio.com"))
+    assert (outside.action, outside.e164, outside.caller_id) == (Action.CONNECT, "+14155550123", "+14155550101")
+    for emergency in ("sip:911@office.sip.twilio.com", "sip:9911@office.sip.twilio.com"):
+        assert guard.check(DialRequest(MAIN, emergency, sip_domain="office.sip.twilio.com")).reasons == ("emergency",)
+
+
+def test_a_sip_domain_sets_what_an_extension_is(write_policy: Callable[..., object]) -> None:
+    guard = Guard(load_policy(write_policy(extension_policy("reject"))))  # type: ignore[arg-type]
+    # Extensions off: the user part is a number, as it always was (and 201 is not a valid one).
+    assert guard.check(DialRequest(MAIN, "sip:201@numbers.sip.twilio.com", sip_domain="numbers.sip.twilio.com")).reasons == ("destination.invalid",)
+    assert guard.check(DialRequest(MAIN, "sip:20@long.sip.twilio.com", sip_domain="long.sip.twilio.com")).reasons == ("destination.invalid",)
+    assert guard.check(DialRequest(MAIN, "sip:2000001@long.sip.twilio.com", sip_domain="long.sip.twilio.com")).reasons == ("destination.non_pstn",)
+    assert guard.check(DialRequest(MAIN, "sip:2000001@office.sip.twilio.com", sip_domain="office.sip.twilio.com")).reasons == ("destination.invalid",)

@@ -372,3 +372,93 @@ def test_conference_and_queue_names_are_their_own_kinds() -> None:
     assert (conference.kind, conference.identity, conference.dial_value) == (TargetKind.CONFERENCE, "standup", "standup")
     assert normalize_dial_string("queue:support").kind is TargetKind.QUEUE
     assert normalize_dial_string("conference:").kind is TargetKind.INVALID
+
+
+# -- SIP extensions -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, prefix, extension_digits",
+    [
+        ("sip:201@office.sip.twilio.com", None, (2, 6)),
+        ("sip:201@pbx.sip.twilio.com", "9", (2, 6)),  # does not start with the outside-line prefix
+        ("sips:20@pbx.sip.twilio.com:5061", None, (2, 6)),
+        ("<sip:123456@pbx.sip.twilio.com>", None, (2, 6)),
+        ("sip:201@pbx.sip.twilio.com;transport=tcp", None, (2, 6)),
+        ("sip:2001@pbx.sip.twilio.com", None, (4, 4)),
+        ("sip:41555501@pbx.sip.twilio.com", None, (2, 8)),
+    ],
+)
+def test_a_short_digit_sip_user_part_is_an_extension(raw: str, prefix: str | None, extension_digits: tuple[int, int]) -> None:
+    target = normalize_dial_string(raw, default_region="US", outside_line_prefix=prefix, extension_digits=extension_digits)
+    assert target.kind is TargetKind.SIP, target
+    assert target.dial_value == target.uri == raw.strip("<>")
+    assert target.e164 is None
+
+
+@pytest.mark.parametrize(
+    "raw, region, prefix, extension_digits, kind",
+    [
+        ("sip:9201@pbx.sip.twilio.com", "US", "9", (2, 6), TargetKind.PSTN),  # the outside line: a number
+        ("sip:911@pbx.sip.twilio.com", "US", None, (2, 6), TargetKind.EMERGENCY),
+        ("sip:9911@pbx.sip.twilio.com", "US", "9", (2, 6), TargetKind.EMERGENCY),
+        ("sip:999@pbx.sip.twilio.com", "GB", None, (2, 6), TargetKind.EMERGENCY),
+        ("sip:112@pbx.sip.twilio.com", "DE", None, (2, 6), TargetKind.EMERGENCY),
+        ("sip:1234567@pbx.sip.twilio.com", "US", None, (2, 6), TargetKind.PSTN),  # 7 digits: a number
+        ("sip:201@pbx.sip.twilio.com", "US", None, None, TargetKind.PSTN),  # extensions off
+        ("sip:201@pbx.sip.twilio.com", "US", None, (4, 6), TargetKind.PSTN),
+        ("sip:+201@pbx.sip.twilio.com", "US", None, (2, 6), TargetKind.INVALID),  # "+": never an extension
+        ("201", "US", None, (2, 6), TargetKind.PSTN),  # only SIP URIs have extensions
+        ("tel:201", "US", None, (2, 6), TargetKind.PSTN),
+    ],
+)
+def test_what_is_not_an_extension(raw: str, region: str, prefix: str | None, extension_digits: tuple[int, int] | None, kind: TargetKind) -> None:
+    target = normalize_dial_string(raw, default_region=region, outside_line_prefix=prefix, extension_digits=extension_digits)
+    assert target.kind is kind, target
+
+
+def test_the_cache_tells_extension_settings_apart() -> None:
+    raw = "sip:301@cache.sip.twilio.com"
+    assert normalize_dial_string(raw, extension_digits=None).kind is TargetKind.PSTN
+    assert normalize_dial_string(raw).kind is TargetKind.SIP
+    assert normalize_dial_string(raw, extension_digits=(4, 6)).kind is TargetKind.PSTN
+    assert normalize_dial_string(raw, extension_digits=(3, 3)).kind is TargetKind.SIP
+
+
+def _emergency(digits: str, region: str) -> bool:
+    return bool(phonenumbers.shortnumberinfo.is_emergency_number(digits, region))
+
+
+@given(
+    digits=st.from_regex(r"[0-9]{1,15}", fullmatch=True),
+    region=st.sampled_from(["US", "GB", "DE", "AU", "FR", "IN"]),
+    prefix=st.sampled_from([None, "9", "0", "81"]),
+)
+@settings(max_examples=500)
+def test_by_default_a_2_to_6_digit_user_part_is_an_extension_unless_prefixed_or_emergency(digits: str, region: str, prefix: str | None) -> None:
+    raw = f"sip:{digits}@pbx.example.com"
+    target = normalize_dial_string(raw, default_region=region, outside_line_prefix=prefix)
+    if _emergency(digits, region):
+        assert target.kind is TargetKind.EMERGENCY
+    elif 2 <= len(digits) <= 6 and not (prefix and digits.startswith(prefix)):
+        assert (target.kind, target.uri) == (TargetKind.SIP, raw)
+    else:  # 7 digits or more, a single digit, or behind the outside-line prefix: read as a number
+        assert target.kind is not TargetKind.SIP
+        assert target.kind is normalize_dial_string(raw, default_region=region, outside_line_prefix=prefix, extension_digits=None).kind
+
+
+@given(
+    digits=st.from_regex(r"[0-9]{1,16}", fullmatch=True),
+    bounds=st.tuples(st.integers(1, 15), st.integers(1, 15)).map(lambda b: (min(b), max(b))),
+    prefix=st.sampled_from([None, "9"]),
+)
+@settings(max_examples=500)
+def test_a_sip_domains_extension_length_decides(digits: str, bounds: tuple[int, int], prefix: str | None) -> None:
+    raw = f"sip:{digits}@pbx.example.com"
+    target = normalize_dial_string(raw, default_region="US", outside_line_prefix=prefix, extension_digits=bounds)
+    extension = bounds[0] <= len(digits) <= bounds[1] and not (prefix and digits.startswith(prefix)) and not _emergency(digits, "US")
+    assert (target.kind is TargetKind.SIP) is extension
+    off = normalize_dial_string(raw, default_region="US", outside_line_prefix=prefix, extension_digits=None)
+    assert off.kind is not TargetKind.SIP  # extensions off: every digit user part is a number
+    if not extension:
+        assert target == off

@@ -99,4 +99,8 @@ def make_upstream_app(token: str) -> UpstreamApp:
     def status() -> str:
         return ""
 
+    @app.post("/voice/call-status")
+    def call_status() -> Response:
+        return Response(status=204)  # what examples/voice_app.py answers: nothing to say
+
     return state

@@ -2,7 +2,8 @@
 caller IDs throttled for too many unanswered or too short calls (the ``[traffic]`` policy).
 
 The counting itself is the :class:`~callguard.traffic.TrafficMonitor`'s, behind the context's
-lookups; a call already refused by an earlier check is not counted at all.
+lookups; a call already refused by an earlier check is not counted at all, and a what-if
+(``DialRequest.what_if``) reads the counters without counting.
 """
 
 from __future__ import annotations
@@ -35,16 +36,19 @@ def check_traffic(ctx: DialContext) -> Outcome:
     policy = effective_traffic(account.traffic, ctx.campaign, ctx.policy.source)
     if not policy.enabled:
         return SKIP
+    request = ctx.request
     result = monitor.before_dial(
         account_sid=account.sid,
         family=account.family,
         e164=info.e164,
         region=info.region,
         caller_id=ctx.caller_id if ctx.caller_id_valid else None,
-        call_sid=ctx.request.call_sid,
+        call_sid=request.call_sid,
         campaign_id=ctx.campaign.id if ctx.campaign is not None else None,
         policy=policy,
         now=ctx.now,
+        record=not request.what_if,
+        hold_seconds=request.hold_seconds,
     )
     taken = result.taken
     if taken is not None:

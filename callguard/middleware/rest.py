@@ -57,7 +57,11 @@ class GuardedCalls:
         self._callback_key = callback_key.encode() if callback_key else None
 
     def check(self, to: str, from_: str, *, campaign: str | None = None, slot: str | None = None) -> Decision:
-        """The decision for a call, audited, without placing it (``slot``: the name it is counted under)."""
+        """The decision for a call, audited, without placing it.
+
+        Without ``slot`` a what-if: the traffic limits are read, nothing is counted. With one, the
+        call is counted under that name (what :meth:`create` does, whose status callback names it).
+        """
         return self._guard.check(
             DialRequest(
                 account_sid=self._account_sid,
@@ -67,6 +71,7 @@ class GuardedCalls:
                 call_sid=slot,
                 source="rest",
                 campaign=campaign or self._campaign,
+                what_if=slot is None,
             )
         )
 

@@ -2,10 +2,12 @@
 
 A ``To`` parameter can be an E.164 number, a national number, a ``tel:`` URI, a SIP URI whose
 user part is a number (possibly behind a PBX's outside-line prefix and an international access
-prefix), a ``client:`` identity, or a SIP URI naming an endpoint. ``conference:NAME`` and
-``queue:NAME`` stand for a ``<Dial>``'s ``<Conference>`` and ``<Queue>`` nouns. This module only works out
-*what* was dialled; whether it is valid, where it goes and what it costs is
-:mod:`callguard.numbers.classify`'s job.
+prefix), a ``client:`` identity, or a SIP URI naming an endpoint. A SIP URI whose user part is a
+short string of digits (``sip:201@…``: by default 2 to 6, not an emergency number, not led by
+``+`` or the outside-line prefix) names a PBX extension, a SIP endpoint, not a phone number.
+``conference:NAME`` and ``queue:NAME`` stand for a ``<Dial>``'s ``<Conference>`` and ``<Queue>``
+nouns. This module only works out *what* was dialled; whether it is valid, where it goes and
+what it costs is :mod:`callguard.numbers.classify`'s job.
 
 Normalisation never raises: anything it cannot make sense of becomes a target of kind
 ``INVALID`` with the reason in ``error``.
@@ -30,6 +32,8 @@ _DIGITS = re.compile(r"\+?[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Emergency short codes are at most a few digits; anything longer skips the lookup.
 _MAX_EMERGENCY_DIGITS = 6
+# How many digits a SIP user part that is an extension has, unless a SIP Domain says otherwise.
+DEFAULT_EXTENSION_DIGITS = (2, 6)
 
 
 class TargetKind(enum.Enum):
@@ -208,6 +212,19 @@ def _resolve_digits(
     return _invalid(raw, f"{digits} is not a number dialable from {region}")
 
 
+def _is_extension(
+    digits: str, extension_digits: tuple[int, int], outside_line_prefix: str | None, emergency_regions: tuple[str, ...]
+) -> bool:
+    """Whether a SIP user part of digits names an extension rather than a number."""
+    shortest, longest = extension_digits
+    return (
+        shortest <= len(digits) <= longest
+        and digits[0] != "+"
+        and not (outside_line_prefix and digits.startswith(outside_line_prefix))
+        and not _is_emergency(digits, emergency_regions)
+    )
+
+
 def _split_sip_user(rest: str) -> tuple[str | None, str]:
     """Return (user part, host part) of a SIP URI without its scheme."""
     rest = rest.split("?", 1)[0]
@@ -224,6 +241,7 @@ def _normalize_uncached(
     default_region: str | None,
     outside_line_prefix: str | None,
     emergency_regions: tuple[str, ...],
+    extension_digits: tuple[int, int] | None,
 ) -> DialTarget:
     if not isinstance(raw, str):
         return _invalid(str(raw), "the dial string is not text")
@@ -253,7 +271,9 @@ def _normalize_uncached(
         if user is not None:
             digits = user.translate(_VISUAL_SEPARATORS)
             if _DIGITS.fullmatch(digits):
-                return _resolve_digits(raw, digits, default_region, outside_line_prefix, emergency_regions)
+                if extension_digits is None or not _is_extension(digits, extension_digits, outside_line_prefix, emergency_regions):
+                    return _resolve_digits(raw, digits, default_region, outside_line_prefix, emergency_regions)
+                # An extension: a SIP endpoint like any other.
         return DialTarget(TargetKind.SIP, raw, uri=text)
 
     if scheme == "tel":
@@ -277,16 +297,20 @@ def normalize_dial_string(
     default_region: str | None = "US",
     outside_line_prefix: str | None = None,
     emergency_regions: tuple[str, ...] | None = None,
+    extension_digits: tuple[int, int] | None = DEFAULT_EXTENSION_DIGITS,
 ) -> DialTarget:
     """Normalise one dial string.
 
     ``default_region`` reads national numbers and supplies the international access prefixes
     (``011`` in the US, ``00`` in most of the world); ``outside_line_prefix`` is the digit(s) a
     PBX puts in front of external calls; ``emergency_regions`` are the regions whose emergency
-    short codes count (default: the default region). Results are cached (LRU, 65 536 entries).
+    short codes count (default: the default region). ``extension_digits`` is the (shortest,
+    longest) count of digits a ``sip:``/``sips:`` user part has when it names an extension (a SIP
+    target) rather than a number; None: every user part of digits is a number. Results are
+    cached (LRU, 65 536 entries).
     """
     regions = emergency_regions if emergency_regions is not None else ((default_region,) if default_region else ())
     try:
-        return _normalize_cached(raw, default_region, outside_line_prefix, regions)
+        return _normalize_cached(raw, default_region, outside_line_prefix, regions, extension_digits)
     except TypeError:  # unhashable input: nothing to cache
-        return _normalize_uncached(raw, default_region, outside_line_prefix, regions)
+        return _normalize_uncached(raw, default_region, outside_line_prefix, regions, extension_digits)

@@ -22,6 +22,7 @@ import phonenumbers
 from ..errors import ConfigError
 from ..hours.rules import parse_calling_hours, parse_campaign_hours
 from ..traffic.policy import NO_TRAFFIC_LIMITS, TrafficPolicy, parse_alerts, parse_traffic
+from ..numbers.dialstring import DEFAULT_EXTENSION_DIGITS
 from ..numbers.risk import RiskCategory, RiskPrefix, shipped_risk_data, validate_e164_prefix
 from .model import (
     DEFAULT_OPT_OUT_WORDS,
@@ -46,6 +47,8 @@ from .model import (
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OUTSIDE_LINE_PREFIX = re.compile(r"[0-9]{1,4}")
+EXTENSION_DIGITS = re.compile(r"([0-9]{1,2})(?:-([0-9]{1,2}))?")
+MAX_EXTENSION_DIGITS = 15  # E.164's longest number
 NON_GEO_KEYS = frozenset(f"+{code}" for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
 REGION_HINTS = {"UK": "GB", "EL": "GR", "EN": "GB", "USA": "US", "CAN": "CA"}
 TOP_LEVEL_KEYS = ("defaults", "accounts", "blocked_prefixes", "risk", "campaigns", "calling_hours", "traffic", "proxy")
@@ -144,6 +147,27 @@ def _region(table: _Table, name: str, value: Any) -> str:
         suggestion = f" (did you mean {hint!r}?)" if hint else ""
         raise table.error(name, f"{value!r} is not a region phonenumbers knows{suggestion}")
     return value
+
+
+def _extension_digits(table: _Table, name: str) -> tuple[int, int] | None:
+    """A SIP Domain's ``extension_digits``: ``"4"`` or ``"2-6"`` digits, or false for none."""
+    value = table.data.get(name)
+    if value is None:
+        return DEFAULT_EXTENSION_DIGITS
+    if value is False:
+        return None
+    if not isinstance(value, str):
+        raise table.error(name, f'expected a number of digits such as "4" or "2-6", or false, got {_describe(value)}')
+    match = EXTENSION_DIGITS.fullmatch(value)
+    if match is None:
+        raise table.error(name, f'{value!r} is not a number of digits such as "4" or "2-6"')
+    shortest = int(match.group(1))
+    longest = int(match.group(2) or shortest)
+    if not (1 <= shortest <= MAX_EXTENSION_DIGITS and 1 <= longest <= MAX_EXTENSION_DIGITS):
+        raise table.error(name, f"{value!r}: an extension has 1 to {MAX_EXTENSION_DIGITS} digits")
+    if shortest > longest:
+        raise table.error(name, f"{value!r}: the shorter length comes first ({longest}-{shortest})")
+    return shortest, longest
 
 
 def _e164_number(table: _Table, name: str, value: Any) -> str:
@@ -438,7 +462,7 @@ class _DeclaredAccount:
         for domain in (domains.data if domains else {}):
             trunk = domains.table(domain)  # type: ignore[union-attr]
             assert trunk is not None
-            trunk.check_keys(("outside_line_prefix", "default_region", "default_caller_id"))
+            trunk.check_keys(("outside_line_prefix", "default_region", "default_caller_id", "extension_digits"))
             region = trunk.data.get("default_region")
             caller_id = trunk.data.get("default_caller_id")
             self.sip_domains[domain.lower()] = TrunkSettings(
@@ -446,6 +470,7 @@ class _DeclaredAccount:
                 outside_line_prefix=trunk.str("outside_line_prefix", pattern=OUTSIDE_LINE_PREFIX, what="1 to 4 digits"),
                 default_region=None if region is None else _region(trunk, "default_region", region),
                 default_caller_id=None if caller_id is None else _e164_number(trunk, "default_caller_id", caller_id),
+                extension_digits=_extension_digits(trunk, "extension_digits"),
             )
 
 

@@ -13,6 +13,7 @@ from typing import Iterable, Mapping
 
 from ..hours.rules import CallingHours, shipped_calling_hours
 from ..hours.windows import WeeklyWindows
+from ..numbers.dialstring import DEFAULT_EXTENSION_DIGITS
 from ..numbers.risk import RiskCategory, RiskTable
 from ..traffic.policy import NO_TRAFFIC_LIMITS, TrafficPolicy
 
@@ -172,12 +173,18 @@ class PrefixBlockIndex:
 
 @dataclass(frozen=True)
 class TrunkSettings:
-    """Per-SIP-Domain overrides, selected by the webhook's ``SipDomain`` parameter."""
+    """Per-SIP-Domain overrides, selected by the webhook's ``SipDomain`` parameter.
+
+    ``extension_digits`` is the (shortest, longest) count of digits of a SIP user part that
+    names an extension (a SIP target, decided by ``non_pstn``) rather than a number; None: every
+    user part of digits is a number.
+    """
 
     domain: str
     outside_line_prefix: str | None = None
     default_region: str | None = None
     default_caller_id: str | None = None
+    extension_digits: tuple[int, int] | None = DEFAULT_EXTENSION_DIGITS
 
 
 @dataclass(frozen=True)

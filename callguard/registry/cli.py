@@ -126,13 +126,13 @@ def build_command(inputs: tuple[str, ...], name: str, format_: str, as_of: str |
 
 @registry.command("apply-delta")
 @click.argument("changes", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="The installed registry to change (us_ftc, ca_dncl …).")
 @click.option("--format", "format_", type=click.Choice(["ftc-changes", *sorted(FORMATS)]), default="ftc-changes", show_default=True,
               help="ftc-changes for FTC change lists (CHANGES); otherwise the layout of --additions/--deletions files.")
 @click.option("--additions", multiple=True, type=click.Path(exists=True, dir_okay=False), help="A file of numbers to add.")
 @click.option("--deletions", multiple=True, type=click.Path(exists=True, dir_okay=False), help="A file of numbers to remove.")
 @click.option("--as-of", help="Date of the change data (default: the newest change file's modification time).")
-@click.option("--skip-bad-lines", is_flag=True)
+@click.option("--skip-bad-lines", is_flag=True, help="Skip malformed lines (listed) instead of failing.")
 @_directory_option
 def apply_delta(
     changes: tuple[str, ...], name: str, format_: str, additions: tuple[str, ...], deletions: tuple[str, ...],

@@ -8,15 +8,18 @@ fake clock as in production.
 
 Operations and their results:
 
-- ``Admit(windows, gauges, flags, member, event)``: a call's whole admission at once. Admitted
-  when no flag in ``flags`` is in force, each ``(key, window, limit)`` sliding window holds fewer
-  than ``limit`` events and each ``(key, ttl, limit)`` gauge fewer than ``limit`` members (or
-  already holds ``member``: the same call asking again); then, and only then, ``event`` is
-  recorded in every window and ``member`` joins every gauge. -> :class:`AdmitResult`. Nothing is
-  written for a refused call, so refusals never use up quota. ``member`` is the call (its SID,
-  released when its end is reported); ``event`` is unique to this admission. Gauge counts are
-  exact whenever they reach the limit; below it they may still count members whose ``ttl`` has
-  passed (those are dropped when they would make a difference).
+- ``Admit(windows, gauges, flags, member, event, record=True)``: a call's whole admission at
+  once. Admitted when no flag in ``flags`` is in force, each ``(key, window, limit)`` sliding
+  window holds fewer than ``limit`` events and each ``(key, ttl, limit)`` gauge fewer than
+  ``limit`` members (or already holds ``member``: the same call asking again); then, and only
+  then, ``event`` is recorded in every window and ``member`` joins every gauge. ->
+  :class:`AdmitResult`. Nothing is written for a refused call, so refusals never use up quota.
+  ``member`` is the call (its SID, released when its end is reported); ``event`` is unique to
+  this admission. Gauge counts are exact whenever they reach the limit; below it they may still
+  count members whose ``ttl`` has passed (those are dropped when they would make a difference).
+  With ``record=False`` (a what-if) the admission is evaluated exactly the same way (the same
+  counts and flags, the same clean-up of what has expired) but nothing is recorded: no event,
+  no gauge member, ``joined`` all False.
 - ``Unhit(key, event, at)``: remove a window event admitted at ``at`` (a call refused after it was admitted).
 - ``Release(key, member)``: leave a gauge (the call ended). Gauge members also expire after
   their ``ttl`` (a call whose end was never reported).
@@ -45,6 +48,8 @@ import abc
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from ..extras import extra_needed
+
 # The longest sliding window a backend keeps events for (policy validation enforces it).
 MAX_WINDOW = 7 * 86_400.0
 
@@ -56,6 +61,7 @@ class Admit:
     flags: tuple[str, ...]
     member: str
     event: str
+    record: bool = True  # False: a what-if, evaluated exactly as an admission but writing nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +175,8 @@ class CounterBackend(abc.ABC):
 def open_counters(redis_url: str | None, sqlite_path: str, *, prefix: str = "callguard:", timeout: float = 0.05) -> CounterBackend:
     """Redis when ``redis_url`` is set (many hosts), else a SQLite file (one host)."""
     if redis_url:
-        from .counters_redis import RedisCounters
+        with extra_needed("redis", setting="CALLGUARD_REDIS_URL"):
+            from .counters_redis import RedisCounters
 
         return RedisCounters(redis_url, prefix=prefix, timeout=timeout)
     from .counters_sqlite import SqliteCounters

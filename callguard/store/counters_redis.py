@@ -42,11 +42,12 @@ from .counters import (
 )
 
 # KEYS: flags..., windows..., gauges...   ARGV: now, member, event, #flags, #windows, #gauges,
-# then (window, limit) per window key, then (ttl, limit) per gauge key.
+# record (1, or 0 for a what-if), then (window, limit) per window key, then (ttl, limit) per gauge key.
 # Returns {admitted, window counts..., gauge counts..., flag values (or false)..., joined (1/0) per gauge...}.
 _ADMIT = """
 local now, member, event = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local nf, nw, ng = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local record = ARGV[7] == '1'
 local admitted = 1
 local out = {0}
 if nf > 0 then
@@ -59,13 +60,13 @@ if nf > 0 then
   end
 end
 for i = 1, nw do
-  local key, window, limit = KEYS[nf + i], tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i])
+  local key, window, limit = KEYS[nf + i], tonumber(ARGV[6 + 2 * i]), tonumber(ARGV[7 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local count = redis.call('ZCARD', key)
   if count >= limit then admitted = 0 end
   out[1 + i] = count
 end
-local base = 6 + 2 * nw
+local base = 7 + 2 * nw
 local present = {}
 for i = 1, ng do
   local key, limit = KEYS[nf + nw + i], tonumber(ARGV[base + 2 * i])
@@ -79,11 +80,12 @@ for i = 1, ng do
   if not present[i] and count >= limit then admitted = 0 end
   out[1 + nw + i] = count
 end
-if admitted == 1 then
+local recorded = admitted == 1 and record
+if recorded then
   for i = 1, nw do
     local key = KEYS[nf + i]
     redis.call('ZADD', key, now, event)
-    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[5 + 2 * i])) + 1)
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[6 + 2 * i])) + 1)
   end
   for i = 1, ng do
     local key, ttl = KEYS[nf + nw + i], tonumber(ARGV[base + 2 * i - 1])
@@ -92,7 +94,7 @@ if admitted == 1 then
   end
 end
 out[1] = admitted
-for i = 1, ng do out[1 + nw + ng + nf + i] = (admitted == 1 and not present[i]) and 1 or 0 end
+for i = 1, ng do out[1 + nw + ng + nf + i] = (recorded and not present[i]) and 1 or 0 end
 return out
 """
 
@@ -209,7 +211,7 @@ class RedisCounters(CounterBackend):
     def _commands(self, op: Op, now: float) -> list[Command]:
         if isinstance(op, Admit):
             keys = [self.prefix + k for k in op.flags] + [self.prefix + w[0] for w in op.windows] + [self.prefix + g[0] for g in op.gauges]
-            args: list[Any] = [repr(now), op.member, op.event, len(op.flags), len(op.windows), len(op.gauges)]
+            args: list[Any] = [repr(now), op.member, op.event, len(op.flags), len(op.windows), len(op.gauges), 1 if op.record else 0]
             for _, window, limit in op.windows:
                 args += [repr(window), limit]
             for _, ttl, limit in op.gauges:

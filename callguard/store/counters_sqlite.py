@@ -407,7 +407,8 @@ class SqliteCounters(CounterBackend):
             gauge_counts.append(count)
             present.append(already)
             left.append(gone)
-        if admitted:
+        recorded = admitted and op.record
+        if recorded:
             if windows:
                 insert: list[Any] = []
                 for key, _, _ in windows:
@@ -415,13 +416,13 @@ class SqliteCounters(CounterBackend):
                 conn.execute(shape.insert, insert)
             for (key, ttl, _), already, gone in zip(gauges, present, left):  # a member already in is not counted again
                 conn.execute(_JOIN_GAUGE, (key, op.member, now + ttl, key, (0 if already else 1) - gone))
-        else:
+        else:  # refused, or a what-if: only what expired is accounted for
             if deleted:
                 conn.executemany(_EVENTS_GONE, [(n, key) for key, n in deleted.items()])
             for (key, _, _), gone in zip(gauges, left):
                 if gone:
                     conn.execute(_MEMBERS_GONE, (gone, key))
-        joined = tuple(admitted and not already for already in present)
+        joined = tuple(recorded and not already for already in present)
         return AdmitResult(admitted, tuple(window_counts), tuple(gauge_counts), flags, joined)
 
     def close(self) -> None:

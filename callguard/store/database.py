@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..errors import ConfigError, StoreUnavailable
+from ..extras import extra_needed
 
 DEFAULT_SQLITE_FILE = "callguard.db"
 
@@ -56,15 +57,16 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(
-            parsed,
-            echo=echo,
-            pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=5,
-            pool_timeout=5,
-            connect_args={"connect_timeout": 5},
-        )
+        with extra_needed("postgres", setting="CALLGUARD_DATABASE_URL"):  # the driver is imported here
+            return create_engine(
+                parsed,
+                echo=echo,
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=5,
+                pool_timeout=5,
+                connect_args={"connect_timeout": 5},
+            )
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://", key="CALLGUARD_DATABASE_URL")
 
 

@@ -37,9 +37,17 @@ def report() -> None:
 
 
 def _counters_options(function: Any) -> Any:
-    function = click.option("--redis-prefix", envvar="CALLGUARD_REDIS_PREFIX", default="callguard:", show_default=True)(function)
-    function = click.option("--counters-path", envvar="CALLGUARD_COUNTERS_PATH", default="callguard-counters.db", show_default=True)(function)
-    return click.option("--redis-url", envvar="CALLGUARD_REDIS_URL", help="Counters in Redis (else the SQLite file).")(function)
+    function = click.option(
+        "--redis-prefix", envvar="CALLGUARD_REDIS_PREFIX", show_envvar=True, default="callguard:", show_default=True,
+        help="Prefix of callguard's keys in Redis.",
+    )(function)
+    function = click.option(
+        "--counters-path", envvar="CALLGUARD_COUNTERS_PATH", show_envvar=True, default="callguard-counters.db", show_default=True,
+        help="The SQLite file of the counters (one host; unused with --redis-url).",
+    )(function)
+    return click.option(
+        "--redis-url", envvar="CALLGUARD_REDIS_URL", show_envvar=True, help="Counters in Redis (else the SQLite file)."
+    )(function)
 
 
 def _open_counters(redis_url: str | None, counters_path: str, redis_prefix: str) -> CounterBackend:
@@ -49,10 +57,10 @@ def _open_counters(redis_url: str | None, counters_path: str, redis_prefix: str)
 
 
 @report.command("traffic")
-@click.option("--policy", "-p", "policy_path", envvar="CALLGUARD_POLICY", type=click.Path(dir_okay=False))
+@click.option("--policy", "-p", "policy_path", envvar="CALLGUARD_POLICY", show_envvar=True, type=click.Path(dir_okay=False), help="Policy file.")
 @click.option("--account", "account_sid", help="Only this account.")
 @click.option("--days", type=click.IntRange(1, 8), default=7, show_default=True, help="Days of country totals.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_counters_options
 def traffic_report(
     policy_path: str | None, account_sid: str | None, days: int, as_json: bool, redis_url: str | None, counters_path: str, redis_prefix: str

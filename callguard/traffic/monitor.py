@@ -3,12 +3,14 @@
 :meth:`TrafficMonitor.before_dial` runs one counter batch per call: it records the attempt
 where the limits allow it and returns the refusals that apply. A call refused — here, or by a
 later check — gives back what it took (:meth:`undo`), so refused calls do not use up the
-quota of calls that connect. :meth:`after_call` takes a call's outcome from Twilio's status
-callback, frees its concurrency slot and, when a caller ID's answer ratio or average call
-length crosses its threshold, throttles that caller ID for the cool-down. Velocity triggers
-and throttles are flags in the counter backend, so they hold across workers, hosts and
-restarts. What fires is reported as :class:`TrafficEvent` to ``on_event`` (alerts, automatic
-suspension).
+quota of calls that connect. A what-if (``record=False``: a pre-dial check that places
+nothing) reads the same counters and gets the refusals a real call would get at that moment,
+but records nothing: no attempt, no concurrency slot, no report count, no velocity block.
+:meth:`after_call` takes a call's outcome from Twilio's status callback, frees its concurrency
+slot and, when a caller ID's answer ratio or average call length crosses its threshold,
+throttles that caller ID for the cool-down. Velocity triggers and throttles are flags in the
+counter backend, so they hold across workers, hosts and restarts. What fires is reported as
+:class:`TrafficEvent` to ``on_event`` (alerts, automatic suspension).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class Taken:
 @dataclass
 class DialTraffic:
     refusals: list[Refusal]
-    taken: Taken | None  # None when the call was refused: nothing was recorded
+    taken: Taken | None  # None when the call was refused or was a what-if: nothing was recorded
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,15 @@ class TrafficMonitor:
         campaign_id: str | None,
         policy: TrafficPolicy,
         now: float,
+        record: bool = True,
+        hold_seconds: float | None = None,
     ) -> DialTraffic:
-        """One atomic admission: every flag, window and gauge checked, the call recorded in all or none."""
+        """One atomic admission: every flag, window and gauge checked, the call recorded in all or none.
+
+        With ``record=False`` (a what-if) nothing is recorded and nothing fires: the refusals are
+        those a real call would get now. ``hold_seconds`` is how long the call's concurrency slot
+        is held if its end is never reported (default: the policy's ``max_call_seconds``).
+        """
         event = os.urandom(16).hex()
         member = call_sid or event
         country = region or "intl"
@@ -202,13 +211,17 @@ class TrafficMonitor:
             flags.append(f"thr:{account_sid}:{caller_id}")
             flag_kinds.append(("throttle", None))
         if policy.concurrent:
-            gauges.append((f"conc:{account_sid}", policy.max_call_seconds, policy.concurrent))
+            hold = policy.max_call_seconds if hold_seconds is None else hold_seconds
+            gauges.append((f"conc:{account_sid}", hold, policy.concurrent))
 
-        result = self.counters.admit(Admit(tuple(windows), tuple(gauges), tuple(flags), member, event), now)
-        self.tallies.count_call(account_sid, country, caller_id, self.deployment_region, now)
+        result = self.counters.admit(Admit(tuple(windows), tuple(gauges), tuple(flags), member, event, record), now)
+        if record:
+            self.tallies.count_call(account_sid, country, caller_id, self.deployment_region, now)
 
         events: list[TrafficEvent] = []
         if result.admitted:
+            if not record:
+                return DialTraffic([], None)
             taken = Taken(
                 tuple(key for key, _, _ in windows), event, now, tuple(key for (key, _, _), joined in zip(gauges, result.joined) if joined), member
             )
@@ -245,16 +258,20 @@ class TrafficMonitor:
             what = region_name(target) if rule.by_region else target
             reason = f"more than {rule.max_calls} calls to {what} within {rule.window:g} s"
             until = now + rule.block_for
+            refusals.append(Refusal("traffic", "traffic.velocity", f"Calls to {what} are blocked for account {account_sid} until {_until(until)}: {reason}."))
+            if not record:
+                continue  # a what-if says the trigger would trip; only a real call trips it
             # The block is in force from now; when it ends, counting starts afresh.
             follow_up.append(SetFlag(f"velblock:{account_sid}:{target}", until, reason))
             follow_up += [Reset(key) for (k, r), (key, _, _) in zip(window_kinds, windows) if k == "velocity" and r is not None and r.target == target]
-            refusals.append(Refusal("traffic", "traffic.velocity", f"Calls to {what} are blocked for account {account_sid} until {_until(until)}: {reason}."))
             events.append(TrafficEvent("velocity_block", account_sid, target, f"Account {account_sid}: {reason}; blocked until {_until(until)}.", now, until, {"max_calls": rule.max_calls, "window": rule.window}))
             if rule.suspend_account:
                 events.append(TrafficEvent("suspend_requested", account_sid, target, f"Velocity trigger on {what}: {reason}.", now))
         for (_, _, limit), count in zip(gauges, result.gauge_counts):
             if count >= limit:
                 refusals.append(Refusal("traffic", "traffic.concurrent", f"Account {account_sid} already has {count} calls up, its limit."))
+        if not record:
+            return DialTraffic(refusals, None)
         self.tallies.add(f"refused:{account_sid}:{country}", _day(now), REPORT_TTL)
         if follow_up:
             self.counters.run(follow_up, now)

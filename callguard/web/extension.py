@@ -17,6 +17,7 @@ from ..config import Settings
 from ..clock import Clock
 from ..engine import Guard
 from ..errors import StoreUnavailable
+from ..extras import extra_needed
 from ..store.counters import open_counters
 from ..traffic.alerts import AlertSink
 from ..traffic.monitor import TrafficEvent, TrafficMonitor
@@ -25,7 +26,7 @@ from ..metrics import MetricsRecorder
 from ..policy.loader import load_policy
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.changes import log_change
-from ..store.change_notices import OVERRIDES, ChangeListener, ChangeNotice, RedisChangePublisher
+from ..store.change_notices import OVERRIDES, ChangeNotice
 from ..store.consents import ConsentStore
 from ..store.last_good import LastGood, LastGoodConsents, LastGoodOptOuts
 from ..store.optouts import OptOutStore
@@ -105,7 +106,7 @@ class CallGuard:
     def init_app(self, app: Flask) -> CallguardState:
         settings = Settings.from_mapping(app.config)
         if settings.log_level:
-            logging.getLogger("callguard").setLevel(settings.log_level.upper())
+            logging.getLogger("callguard").setLevel(settings.log_level)
         policy = load_policy(settings.policy_path)
         tokens, default = resolve_auth_tokens(policy, app.config)
         engine = create_database_engine(settings.database_url)
@@ -117,7 +118,11 @@ class CallGuard:
         else:
             audit = BatchingAuditLog(audit_sql, flush_interval=settings.audit_flush_interval)
         # One Redis configuration for the counters and the change notices (same URL and prefix).
-        publisher = RedisChangePublisher(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
+        publisher = None
+        if settings.redis_url:
+            with extra_needed("redis", setting="CALLGUARD_REDIS_URL"):
+                from ..store.change_notices_redis import ChangeListener, RedisChangePublisher
+            publisher = RedisChangePublisher(settings.redis_url, prefix=settings.redis_prefix)
         optouts = OptOutStore(engine, publisher=publisher)
         consents = ConsentStore(engine, publisher=publisher)
         overrides = OverrideStore(engine, publisher=publisher)
@@ -198,8 +203,7 @@ class CallGuard:
             app.register_blueprint(compliance)
             app.register_blueprint(status)
             app.register_blueprint(api)
-            app.register_error_handler(404, api_routing_error)
-            app.register_error_handler(405, api_routing_error)
+            app.before_request(api_routing_error)  # not an error handler: those would replace the app's own
             app.register_blueprint(health)
             app.before_request(proxy_hook(state))
         log.info(

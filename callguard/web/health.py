@@ -1,4 +1,11 @@
-"""``GET /healthz``: can this instance decide, and is its audit log keeping up."""
+"""``GET /healthz``: can this instance decide, and is its audit log keeping up.
+
+gunicorn runs several workers and each answers ``/healthz`` for itself. What the workers share
+(the policy, the database, the counters backend, the registry files, Twilio's picture) is at
+the top of the answer; what each worker keeps for itself (its audit queue, alert deliveries,
+last good answers, runtime-change refreshes) is under ``worker``, with its pid. ``/metrics``
+adds every worker's counts up.
+"""
 
 from __future__ import annotations
 
@@ -69,8 +76,7 @@ def healthz() -> Response:
             counters.update(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
         except StoreUnavailable as exc:
             counters.update(ok=False, error=str(exc))
-    if state.alerts is not None:
-        counters["alerts"] = {"delivered": state.alerts.delivered, "failed": state.alerts.failed}
+    alerts = {"delivered": state.alerts.delivered, "failed": state.alerts.failed} if state.alerts is not None else None
     audit: dict[str, object] = {"mode": state.settings.audit_mode}
     if isinstance(state.audit, BatchingAuditLog):
         stats = state.audit.stats()
@@ -126,12 +132,8 @@ def healthz() -> Response:
         # Decisions never depend on the database, so an unreachable database degrades the
         # audit trail but not call handling: still 200, status "degraded".
         "status": "degraded" if degraded else "ok",
-        "pid": os.getpid(),
         "policy": {"source": policy.source, "accounts": len(policy.accounts), "blocked_prefixes": len(policy.blocked_prefixes)},
         "database": database,
-        "audit": audit,
-        "runtime_changes": runtime,
-        "last_good": last_good,
         "registries": registries,
         "registry_errors": registry_errors,
         "traffic_counters": counters,
@@ -141,5 +143,7 @@ def healthz() -> Response:
             "snapshot_version": snapshot.version,
             "accounts": synced_accounts,
         },
+        # This worker's own figures: the others keep theirs.
+        "worker": {"pid": os.getpid(), "audit": audit, "alerts": alerts, "last_good": last_good, "runtime_changes": runtime},
     }
     return jsonify(body)

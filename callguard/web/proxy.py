@@ -7,6 +7,10 @@ it, so the app's own signature check passes — waits at most the route's timeou
 the TwiML that comes back (:mod:`callguard.middleware.policing`). An upstream that is down,
 slow, answers a non-2xx status or no TwiML gets the policy's refusal, never a 5xx.
 
+A status callback (the app's relative ``statusCallback`` resolves against callguard's URL too)
+is forwarded the same way, but its answer is no call flow — Twilio never runs it — so the app's
+answer goes back as it is (an empty 204, say), and an app that fails it gets an empty 204.
+
 Routes are looked up in the current policy on every request (an app-wide ``before_request``),
 so a route added to the policy file works as soon as the policy is reloaded.
 """
@@ -20,11 +24,13 @@ from flask import Response, request
 from twilio.request_validator import get_signature_algorithm
 
 from ..errors import UpstreamError
+from ..metrics import upstream_failure
 from ..policy.model import ProxyRoute, ProxyRoutes
 from ..rendering import render_refusal
 from .protect import answer_response
 from .responses import DECISION_HEADER, TWIML_MIMETYPE, forbidden, twiml_response
 from .state import CallguardState
+from .twilio_request import is_status_callback
 from .webhook import is_verified, verified_request
 from .wrapped import failed_answer, police_app_answer
 
@@ -83,6 +89,7 @@ def _proxy(state: CallguardState, route: ProxyRoute) -> Response:
     if request.query_string:
         url += "?" + request.query_string.decode("latin-1")
     call_sid = verified.params.get("CallSid")
+    status_callback = is_status_callback(verified.params)
     try:
         answer = state.upstream.send(
             request.method,
@@ -95,7 +102,13 @@ def _proxy(state: CallguardState, route: ProxyRoute) -> Response:
             read_timeout=route.read_timeout,
         )
     except UpstreamError as exc:
+        if status_callback:
+            log.warning("status callback for call %s not delivered to the app: %s", call_sid, exc)
+            upstream_failure(exc.reason)
+            return Response(status=204)
         return answer_response(failed_answer(state, exc, call_sid=call_sid))
+    if status_callback:
+        return Response(answer.body, status=answer.status, content_type=answer.content_type)
     policed = police_app_answer(state, verified, answer.body, campaign=route.campaign, source="proxy")
     if not policed.as_written:
         return answer_response(policed)

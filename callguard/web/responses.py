@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Response
 
-from ..decision import Decision
+from ..decision import DECISION_HEADER, Decision
+
+__all__ = ["DECISION_HEADER", "TWIML_MIMETYPE", "forbidden", "twiml_response"]
 
 TWIML_MIMETYPE = "application/xml"
-DECISION_HEADER = "X-Callguard-Decision"
 
 
 def twiml_response(body: str, decision: Decision | None = None, *, header_value: str | None = None) -> Response:

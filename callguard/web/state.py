@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -13,7 +13,6 @@ from ..engine import Guard
 from ..lookups import RegistryLookup
 from ..middleware.upstream import UpstreamClient
 from ..policy_refresh import PolicyRefresher
-from ..store.change_notices import ChangeListener, RedisChangePublisher
 from ..store.last_good import LastGood
 from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog
@@ -26,6 +25,9 @@ from ..traffic.alerts import AlertSink
 from ..traffic.monitor import TrafficMonitor
 from .admin.tokens import ApiToken
 from .signature import SignatureValidator
+
+if TYPE_CHECKING:  # the redis extra, imported only when CALLGUARD_REDIS_URL is set
+    from ..store.change_notices_redis import ChangeListener, RedisChangePublisher
 
 
 @dataclass

@@ -25,14 +25,12 @@ from ..numbers.dialstring import TargetKind, normalize_dial_string
 from .responses import forbidden, twiml_response
 from .state import CallguardState
 from .status_forwarding import forward_status_callback
+from .twilio_request import FINAL_CALL_STATUSES
 from .webhook import is_verified, twilio_webhook
 
 log = logging.getLogger("callguard.web")
 
 status = Blueprint("callguard_status", __name__)
-
-FINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
-
 
 @status.route("/voice/status", methods=["GET", "POST"])
 @twilio_webhook
@@ -40,7 +38,7 @@ def call_status(state: CallguardState, params: Mapping[str, str]) -> Response:
     forward_status_callback(state, params)  # the app's own statusCallback, if callguard chained one
     call_status = (params.get("CallStatus") or params.get("DialCallStatus") or "").lower()
     account = state.guard.policy.account(params.get("AccountSid"))
-    if call_status not in FINAL or account is None or state.traffic is None:
+    if call_status not in FINAL_CALL_STATUSES or account is None or state.traffic is None:
         return twiml_response(twiml.empty())
     campaign = state.guard.policy.campaign(request.args.get("campaign"))
     policy = effective_traffic(account.traffic, campaign, state.guard.policy.source)

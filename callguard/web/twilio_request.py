@@ -22,6 +22,22 @@ def signed_url(public_url: str | None, request_url_root: Callable[[], str], path
     return url
 
 
+# A call in one of these states has ended: TwiML answered to a request about it is never run.
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+def is_status_callback(params: Mapping[str, Any]) -> bool:
+    """Whether Twilio's request is a status callback (whose answer Twilio never runs), not a call flow's.
+
+    Status callbacks carry ``CallbackSource=call-progress-events``; a request about a call that
+    has ended (a final ``CallStatus``: a number's status callback, or a ``<Dial action>`` after
+    the caller hung up) cannot be answered with a call flow either.
+    """
+    if params.get("CallbackSource") == "call-progress-events":
+        return True
+    return str(params.get("CallStatus") or "").lower() in FINAL_CALL_STATUSES
+
+
 def _first(params: Mapping[str, Any], *names: str) -> str | None:
     for name in names:
         value = params.get(name)

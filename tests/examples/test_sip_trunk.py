@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -11,7 +12,7 @@ from callguard import load_policy
 from ..conftest import MAIN, TwilioClient, dial_params, parse_twiml
 from .conftest import EXAMPLES
 
-DOMAIN = "pbx-acme.sip.twilio.com"
+DOMAIN = "pbx.sip.twilio.com"
 
 
 @pytest.fixture
@@ -49,3 +50,24 @@ def test_emergency_calls_from_the_pbx_connect(pbx: TwilioClient) -> None:
     response = pbx.post("/voice/outbound", invite("9911"))
     assert response.headers["X-Callguard-Decision"] == "connect; reasons=emergency"
     assert parse_twiml(response.data).find("Dial/Number").text == "911"
+
+
+def test_extensions_are_sip_targets_refused_by_non_pstn(pbx: TwilioClient) -> None:
+    response = pbx.post("/voice/outbound", invite("201", from_user="202"))
+    assert response.headers["X-Callguard-Decision"] == "reject; reasons=destination.non_pstn"
+    say, hangup = list(parse_twiml(response.data))
+    assert say.tag == "Say" and hangup.tag == "Hangup"
+
+
+def test_extensions_connect_when_non_pstn_connects(make_app: Callable[..., Any], app_config: dict[str, Any], tmp_path: Path) -> None:
+    text = (EXAMPLES / "sip_trunk.toml").read_text(encoding="utf-8").replace('non_pstn = "reject"', 'non_pstn = "connect"')
+    assert 'non_pstn = "connect"' in text
+    path = tmp_path / "sip_trunk_connect.toml"
+    path.write_text(text, encoding="utf-8")
+    pbx = TwilioClient(make_app({**app_config, "CALLGUARD_POLICY": str(path)}).test_client())
+    response = pbx.post("/voice/outbound", invite("201", from_user="202"))
+    assert response.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    dial = parse_twiml(response.data).find("Dial")
+    assert dial.get("callerId") == "+14155550101" and dial.find("Sip").text == f"sip:201@{DOMAIN}"
+    # Outside calls from the same trunk are still numbers.
+    assert pbx.post("/voice/outbound", invite("914155550123")).headers["X-Callguard-Decision"] == "connect; reasons=ok"

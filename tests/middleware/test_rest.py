@@ -141,3 +141,18 @@ def test_a_counted_call_reports_its_end_to_callguard_and_to_the_app(
     assert TwilioClient(app.test_client()).post(path, final).status_code == 200
     guarded.calls.create(to="+14155550124", from_="+14155550100", url="https://app.example.com/calls/answer")
     assert len(api.created) == 2
+
+
+def test_a_pre_dial_check_alone_takes_no_slot(
+    twilio_api: tuple[TwilioApi, Client], make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]
+) -> None:
+    """``calls.check`` decides without placing a call: it counts nothing, so checks never fill the account's slots."""
+    api, client = twilio_api
+    app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY + "\n[traffic]\nconcurrent = 1\n", name="rest-traffic.toml"))})
+    guarded = GuardedClient(client, app.extensions["callguard"].guard)
+    for _ in range(3):
+        decision = guarded.calls.check("+14155550123", "+14155550100")
+        assert decision.action.value == "connect" and "traffic" in decision.checks
+    guarded.calls.create(to="+14155550123", from_="+14155550100", url="https://app.example.com/calls/answer")
+    assert len(api.created) == 1  # the account's one slot was still free
+    assert guarded.calls.check("+14155550124", "+14155550100").reasons == ("traffic.concurrent",)  # and now it is taken

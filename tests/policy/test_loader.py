@@ -324,3 +324,47 @@ def test_proxy_route_errors_name_the_key(write_policy: Callable[..., Path], text
         load_policy(path)
     assert caught.value.key == key and fragment in caught.value.problem
     assert str(caught.value).startswith(f"{path}: {key}: ")
+
+
+def test_sip_domain_extension_digits(write_policy: Callable[..., Path]) -> None:
+    domains = f"[accounts.{A}.sip_domains]\n"
+    domains += '"one.sip.twilio.com" = { extension_digits = "4" }\n'
+    domains += '"range.sip.twilio.com" = { extension_digits = "3-10" }\n'
+    domains += '"off.sip.twilio.com" = { extension_digits = false }\n'
+    domains += '"plain.sip.twilio.com" = { default_region = "GB" }\n'
+    policy = load_policy(write_policy(f"[accounts.{A}]\n[accounts.{B}]\nparent = \"{A}\"\n{domains}"))
+    trunks = policy.accounts[A].sip_domains
+    assert trunks["one.sip.twilio.com"].extension_digits == (4, 4)
+    assert trunks["range.sip.twilio.com"].extension_digits == (3, 10)
+    assert trunks["off.sip.twilio.com"].extension_digits is None
+    assert trunks["plain.sip.twilio.com"].extension_digits == (2, 6)  # the default
+    assert policy.accounts[B].sip_domains["off.sip.twilio.com"].extension_digits is None  # inherited with the trunk
+
+
+DOMAIN_KEY = f'accounts.{A}.sip_domains."pbx.sip.twilio.com"'
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"abc"', "'abc' is not a number of digits such as \"4\" or \"2-6\""),
+        ('"2 - 6"', "'2 - 6' is not a number of digits such as \"4\" or \"2-6\""),
+        ("true", 'expected a number of digits such as "4" or "2-6", or false, got true'),
+        ("4", 'expected a number of digits such as "4" or "2-6", or false, got 4'),
+        ('"0-4"', "'0-4': an extension has 1 to 15 digits"),
+        ('"3-16"', "'3-16': an extension has 1 to 15 digits"),
+        ('"7-3"', "'7-3': the shorter length comes first (3-7)"),
+    ],
+)
+def test_bad_extension_digits_are_one_line(write_policy: Callable[..., Path], value: str, message: str) -> None:
+    path = write_policy(f'[accounts.{A}.sip_domains."pbx.sip.twilio.com"]\nextension_digits = {value}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_policy(path)
+    assert str(caught.value) == f"{path}: {DOMAIN_KEY}.extension_digits: {message}"
+
+
+def test_a_misspelt_extension_digits_is_named(write_policy: Callable[..., Path]) -> None:
+    path = write_policy(f'[accounts.{A}.sip_domains."pbx.sip.twilio.com"]\nextension_digit = "3"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_policy(path)
+    assert str(caught.value) == f"{path}: {DOMAIN_KEY}.extension_digit: unknown key (did you mean 'extension_digits'?)"

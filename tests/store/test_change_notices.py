@@ -10,7 +10,8 @@ import pytest
 import redis
 
 from callguard.store import create_database_engine, ensure_schema
-from callguard.store.change_notices import CONSENT, OPTOUT, OVERRIDES, ChangeListener, ChangeNotice, RedisChangePublisher
+from callguard.store.change_notices import CONSENT, OPTOUT, OVERRIDES, ChangeNotice
+from callguard.store.change_notices_redis import ChangeListener, RedisChangePublisher
 from callguard.store.consents import ConsentStore
 from callguard.store.optouts import OptOutStore
 from callguard.store.overrides import OverrideStore

@@ -213,6 +213,45 @@ def test_admit_is_the_batch_of_one_admission(counters: CounterBackend) -> None:
     assert counters.admit(shape("d"), NOW + 61) == AdmitResult(False, (0,), (2,), ((NOW + 100, "blocked"),), (False,))
 
 
+def test_a_what_if_admission_answers_like_one_and_records_nothing(counters: CounterBackend) -> None:
+    def shape(event: str, record: bool = True) -> Admit:
+        return Admit((("w", 60, 3),), (("g", 3600, 2),), ("f",), event, event, record)
+
+    # Nothing recorded yet: a what-if is admitted, joins nothing, and leaves the counts at zero.
+    assert counters.admit(shape("probe", record=False), NOW) == AdmitResult(True, (0,), (0,), (None,), (False,))
+    assert counters.run([shape("probe", record=False)], NOW)[0] == AdmitResult(True, (0,), (0,), (None,), (False,))
+    assert counters.admit(shape("a"), NOW) == AdmitResult(True, (0,), (0,), (None,), (True,))
+    for _ in range(5):
+        assert counters.admit(shape("probe", record=False), NOW) == AdmitResult(True, (1,), (1,), (None,), (False,))
+    assert counters.admit(shape("a", record=False), NOW) == AdmitResult(True, (1,), (1,), (None,), (False,))  # a member already in
+    assert counters.admit(shape("b"), NOW) == AdmitResult(True, (1,), (1,), (None,), (True,))
+    # A full gauge: the what-if is refused exactly as the real admission, which records nothing either.
+    full = AdmitResult(False, (2,), (2,), (None,), (False,))
+    assert counters.admit(shape("c", record=False), NOW) == full
+    assert counters.admit(shape("c"), NOW) == full
+    counters.run([SetFlag("f", NOW + 100, "blocked")], NOW)
+    blocked = AdmitResult(False, (2,), (2,), ((NOW + 100, "blocked"),), (False,))
+    assert counters.admit(shape("d", record=False), NOW + 1) == blocked == counters.admit(shape("d"), NOW + 1)
+    # Past every expiry the what-if drops what expired, as an admission would; the counts stay exact.
+    assert counters.admit(shape("e", record=False), NOW + 3601) == AdmitResult(True, (0,), (0,), (None,), (False,))
+    assert counters.admit(shape("e"), NOW + 3601) == AdmitResult(True, (0,), (0,), (None,), (True,))
+    assert counters.admit(shape("f", record=False), NOW + 3601) == AdmitResult(True, (1,), (1,), (None,), (False,))
+
+
+def test_what_ifs_among_bursts_leaving_a_window_keep_the_count_exact(counters: CounterBackend) -> None:
+    """Events that left a window are accounted for by a what-if too (in bursts past SQLite's expiry batch)."""
+    for burst in range(3):
+        start = NOW + burst * 20
+        for i in range(20):
+            assert counters.admit(window("w", 10, 30, f"e{burst}-{i}"), start + i * 0.01).admitted
+        assert counters.admit(Admit((("w", 10, 30),), (), (), "p", "p", False), start + 5).window_counts == (20,)
+        # All 20 have left the window: the what-if sees none, records none, and the next admission sees none.
+        assert counters.admit(Admit((("w", 10, 30),), (), (), "p", "p", False), start + 10.5).window_counts == (0,)
+        assert counters.admit(Admit((("w", 10, 30),), (), (), "p", "p", False), start + 10.5).window_counts == (0,)
+        assert counters.admit(window("w", 10, 30, f"late{burst}"), start + 10.5).window_counts == (0,)
+        assert counters.admit(window("w", 10, 30, f"later{burst}"), start + 10.6).window_counts == (1,)
+
+
 def test_a_gauge_member_that_expired_joins_again_as_new(counters: CounterBackend) -> None:
     assert counters.admit(gauge("calls", "CA1", 60, 1), NOW).joined == (True,)
     # CA1's end was never reported; when it asks again past its ttl it is counted afresh.

@@ -51,6 +51,15 @@ class Harness:
         )
         return [r.code for r in result.refusals]
 
+    def what_if(self, policy: Any, to: str = "+14155550123", region: str = "US") -> list[str]:
+        """A pre-dial check of a call that is not placed: it must record nothing."""
+        result = self.monitor.before_dial(
+            account_sid=ACCOUNT, family=ACCOUNT, e164=to, region=region, caller_id=CALLER, call_sid=None,
+            campaign_id=None, policy=policy, now=self.clock(), record=False,
+        )
+        assert result.taken is None
+        return [r.code for r in result.refusals]
+
     def ended(self, policy: Any, *, answered: bool, duration: float = 0.0, call: int | None = None) -> None:
         self.monitor.after_call(
             account_sid=ACCOUNT, caller_id=CALLER, call_sid=f"CA{(call or self.calls):032d}", answered=answered, duration=duration,
@@ -262,4 +271,47 @@ def test_a_refused_second_target_of_one_call_keeps_the_calls_slot(harness: Harne
     assert harness.dial(policy) == ["traffic.concurrent"]  # the first target still holds the account's one slot
     assert first.taken is not None
     harness.monitor.undo(first.taken)
+    assert harness.dial(policy) == []
+
+
+def test_a_what_if_never_trips_a_velocity_trigger(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"velocity": [{"prefix": "+371", "max_calls": 2, "window": "10m", "block_for": "1d", "suspend_account": True}]})
+    assert harness.dial(policy, to="+37120000000", region="LV") == []
+    assert [harness.what_if(policy, to="+37120000000", region="LV") for _ in range(5)] == [[]] * 5  # not counted
+    assert harness.dial(policy, to="+37120000000", region="LV") == []
+    # The window is full: a real call would trip the trigger, and the what-if says so, but trips nothing.
+    assert [harness.what_if(policy, to="+37120000000", region="LV") for _ in range(3)] == [["traffic.velocity"]] * 3
+    assert harness.events == []
+    assert harness.monitor.report(ACCOUNT, policy, clock()).velocity_blocks == []
+    clock.advance(1)
+    assert harness.dial(policy, to="+37120000000", region="LV") == ["traffic.velocity"]
+    assert [e.kind for e in harness.events] == ["velocity_block", "suspend_requested"]
+    # Once the block is in force a what-if reports it like any call.
+    assert harness.what_if(policy, to="+37120000001", region="LV") == ["traffic.velocity"]
+    assert len(harness.events) == 2
+
+
+def test_a_what_if_takes_no_slot_and_counts_nothing(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"cps": 10, "concurrent": 2, "max_calls_per_callee_per_day": 5})
+    assert [harness.what_if(policy) for _ in range(8)] == [[]] * 8
+    assert harness.dial(policy) == [] and harness.dial(policy) == []
+    assert harness.what_if(policy) == ["traffic.concurrent"]  # what a real call would get now
+    assert harness.dial(policy) == ["traffic.concurrent"]
+    harness.ended(policy, answered=True, duration=30, call=1)
+    assert harness.what_if(policy) == []
+    # The report counts the three real attempts (one refused), none of the what-ifs.
+    (country,) = harness.monitor.report(ACCOUNT, policy, clock()).countries
+    assert (country.region, country.attempts, country.refused) == ("US", 3, 1)
+
+
+def test_hold_seconds_is_how_long_an_unreported_slot_is_held(harness: Harness, clock: FakeClock) -> None:
+    policy = traffic({"concurrent": 1})
+    held = harness.monitor.before_dial(
+        account_sid=ACCOUNT, family=ACCOUNT, e164="+14155550123", region="US", caller_id=CALLER, call_sid="cg-reserved",
+        campaign_id=None, policy=policy, now=clock(), hold_seconds=60,
+    )
+    assert held.refusals == [] and held.taken is not None
+    clock.advance(59)
+    assert harness.dial(policy) == ["traffic.concurrent"]
+    clock.advance(1)  # 60 s, not the policy's four hours
     assert harness.dial(policy) == []

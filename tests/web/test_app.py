@@ -112,3 +112,34 @@ def test_token_rotation_accepts_either_token(make_app: Callable[..., Any], app_c
     assert twilio.post("/voice/outbound", dial_params("+14155550123"), token="old-token").status_code == 200
     assert twilio.post("/voice/outbound", dial_params("+14155550123"), token=MAIN_TOKEN).status_code == 200
     assert twilio.post("/voice/outbound", dial_params("+14155550123"), token="other").status_code == 403
+
+
+@pytest.mark.parametrize("host_first", [True, False], ids=["host-handlers-first", "callguard-first"])
+def test_the_host_apps_error_handlers_keep_its_own_paths(app_config: dict[str, Any], host_first: bool) -> None:
+    host = Flask("host-app")
+    host.config.update(app_config)
+
+    @host.get("/orders")
+    def orders() -> str:
+        return "orders"
+
+    def register_host_handlers() -> None:
+        host.register_error_handler(404, lambda exc: ("the host's own 404 page", 404))
+        host.register_error_handler(405, lambda exc: ("the host's own 405 page", 405))
+
+    if host_first:
+        register_host_handlers()
+    state = CallGuard().init_app(host)
+    if not host_first:
+        register_host_handlers()
+    try:
+        client = host.test_client()
+        assert client.get("/no-such-page").get_data(as_text=True) == "the host's own 404 page"
+        assert client.post("/orders").get_data(as_text=True) == "the host's own 405 page"
+        missing = client.get("/v1/nothing")  # callguard's paths keep callguard's JSON errors
+        assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+        wrong_method = client.get("/v1/check")
+        assert wrong_method.status_code == 405 and wrong_method.get_json()["error"]["code"] == "method_not_allowed"
+        assert "POST" in wrong_method.headers["Allow"]
+    finally:
+        state.close()

@@ -79,8 +79,8 @@ def test_calls_ride_out_an_outage_on_the_last_good_data_then_follow_the_fail_mod
     unseen = twilio.post("/voice/outbound?campaign=spring", dial_params(NEVER_SEEN)).headers["X-Callguard-Decision"]
     assert unseen == "reject; reasons=fault.internal"  # nothing known about it: the fail mode
     health = app.test_client().get("/healthz").get_json()
-    assert health["status"] == "degraded" and health["last_good"]["optouts"]["stale_answers"] == 2
-    assert health["runtime_changes"]["fresh_until"] == clock() + 1
+    assert health["status"] == "degraded" and health["worker"]["last_good"]["optouts"]["stale_answers"] == 2
+    assert health["worker"]["runtime_changes"]["fresh_until"] == clock() + 1
 
     clock.advance(2)  # past the limit
     assert decisions() == ["reject; reasons=fault.internal"] * 4

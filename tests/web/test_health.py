@@ -9,9 +9,9 @@ def test_healthy(app: Any) -> None:
     assert body["status"] == "ok"
     assert body["policy"]["accounts"] == 4
     assert body["database"]["ok"] is True and body["database"]["url"].startswith("sqlite:///")
-    assert body["audit"]["mode"] == "sync"
+    assert body["worker"]["audit"]["mode"] == "sync"
     counters = body["traffic_counters"]
-    assert (counters["backend"], counters["ok"], counters["alerts"]) == ("sqlite", True, {"delivered": 0, "failed": 0})
+    assert (counters["backend"], counters["ok"], body["worker"]["alerts"]) == ("sqlite", True, {"delivered": 0, "failed": 0})
 
 
 def test_database_unreachable(make_app: Any, app_config: dict[str, Any], tmp_path: Any) -> None:
@@ -30,4 +30,16 @@ def test_database_unreachable(make_app: Any, app_config: dict[str, Any], tmp_pat
 def test_batched_audit_stats(make_app: Any, app_config: dict[str, Any]) -> None:
     app = make_app({**app_config, "CALLGUARD_AUDIT_MODE": "batched"})
     body = app.test_client().get("/healthz").get_json()
-    assert body["audit"] == {"mode": "batched", "queued": 0, "written": 0, "dropped": 0, "failed_batches": 0, "last_error": None}
+    assert body["worker"]["audit"] == {"mode": "batched", "queued": 0, "written": 0, "dropped": 0, "failed_batches": 0, "last_error": None}
+
+
+def test_each_workers_own_figures_are_labelled_as_such(app: Any) -> None:
+    import os
+
+    body = app.test_client().get("/healthz").get_json()
+    worker = body["worker"]
+    assert worker["pid"] == os.getpid()
+    assert set(worker) == {"pid", "audit", "alerts", "last_good", "runtime_changes"}
+    # What every worker shares stays at the top, and nothing per worker is left there.
+    assert {"status", "policy", "database", "registries", "traffic_counters", "twilio_sync"} <= set(body)
+    assert not {"pid", "audit", "last_good", "runtime_changes"} & set(body) and "alerts" not in body["traffic_counters"]

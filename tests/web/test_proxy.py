@@ -38,7 +38,8 @@ read_timeout = 0.5
 path = "/voice/down"
 upstream = "{down}"
 """ + "".join(
-        f'\n[[proxy.routes]]\npath = "/voice/{name}"\nupstream = "{base}/voice/{name}"\n' for name in ("garbage", "huge", "error", "moved")
+        f'\n[[proxy.routes]]\npath = "/voice/{name}"\nupstream = "{base}/voice/{name}"\n'
+        for name in ("garbage", "huge", "error", "moved", "call-status")
     )
 
 
@@ -180,3 +181,54 @@ def test_a_fault_on_a_proxy_route_is_valid_twiml(tw: TwilioClient, proxy_app: An
     response = tw.post("/voice/app", dial_params("+14155550123"))
     assert response.status_code == 200 and response.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal"
     assert tw.post("/voice/app", dial_params("+14155550123"), signature="forged").status_code == 403
+
+
+def _status_callback(status: str, **extra: str) -> dict[str, str]:
+    """The parameters of a call's status callback, as Twilio sends them."""
+    return dial_params(
+        "+14155550123", CallStatus=status, CallbackSource="call-progress-events", SequenceNumber="0",
+        Timestamp="Fri, 04 Dec 2026 15:00:00 +0000", **extra,
+    )
+
+
+def _upstream_failures(reason: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("callguard_upstream_failures_total", {"reason": reason}) or 0.0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        _status_callback("completed", CallDuration="42"),
+        _status_callback("ringing"),  # an event the app asked for, mid-call: still no call flow
+        dial_params("+14155550123", CallStatus="no-answer"),  # a number's status callback, without CallbackSource
+    ],
+    ids=["completed", "ringing", "final-status"],
+)
+def test_a_status_callback_through_a_proxy_route_gets_the_apps_own_answer(
+    tw: TwilioClient, upstream: tuple[UpstreamApp, str], params: dict[str, str]
+) -> None:
+    app, _ = upstream
+    invalid = _upstream_failures("upstream.invalid")
+    response = tw.post("/voice/call-status", params)
+    assert response.status_code == 204 and response.data == b""  # the app's answer, not <Reject>
+    assert "X-Callguard-Decision" not in response.headers
+    (received,) = app.received  # delivered, signed for the app's own URL
+    assert received.path == "/voice/call-status" and received.params["CallStatus"] == [params["CallStatus"]]
+    assert _upstream_failures("upstream.invalid") == invalid
+
+
+def test_a_status_callback_the_app_fails_is_acknowledged_empty(tw: TwilioClient) -> None:
+    status = _upstream_failures("upstream.status")
+    response = tw.post("/voice/error", _status_callback("completed", CallDuration="42"))
+    assert response.status_code == 204 and response.data == b""
+    assert _upstream_failures("upstream.status") == status + 1
+    assert tw.post("/voice/call-status", _status_callback("completed"), signature="forged").status_code == 403
+
+
+def test_a_call_flow_request_to_the_same_route_is_still_policed(tw: TwilioClient) -> None:
+    # An app answering its webhook with 204 gives Twilio nothing to run: the policy's refusal.
+    response = tw.post("/voice/call-status", dial_params("+14155550123"))
+    assert response.status_code == 200 and response.headers["X-Callguard-Decision"] == "reject; reasons=upstream.invalid"
+    assert [e.tag for e in parse_twiml(response.data)] == ["Reject"]

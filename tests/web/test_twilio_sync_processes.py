@@ -37,7 +37,7 @@ def test_one_worker_syncs_on_schedule_and_every_worker_decides_on_it(
         body = healthz(server)
         main = next(a for a in body["twilio_sync"]["accounts"] if a["sid"] == MAIN)  # type: ignore[index, union-attr]
         if main["synced_at"] is not None:
-            synced_pids.add(body["pid"])  # type: ignore[arg-type]
+            synced_pids.add(body["worker"]["pid"])  # type: ignore[arg-type]
     assert len(synced_pids) == server.workers, synced_pids
 
     # Exactly one of the three workers ran the sync: the lease kept the others out.

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from ...decision import DialRequest
+from ...decision import Action, DialRequest
 from ...errors import CallguardError, StoreUnavailable
+from ...rendering import status_callback_url
 from ..body_limit import limit_body
 from ..state import current_state
+from ..urls import callback_base
 from .tokens import ApiToken, authenticate
 
 log = logging.getLogger("callguard.api")
 
-api = Blueprint("callguard_api", __name__, url_prefix="/v1")
+API_PREFIX = "/v1"
+api = Blueprint("callguard_api", __name__, url_prefix=API_PREFIX)
 
 
 @api.before_request
@@ -92,34 +97,88 @@ def text_field(body: dict[str, Any], name: str, *, required: bool = False, max_l
     return value
 
 
+# How long a reservation's concurrency slot is held unless the call's status callback frees it.
+RESERVE_SECONDS = 60.0
+MAX_RESERVE_SECONDS = 14_400.0  # four hours, the default max_call_seconds
+
+
+def _reservation_fields(body: dict[str, Any]) -> tuple[bool, float]:
+    """``reserve`` (a boolean, default false) and ``reserve_seconds`` (1 to 14 400, default 60), or a 400."""
+    reserve = body.get("reserve", False)
+    if not isinstance(reserve, bool):
+        raise ApiError(400, "bad_request", "reserve must be true or false", "reserve")
+    seconds = body.get("reserve_seconds", RESERVE_SECONDS)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 1 <= seconds <= MAX_RESERVE_SECONDS:
+        raise ApiError(400, "bad_request", f"reserve_seconds must be a number from 1 to {MAX_RESERVE_SECONDS:g}", "reserve_seconds")
+    return reserve, float(seconds)
+
+
 @api.post("/check")
 @endpoint()
 def check() -> Response:
-    """Decide one dial, as the webhook would, without placing it; the decision is audited."""
+    """Decide one dial, as the webhook would, without placing it; the decision is audited.
+
+    A what-if by default: the traffic limits are read, nothing is counted. With ``"reserve":
+    true`` the call is counted for real under a slot name (its ``call_sid``, else one made up),
+    whose concurrency slot is held for ``reserve_seconds`` unless the ``status_callback`` the
+    answer names reports the call's end first.
+    """
     body = json_body()
     account_sid = text_field(body, "account_sid", required=True, max_length=64)
-    decision = current_state().guard.check(
+    to = text_field(body, "to", required=True, max_length=256) or ""
+    from_ = text_field(body, "from", max_length=256)
+    caller_id = text_field(body, "caller_id", max_length=256)
+    sip_domain = text_field(body, "sip_domain", max_length=255)
+    campaign = text_field(body, "campaign", max_length=64)
+    call_sid = text_field(body, "call_sid", max_length=64)
+    reserve, reserve_seconds = _reservation_fields(body)
+    if reserve and not call_sid:
+        call_sid = f"cg-{uuid.uuid4().hex}"
+    state = current_state()
+    decision = state.guard.check(
         DialRequest(
             account_sid=account_sid,
-            to=text_field(body, "to", required=True, max_length=256) or "",
-            from_=text_field(body, "from", max_length=256),
-            caller_id=text_field(body, "caller_id", max_length=256),
-            sip_domain=text_field(body, "sip_domain", max_length=255),
-            campaign=text_field(body, "campaign", max_length=64),
-            call_sid=text_field(body, "call_sid", max_length=64),
+            to=to,
+            from_=from_,
+            caller_id=caller_id,
+            sip_domain=sip_domain,
+            campaign=campaign,
+            call_sid=call_sid,
             source="api",
+            what_if=not reserve,
+            hold_seconds=reserve_seconds if reserve else None,
         )
     )
-    return jsonify(decision.as_dict())
+    answer = decision.as_dict()
+    if reserve and "traffic" in decision.checks and decision.action is not Action.REJECT:
+        # The traffic check counted the call: its end, reported here, frees what it took.
+        url = status_callback_url(callback_base(state), decision.campaign)
+        answer["reservation"] = {
+            "slot": call_sid,
+            "expires_at": decision.decided_at + reserve_seconds,
+            "status_callback": url + ("&" if "?" in url else "?") + urlencode({"slot": call_sid}),
+        }
+    return jsonify(answer)
 
 
-def api_routing_error(exc: HTTPException) -> Response | HTTPException:
-    """App-level 404/405 handler: JSON for paths under /v1 (routing errors never reach a
-    blueprint's handlers), the app's usual answer everywhere else."""
-    if request.path.startswith(api.url_prefix + "/"):  # type: ignore[operator]
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code or 0, "bad_request")
-        return error_response(exc.code or 400, code, exc.description or code)
-    return exc
+def api_routing_error() -> Response | None:
+    """An app-wide ``before_request`` hook: the JSON error for a path under /v1 that matched no
+    route (404) or not with this method (405); None for every other request.
+
+    Routing errors never reach a blueprint's error handlers, and an app-wide error handler would
+    replace the host app's own: the routing error is answered here, before the request is
+    dispatched, and the host's handlers keep every other path.
+    """
+    failure = request.routing_exception
+    if failure is None or not request.path.startswith(API_PREFIX + "/"):
+        return None
+    if isinstance(failure, MethodNotAllowed):
+        response = error_response(405, "method_not_allowed", failure.description or "method not allowed")
+        response.headers["Allow"] = ", ".join(failure.valid_methods or ())
+        return response
+    if isinstance(failure, NotFound):
+        return error_response(404, "not_found", failure.description or "not found")
+    return None  # a redirect to the canonical URL, say: werkzeug's own answer
 
 
 @api.errorhandler(ApiError)

@@ -106,6 +106,7 @@ SCHEMAS: dict[str, Any] = {
             "decided_at": {"type": "number"}, "elapsed_us": {"type": "number"}, "source": _STR, "campaign": _NSTR,
         }
     ),
+    "Reservation": _obj({"slot": _STR, "expires_at": {"type": "number"}, "status_callback": _STR}),
     "DecisionRecord": _obj(
         {
             "id": {"type": "integer"}, "decided_at": _TIME, "account_sid": _NSTR, "call_sid": _NSTR,
@@ -130,10 +131,21 @@ def _list(name: str, item: str) -> dict[str, Any]:
 PATHS: dict[str, Any] = {
     "/v1/check": {
         "post": _op(
-            "Decide one dial without placing it (audited)",
-            {"200": _json(_ref("Decision"))},
+            "Decide one dial without placing it (audited): a what-if that counts nothing, unless reserve is true",
+            {"200": _json({"allOf": [_ref("Decision"), {"type": "object", "properties": {"reservation": _ref("Reservation")}}]})},
             body=_obj(
-                {"account_sid": _STR, "to": _STR, "from": _STR, "caller_id": _STR, "sip_domain": _STR, "campaign": _STR, "call_sid": _STR},
+                {
+                    "account_sid": _STR, "to": _STR, "from": _STR, "caller_id": _STR, "sip_domain": _STR, "campaign": _STR, "call_sid": _STR,
+                    "reserve": {
+                        "type": "boolean", "default": False,
+                        "description": "Count the call for real (its concurrency slot held under the answer's reservation.slot); "
+                                       "false: a what-if that reads the traffic counters and records nothing",
+                    },
+                    "reserve_seconds": {
+                        "type": "number", "minimum": 1, "maximum": 14400, "default": 60,
+                        "description": "How long a reserved slot is held unless reservation.status_callback reports the call's end",
+                    },
+                },
                 ["account_sid", "to"],
             ),
             errors=(400, 401),

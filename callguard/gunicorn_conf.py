@@ -1,0 +1,50 @@
+"""gunicorn settings for ``gunicorn wsgi:app``: callguard's start-up checks and worker hooks.
+
+gunicorn reads ``gunicorn.conf.py`` from its working directory; the one beside ``wsgi.py`` takes
+its settings from here, and from anywhere else ``gunicorn -c python:callguard.gunicorn_conf
+wsgi:app`` does. Every module-level name that is a gunicorn setting applies: the same hooks and
+request limits ``callguard serve`` runs with, and its checks before any worker forks.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .config import config_from_environment
+from .errors import CallguardError
+from .serve import (
+    child_exit,
+    configure_logging,
+    gunicorn_options,
+    post_worker_init,
+    preflight,
+    prepare_metrics_directory,
+    worker_exit,
+)
+
+__all__ = [
+    "child_exit",
+    "control_socket_disable",
+    "limit_request_fields",
+    "limit_request_line",
+    "on_starting",
+    "post_worker_init",
+    "worker_exit",
+]
+
+_OPTIONS = gunicorn_options()
+limit_request_line = _OPTIONS["limit_request_line"]
+limit_request_fields = _OPTIONS["limit_request_fields"]
+control_socket_disable = _OPTIONS["control_socket_disable"]  # see gunicorn_options: off unless callguard serve is given a path
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before it forks a worker: one line and exit status 2 for a bad setting."""
+    prepare_metrics_directory()  # before anything imports prometheus-client
+    configure_logging()
+    try:
+        preflight(config_from_environment())
+    except CallguardError as exc:
+        print(f"callguard: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
