@@ -111,7 +111,8 @@ def check(
     from .registry import RegistryDirectory
     from .store.audit import SqlAuditLog
     from .store.consents import ConsentStore
-    from .store.counters import CounterBackend, open_counters
+    from .store.counters import open_counters
+    from .traffic.counters import CounterBackend
     from .store.database import create_database_engine, default_database_url
     from .store.optouts import OptOutStore
     from .store.twilio_snapshots import TwilioSnapshotStore

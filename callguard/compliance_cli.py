@@ -24,7 +24,8 @@ from .numbers.classify import classify_number
 from .numbers.dialstring import TargetKind, normalize_dial_string
 from .policy.loader import load_policy
 from .policy.model import Account, Policy
-from .store.consents import KINDS, ConsentStore
+from .records import CONSENT_KINDS
+from .store.consents import ConsentStore
 from .store.database import create_database_engine, default_database_url
 from .store.optouts import OptOutStore
 from .store.migrate import ensure_schema
@@ -262,7 +263,7 @@ def consent() -> None:
 @consent.command("add")
 @click.argument("number")
 @click.option("--account", "account_sid", required=True, help="Account (the consent covers its whole family).")
-@click.option("--kind", type=click.Choice(KINDS), default="prior_express_written", show_default=True, help="What the callee agreed to.")
+@click.option("--kind", type=click.Choice(CONSENT_KINDS), default="prior_express_written", show_default=True, help="What the callee agreed to.")
 @click.option("--obtained-at", required=True, help="When consent was given (ISO 8601).")
 @click.option("--expires", help="When it lapses (ISO 8601).")
 @click.option("--campaign", help="Only this campaign (default: every campaign).")

@@ -2,12 +2,30 @@
 
 Every error callguard raises on purpose derives from :class:`CallguardError` and carries the
 context a caller needs (which file, which key, which account) as attributes, so handlers and
-the CLI never have to parse message strings.
+the CLI never have to parse message strings. The TwiML layer has its own,
+:class:`~twiml.errors.TwimlError` (a ``ValueError``), re-exported here.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from twiml.errors import TwimlError
+
+__all__ = [
+    "CallBlocked",
+    "CallguardError",
+    "ConfigError",
+    "MissingExtra",
+    "PolicyError",
+    "SchemaMismatch",
+    "SignatureError",
+    "StaleData",
+    "StoreUnavailable",
+    "TwilioSyncError",
+    "TwimlError",
+    "UpstreamError",
+]
 
 if TYPE_CHECKING:
     from .decision import Decision
@@ -142,20 +160,6 @@ class TwilioSyncError(CallguardError):
         self.status = status
         self.code = code
         super().__init__(problem if account_sid is None else f"{account_sid}: {problem}")
-
-
-class TwimlError(CallguardError):
-    """A TwiML document callguard will not act on: malformed, hostile, too large or not ``<Response>``.
-
-    ``line`` and ``column`` locate a syntax error when the parser knows where it is (columns from 0).
-    """
-
-    def __init__(self, problem: str, *, line: int | None = None, column: int | None = None) -> None:
-        self.problem = problem
-        self.line = line
-        self.column = column
-        where = f" (line {line}, column {column})" if line is not None else ""
-        super().__init__(f"{problem}{where}")
 
 
 class UpstreamError(CallguardError):

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Protocol
 
-from .store.consents import Consent
-from .store.optouts import OptOut
+from .records import Consent, OptOut
 from .traffic.monitor import TrafficMonitor
 
 

@@ -1,5 +1,7 @@
 """The TwiML document layer: pure functions over TwiML documents, no Flask and no policy.
 
+It imports nothing of callguard (nor twilio): its one error is :class:`~twiml.errors.TwimlError`.
+
 - :mod:`twiml.responses` builds the documents callguard answers with;
 - :mod:`twiml.document` parses TwiML someone else wrote, safely, and writes it back;
 - :mod:`twiml.dials` finds every target a document dials;
@@ -8,6 +10,7 @@
 
 from .dials import DialTargetNode, NounKind, dial_targets, find_dial_targets
 from .document import MAX_DOCUMENT_BYTES, TwimlDocument, local_name, parse_twiml
+from .errors import TwimlError
 from .responses import (
     RejectReason,
     dial_client,
@@ -29,6 +32,7 @@ __all__ = [
     "NounKind",
     "RejectReason",
     "TwimlDocument",
+    "TwimlError",
     "dial_client",
     "dial_conference",
     "dial_number",

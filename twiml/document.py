@@ -21,7 +21,7 @@ from xml.etree.ElementTree import Comment, Element, ParseError, ProcessingInstru
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from callguard.errors import TwimlError
+from .errors import TwimlError
 
 # Twilio refuses TwiML answers larger than this.
 MAX_DOCUMENT_BYTES = 65_536
@@ -226,7 +226,7 @@ def _escape_attribute(value: str) -> str:
 
 
 def parse_twiml(body: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH) -> TwimlDocument:
-    """Parse a TwiML document; :class:`~callguard.errors.TwimlError` says what is wrong with a bad one."""
+    """Parse a TwiML document; :class:`~twiml.errors.TwimlError` says what is wrong with a bad one."""
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     if len(data) > max_bytes:
         raise TwimlError(f"the document is {len(data)} bytes, more than the {max_bytes} allowed")

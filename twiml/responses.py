@@ -1,42 +1,67 @@
-"""Build the TwiML documents callguard answers with, on top of twilio's ``VoiceResponse``.
+"""Build the TwiML documents callguard answers with.
 
-This module knows TwiML and nothing else: no Flask, no policy, no decisions. Every function
-returns the document as a string with its XML declaration, ready to be an HTTP body.
+This module knows TwiML and nothing else: no Flask, no policy, no decisions, no twilio package.
+Every function returns the document as a string with its XML declaration, ready to be an HTTP
+body, written exactly as twilio's ``VoiceResponse`` writes it (attributes named in camelCase
+from the keywords, sorted, booleans as ``true``/``false``); tests/twiml/test_responses.py holds
+each builder equal to ``VoiceResponse``'s output.
 
-A webhook answers thousands of ``<Dial><Number>`` documents that differ only in the number.
-Rendering each through ``VoiceResponse`` and ElementTree costs ~30 µs, so :func:`dial_number`
-renders the document's shape once per caller ID and dial attributes with ``VoiceResponse``
-(the source of truth for the markup) and fills the XML-escaped number into that shape;
-tests/twiml/test_responses.py checks the two agree on any input.
+A webhook answers thousands of ``<Dial><Number>`` documents that differ only in the number, so
+:func:`dial_number` renders the document's shape once per caller ID and dial attributes and
+fills the XML-escaped number into it (a fast path; the test holds it equal to the full render).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
+from xml.etree.ElementTree import Element, SubElement, tostring
 from xml.sax.saxutils import escape
 
-from twilio.twiml.voice_response import VoiceResponse
-
 RejectReason = Literal["rejected", "busy"]
+
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 
 # Not a character a caller can put in a number: the text nodes we fill are XML-escaped and
 # a control character cannot appear in a TwiML document at all.
 _SLOT = "\x1f"
 
 
-def _render(response: VoiceResponse) -> str:
-    return str(response)
+def _attribute_name(keyword: str) -> str:
+    """``caller_id`` -> ``callerId``: a TwiML attribute from a Python keyword."""
+    first, *rest = keyword.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _verb(parent: Element | None, name: str, text: str | None = None, **attributes: object) -> Element:
+    """``<name …>text</name>``, under ``parent`` when given; attributes that are None are left out."""
+    values = {_attribute_name(key): value for key, value in attributes.items() if value is not None}
+    element = Element(name) if parent is None else SubElement(parent, name)
+    for key in sorted(values):
+        value = values[key]
+        element.set(key, str(value).lower() if isinstance(value, bool) else str(value))
+    if text:
+        element.text = text
+    return element
+
+
+def _document(response: Element) -> str:
+    return XML_DECLARATION + tostring(response, encoding="unicode")
+
+
+def _dial(noun: str, value: str, *, number_attributes: Mapping[str, object] | None = None, **dial_attributes: object) -> str:
+    response = Element("Response")
+    dial = _verb(response, "Dial", **dial_attributes)
+    _verb(dial, noun, value, **(number_attributes or {}))
+    return _document(response)
 
 
 def render_dial_number(
     number: str, *, caller_id: str | None = None, number_attributes: Mapping[str, object] | None = None, **dial_attributes: object
 ) -> str:
-    """``<Dial callerId="…"><Number …>number</Number></Dial>`` rendered by ``VoiceResponse`` itself."""
-    response = VoiceResponse()
-    dial = response.dial(caller_id=caller_id, **dial_attributes)
-    dial.number(number, **(number_attributes or {}))
-    return _render(response)
+    """``<Dial callerId="…"><Number …>number</Number></Dial>``, rendered in full."""
+    return _dial("Number", number, number_attributes=number_attributes, caller_id=caller_id, **dial_attributes)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -67,67 +92,57 @@ def dial_number(
 
 def dial_client(identity: str, *, caller_id: str | None = None, **dial_attributes: object) -> str:
     """``<Dial><Client>identity</Client></Dial>``."""
-    response = VoiceResponse()
-    dial = response.dial(caller_id=caller_id, **dial_attributes)
-    dial.client(identity)
-    return _render(response)
+    return _dial("Client", identity, caller_id=caller_id, **dial_attributes)
 
 
 def dial_sip(uri: str, *, caller_id: str | None = None, **dial_attributes: object) -> str:
     """``<Dial><Sip>uri</Sip></Dial>``."""
-    response = VoiceResponse()
-    dial = response.dial(caller_id=caller_id, **dial_attributes)
-    dial.sip(uri)
-    return _render(response)
+    return _dial("Sip", uri, caller_id=caller_id, **dial_attributes)
 
 
 def dial_conference(name: str, **dial_attributes: object) -> str:
     """``<Dial><Conference>name</Conference></Dial>``."""
-    response = VoiceResponse()
-    response.dial(**dial_attributes).conference(name)
-    return _render(response)
+    return _dial("Conference", name, **dial_attributes)
 
 
 def dial_queue(name: str, **dial_attributes: object) -> str:
     """``<Dial><Queue>name</Queue></Dial>``."""
-    response = VoiceResponse()
-    response.dial(**dial_attributes).queue(name)
-    return _render(response)
+    return _dial("Queue", name, **dial_attributes)
 
 
 @functools.lru_cache(maxsize=4)
 def reject(reason: RejectReason = "rejected") -> str:
     """``<Reject reason="rejected"/>``: the call is refused before it is answered (SIP 603, or 486 for busy)."""
-    response = VoiceResponse()
-    response.reject(reason=reason)
-    return _render(response)
+    response = Element("Response")
+    _verb(response, "Reject", reason=reason)
+    return _document(response)
 
 
 def say_and_hangup(text: str, *, voice: str | None = None, language: str | None = None) -> str:
     """``<Say>text</Say><Hangup/>``."""
-    response = VoiceResponse()
-    response.say(text, voice=voice, language=language)
-    response.hangup()
-    return _render(response)
+    response = Element("Response")
+    _verb(response, "Say", text, voice=voice, language=language)
+    _verb(response, "Hangup")
+    return _document(response)
 
 
 def hangup() -> str:
     """``<Hangup/>``."""
-    response = VoiceResponse()
-    response.hangup()
-    return _render(response)
+    response = Element("Response")
+    _verb(response, "Hangup")
+    return _document(response)
 
 
 def empty() -> str:
     """``<Response/>``: nothing to do (a whisper that ends here bridges the call)."""
-    return _render(VoiceResponse())
+    return _document(Element("Response"))
 
 
 def redirect(url: str, *, method: str = "POST") -> str:
     """``<Redirect method="…">url</Redirect>``."""
-    response = VoiceResponse()
-    response.redirect(url, method=method)
-    return _render(response)
+    response = Element("Response")
+    _verb(response, "Redirect", url, method=method)
+    return _document(response)
 
 
 def gather_prompt(
@@ -149,19 +164,19 @@ def gather_prompt(
     input Twilio moves on: to ``<Redirect>then_redirect</Redirect>`` when given, else to the end
     of the document.
     """
-    response = VoiceResponse()
+    response = Element("Response")
     options: dict[str, object] = {"num_digits": 1, "action": action, "method": "POST", "timeout": timeout}
     if speech_hints:
         options.update(input="dtmf speech", hints=", ".join(speech_hints), speech_timeout="auto")
         if language:
             options["language"] = language
-    gather = response.gather(**options)
+    gather = _verb(response, "Gather", **options)
     for text in say:
-        gather.say(text, voice=voice, language=language)
+        _verb(gather, "Say", text, voice=voice, language=language)
     if play_url:
-        gather.play(play_url)
+        _verb(gather, "Play", play_url)
     for text in after_play:
-        gather.say(text, voice=voice, language=language)
+        _verb(gather, "Say", text, voice=voice, language=language)
     if then_redirect:
-        response.redirect(then_redirect, method=then_method)
-    return _render(response)
+        _verb(response, "Redirect", then_redirect, method=then_method)
+    return _document(response)

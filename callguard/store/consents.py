@@ -7,58 +7,16 @@ of past lookups only serves while the database is unreachable: :mod:`callguard.s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 
-from ..clock import utc_datetime
 from .change_notices import CONSENT, ChangeNotice, ChangePublisher
+from ..clock import utc_datetime
+from ..records import EVERY_CAMPAIGN, Consent, choose_consent
 from .changes import record_change
 from .database import connection, transaction
-from .schema import EVERY_CAMPAIGN, aware, consents
-
-KINDS = ("prior_express_written", "prior_express", "established_business_relationship", "inquiry", "other")
-
-
-@dataclass(frozen=True)
-class Consent:
-    id: int
-    number: str
-    account_sid: str
-    campaign: str
-    kind: str
-    obtained_at: float
-    expires_at: float | None
-    evidence: str | None
-    revoked_at: float | None
-
-    def valid_at(self, now: float) -> bool:
-        return self.revoked_at is None and self.obtained_at <= now and (self.expires_at is None or now < self.expires_at)
-
-    def as_record(self) -> dict[str, Any]:
-        """What the change log keeps of it."""
-        return {
-            "number": self.number,
-            "campaign": self.campaign,
-            "kind": self.kind,
-            "obtained_at": _iso(self.obtained_at),
-            "expires_at": _iso(self.expires_at),
-            "evidence": self.evidence,
-            "revoked_at": _iso(self.revoked_at),
-        }
-
-
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else utc_datetime(epoch).isoformat()
-
-
-def choose_consent(found: Sequence[Consent], campaign: str | None, now: float) -> Consent | None:
-    """Of one number's consents in one family (oldest first), the first that lets ``campaign`` call at ``now``."""
-    scopes = (EVERY_CAMPAIGN,) if campaign is None else (EVERY_CAMPAIGN, campaign)
-    return next((c for c in found if c.campaign in scopes and c.valid_at(now)), None)
-
+from .schema import aware, consents
 
 def _row(row: object) -> Consent:
     m = row._mapping  # type: ignore[attr-defined]
@@ -148,7 +106,7 @@ class ConsentStore:
             before = _row(row)
             record_change(
                 conn, now=now, actor=actor, entity="consent", entity_id=str(consent_id), action="revoke",
-                before=before.as_record(), after={**before.as_record(), "revoked_at": _iso(now), "revoked_reason": reason},
+                before=before.as_record(), after={**before.as_record(), "revoked_at": utc_datetime(now).isoformat(), "revoked_reason": reason},
             )
         self._published(before.number, before.account_sid)
         return True

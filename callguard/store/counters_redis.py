@@ -22,7 +22,7 @@ from redis.connection import Connection
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from ..errors import StoreUnavailable
-from .counters import (
+from ..traffic.counters import (
     Admit,
     AdmitResult,
     ClearFlag,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
 
 from ..errors import StoreUnavailable
-from .counters import (
+from ..traffic.counters import (
     MAX_WINDOW,
     Admit,
     AdmitResult,

@@ -24,8 +24,9 @@ from cachetools import TTLCache
 
 from ..clock import Clock
 from ..errors import StoreUnavailable
-from .consents import Consent, ConsentStore, choose_consent
-from .optouts import OptOut, OptOutStore, choose_optout
+from ..records import Consent, OptOut, choose_consent, choose_optout
+from .consents import ConsentStore
+from .optouts import OptOutStore
 
 log = logging.getLogger("callguard.store")
 

@@ -11,53 +11,17 @@ only serves while the database is unreachable: :mod:`callguard.store.last_good`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Iterable
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..clock import utc_datetime
 from .change_notices import OPTOUT, ChangeNotice, ChangePublisher
+from ..clock import utc_datetime
+from ..records import EVERY_CAMPAIGN, OptOut, choose_optout
 from .changes import record_change
 from .database import connection, insert_ignoring_duplicates, transaction
-from .schema import EVERY_CAMPAIGN, aware, consents, optouts
-
-SOURCES = ("prompt", "import", "admin", "api")
-
-
-@dataclass(frozen=True)
-class OptOut:
-    number: str
-    account_sid: str
-    campaign: str  # "*" = every campaign of the family
-    source: str
-    created_at: float
-    call_sid: str | None = None
-    note: str | None = None
-
-    @property
-    def scope(self) -> str:
-        return "every campaign" if self.campaign == EVERY_CAMPAIGN else f"campaign {self.campaign}"
-
-    def as_record(self) -> dict[str, Any]:
-        """What the change log keeps of it."""
-        return {
-            "number": self.number,
-            "campaign": self.campaign,
-            "source": self.source,
-            "created_at": utc_datetime(self.created_at).isoformat(),
-            "call_sid": self.call_sid,
-            "note": self.note,
-        }
-
-
-def choose_optout(found: Sequence[OptOut], campaign: str | None) -> OptOut | None:
-    """Of one number's opt-outs in one family (oldest first), the first that stops ``campaign``
-    (with None: a family-wide one)."""
-    scopes = (EVERY_CAMPAIGN,) if campaign is None else (EVERY_CAMPAIGN, campaign)
-    return next((o for o in found if o.campaign in scopes), None)
-
+from .schema import aware, consents, optouts
 
 def _row(row: object) -> OptOut:
     m = row._mapping  # type: ignore[attr-defined]

@@ -57,7 +57,6 @@ decisions = Table(
 
 # "*" in the campaign column means every campaign of the account family: SQL unique
 # constraints treat NULLs as distinct, and an opt-out must be recorded once.
-EVERY_CAMPAIGN = "*"
 
 optouts = Table(
     "callguard_optouts",

@@ -17,7 +17,8 @@ from ..errors import CallguardError
 from ..numbers.risk import validate_e164_prefix
 from ..policy.loader import load_policy
 from ..runtime_cli import _actor_option
-from ..store.counters import ClearFlag, CounterBackend, open_counters
+from ..store.counters import open_counters
+from .counters import ClearFlag, CounterBackend
 from ..store.changes import log_change
 from .monitor import TrafficMonitor
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 from ..clock import Clock, system_clock
 from ..decision import Refusal
 from ..numbers.regions import region_name
-from ..store.counters import (
+from .counters import (
     Admit,
     CounterBackend,
     GetFlag,

@@ -20,7 +20,7 @@ import phonenumbers
 
 from ..errors import ConfigError
 from ..numbers.risk import validate_e164_prefix
-from ..store.counters import MAX_WINDOW
+from .counters import MAX_WINDOW
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

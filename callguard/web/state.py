@@ -18,7 +18,7 @@ from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
-from ..store.counters import CounterBackend
+from ..traffic.counters import CounterBackend
 from ..sync.runner import TwilioSync
 from ..sync.scheduler import SyncScheduler
 from ..traffic.alerts import AlertSink

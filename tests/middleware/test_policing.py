@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from twilio.twiml.voice_response import VoiceResponse
 
 from callguard import Action, DialRequest, FakeClock, Guard, parse_policy
-from callguard.errors import TwimlError
+from twiml.errors import TwimlError
 from callguard.lookups import Lookups
 from callguard.middleware.chaining import STATUS, WHISPER, tag_matches
 from callguard.middleware.policing import Callbacks, WrappedCall, police_twiml

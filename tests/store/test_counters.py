@@ -9,7 +9,8 @@ from typing import Any, Iterator
 import pytest
 
 from callguard.errors import StoreUnavailable
-from callguard.store.counters import (
+from callguard.store.counters import open_counters
+from callguard.traffic.counters import (
     Admit,
     AdmitResult,
     ClearFlag,
@@ -24,7 +25,6 @@ from callguard.store.counters import (
     SetFlag,
     Tally,
     Unhit,
-    open_counters,
 )
 
 NOW = 1_780_000_000.0

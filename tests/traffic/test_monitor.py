@@ -8,7 +8,8 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from callguard import FakeClock
-from callguard.store.counters import CounterBackend, open_counters
+from callguard.store.counters import open_counters
+from callguard.traffic.counters import CounterBackend
 from callguard.traffic import TrafficEvent, TrafficMonitor, parse_traffic
 
 ACCOUNT = "AC" + "a" * 32

@@ -7,7 +7,7 @@ from defusedxml import ElementTree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callguard.errors import TwimlError
+from twiml.errors import TwimlError
 from twiml.document import MAX_DEPTH, MAX_DOCUMENT_BYTES, XML_DECLARATION, local_name, parse_twiml
 
 

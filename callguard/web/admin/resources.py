@@ -20,8 +20,7 @@ from ...policy.model import Account, Campaign, Permission
 from ...compliance_cli import normalize_number
 from ...policy.loader import NON_GEO_KEYS
 from ...store.audit import AuditRecord
-from ...store.consents import KINDS, Consent
-from ...store.optouts import OptOut
+from ...records import CONSENT_KINDS, Consent, OptOut
 from ...store.overrides import PERMISSION_FIELDS
 from ..state import CallguardState, current_state
 from .api import ApiError, actor, api, endpoint, json_body, text_field
@@ -365,8 +364,8 @@ def create_consent() -> Response:
     account = _account(state, text_field(body, "account_sid", required=True, max_length=34) or "")
     number = _number(body, account)
     kind = body.get("kind", "prior_express_written")
-    if kind not in KINDS:
-        raise ApiError(400, "bad_request", f"kind must be one of {', '.join(KINDS)}", "kind")
+    if kind not in CONSENT_KINDS:
+        raise ApiError(400, "bad_request", f"kind must be one of {', '.join(CONSENT_KINDS)}", "kind")
     if body.get("obtained_at") is None:
         raise ApiError(400, "bad_request", "obtained_at is required", "obtained_at")
     obtained = parse_time(body["obtained_at"], "obtained_at")
