@@ -32,25 +32,26 @@ from .numbers import (
 )
 from .policy import Policy, load_policy, parse_policy
 from .version import __version__
+from .wrapping import GuardedClient
 
 if TYPE_CHECKING:
-    from .middleware import GuardedClient, GuardMiddleware
     from .web import CallGuard, create_app
+    from .web.middleware import GuardMiddleware
 
 
 def __getattr__(name: str) -> Any:
     # The web layer (Flask, prometheus-client) is imported on first use, so that the engine can
-    # be used without it and `callguard serve` can set up metrics before it is imported. The
-    # middleware too: it uses the twiml package, which uses this package's errors.
+    # be used without it and `callguard serve` can set up metrics before it is imported.
     if name in ("CallGuard", "create_app"):
         from . import web
 
         return getattr(web, name)
-    if name in ("GuardMiddleware", "GuardedClient"):
-        from . import middleware
+    if name == "GuardMiddleware":
+        from .web.middleware import GuardMiddleware
 
-        return getattr(middleware, name)
+        return GuardMiddleware
     raise AttributeError(f"module 'callguard' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",

@@ -15,7 +15,7 @@ Without ``?campaign=``, the calling account's default campaign applies, as in th
 
 ``next`` may also be an app's own whisper that callguard chained behind its disclosure when it
 policed the app's TwiML: such a URL carries an HMAC tag (``next_tag``, see
-:mod:`callguard.middleware.chaining`) and is followed, with its ``next_method``, only when the
+:mod:`callguard.wrapping.chaining`) and is followed, with its ``next_method``, only when the
 tag verifies with the account's token.
 
 Whatever goes wrong here, the callee is not bridged without the disclosure: faults hang up.
@@ -36,7 +36,7 @@ import twiml
 
 from ..decision import Action
 from ..errors import StoreUnavailable
-from ..middleware.chaining import chained_whisper
+from ..wrapping.chaining import chained_whisper
 from ..numbers.classify import classify_number
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..policy.model import DEFAULT_OPT_OUT_WORDS, Campaign, OptOutScope

@@ -3,7 +3,7 @@
 The view runs as before, for requests whose Twilio signature verifies (others get 403 and the
 view does not run). Every ``<Dial>`` target in the TwiML it returns is decided by the engine
 with the request's ``AccountSid`` and ``From``, and the document is rewritten as
-:mod:`callguard.middleware.policing` describes; the answer carries ``X-Callguard-Decision``.
+:mod:`callguard.wrapping.policing` describes; the answer carries ``X-Callguard-Decision``.
 The app's response keeps its status, headers and cookies; only a changed document gets a new
 body (UTF-8, ``application/xml``).
 

@@ -4,7 +4,7 @@ Twilio calls callguard at a route's ``path``; callguard checks the signature (40
 forwards the same request to the route's ``upstream`` URL — same method, parameters, query
 string and Twilio headers, re-signed for the upstream URL with the account token that signed
 it, so the app's own signature check passes — waits at most the route's timeouts, and polices
-the TwiML that comes back (:mod:`callguard.middleware.policing`). An upstream that is down,
+the TwiML that comes back (:mod:`callguard.wrapping.policing`). An upstream that is down,
 slow, answers a non-2xx status or no TwiML gets the policy's refusal, never a 5xx.
 
 A status callback (the app's relative ``statusCallback`` resolves against callguard's URL too)

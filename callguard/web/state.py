@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from ..config import Settings
 from ..engine import Guard
 from ..lookups import RegistryLookup
-from ..middleware.upstream import UpstreamClient
+from .upstream import UpstreamClient
 from ..policy_refresh import PolicyRefresher
 from ..store.last_good import LastGood
 from ..store.overrides import OverrideStore

@@ -1,7 +1,7 @@
 """Forward a status callback to the app's own ``statusCallback``, when callguard chained its own in front.
 
 callguard's ``statusCallback`` on a policed ``<Number>`` carries the app's callback URL, method
-and events with an HMAC tag (:mod:`callguard.middleware.chaining`). Only when the tag verifies
+and events with an HMAC tag (:mod:`callguard.wrapping.chaining`). Only when the tag verifies
 with the account's token, and the event is one the app asked for, are Twilio's parameters sent
 on to the app's URL, re-signed for it with the token that signed Twilio's request. Forwarding
 is bounded by short timeouts, and a failure is logged, never passed back to Twilio.
@@ -16,7 +16,7 @@ from flask import request
 from twilio.request_validator import get_signature_algorithm
 
 from ..errors import UpstreamError
-from ..middleware.chaining import chained_status_callback, wants_event
+from ..wrapping.chaining import chained_status_callback, wants_event
 from .state import CallguardState
 from .urls import callback_base
 from .webhook import current_verified

@@ -23,7 +23,7 @@ from twiml.document import parse_twiml
 from ..checks.traffic import effective_traffic
 from ..errors import TwimlError, UpstreamError
 from ..metrics import upstream_failure
-from ..middleware.policing import Callbacks, WrappedCall, dial_string, police_twiml
+from ..wrapping.policing import Callbacks, WrappedCall, dial_string, police_twiml
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..policy.model import FailMode
 from ..rendering import render_refusal

@@ -180,7 +180,7 @@ def test_answer_hands_over_with_the_apps_method(tw: TwilioClient) -> None:
 
 
 def test_a_tagged_app_whisper_is_followed_without_being_listed(tw: TwilioClient) -> None:
-    from callguard.middleware.chaining import chained_disclosure_url
+    from callguard.wrapping.chaining import chained_disclosure_url
     from twiml.rewrite import Callback
 
     url = chained_disclosure_url(PUBLIC_URL, "spring", Callback("https://other.example.com/whisper", "GET"), MAIN_TOKEN.encode())

@@ -1,4 +1,4 @@
-"""``GuardMiddleware`` around a plain WSGI app (callguard.middleware.wsgi)."""
+"""``GuardMiddleware`` around a plain WSGI app (callguard.web.middleware)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Callback URLs chained through callguard to an app's own (callguard.middleware.chaining)."""
+"""Callback URLs chained through callguard to an app's own (callguard.wrapping.chaining)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from callguard.middleware.chaining import (
+from callguard.wrapping.chaining import (
     ChainedUrl,
     callback_events,
     chained_disclosure_url,

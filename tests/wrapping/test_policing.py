@@ -1,4 +1,4 @@
-"""Policing an app's TwiML: every dial target decided, the document rewritten (callguard.middleware.policing)."""
+"""Policing an app's TwiML: every dial target decided, the document rewritten (callguard.wrapping.policing)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from callguard import Action, DialRequest, FakeClock, Guard, parse_policy
 from twiml.errors import TwimlError
 from callguard.lookups import Lookups
-from callguard.middleware.chaining import STATUS, WHISPER, tag_matches
-from callguard.middleware.policing import Callbacks, WrappedCall, police_twiml
+from callguard.wrapping.chaining import STATUS, WHISPER, tag_matches
+from callguard.wrapping.policing import Callbacks, WrappedCall, police_twiml
 from callguard.numbers import TargetKind, normalize_dial_string
 from callguard.registry import RegistryDirectory
 from callguard.store.consents import ConsentStore

@@ -23,12 +23,12 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wsgi import get_content_length
 
 from ..errors import UpstreamError
-from ..web import create_app
-from ..web.protect import answer_response
-from ..web.responses import DECISION_HEADER, TWIML_MIMETYPE, forbidden
-from ..web.state import current_state
-from ..web.webhook import verified_request
-from ..web.wrapped import failed_answer, police_app_answer
+from . import create_app
+from .protect import answer_response
+from .responses import DECISION_HEADER, TWIML_MIMETYPE, forbidden
+from .state import current_state
+from .webhook import verified_request
+from .wrapped import failed_answer, police_app_answer
 
 log = logging.getLogger("callguard.middleware")
 

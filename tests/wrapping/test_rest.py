@@ -1,4 +1,4 @@
-"""The guarded REST client (callguard.middleware.rest), with the real twilio client against a local
+"""The guarded REST client (callguard.wrapping.rest), with the real twilio client against a local
 stand-in for Twilio's API."""
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def test_a_counted_call_reports_its_end_to_callguard_and_to_the_app(
 ) -> None:
     """With [traffic] limits a REST call takes a concurrency slot; its statusCallback (chained to the
     app's own) names the slot, and the final status Twilio sends there frees it."""
-    from callguard.middleware.chaining import chained_status_callback
+    from callguard.wrapping.chaining import chained_status_callback
 
     from ..conftest import PUBLIC_URL, TwilioClient, dial_params
 

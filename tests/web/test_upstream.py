@@ -1,4 +1,4 @@
-"""HTTP to apps behind callguard: signing, timeouts, size bounds (callguard.middleware.upstream).
+"""HTTP to apps behind callguard: signing, timeouts, size bounds (callguard.web.upstream).
 
 The upstream is a real Flask app on loopback that checks every signature itself."""
 
@@ -10,7 +10,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from callguard.errors import UpstreamError
-from callguard.middleware.upstream import UpstreamClient
+from callguard.web.upstream import UpstreamClient
 
 from ..conftest import MAIN_TOKEN, dial_params, free_port
 from ..voice_apps import UpstreamApp, make_upstream_app
