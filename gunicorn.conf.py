@@ -1,6 +1,6 @@
 """Read by gunicorn from its working directory: ``gunicorn wsgi:app`` gets callguard's checks and hooks."""
 
-from callguard.gunicorn_conf import (  # noqa: F401  (gunicorn reads these names as its settings)
+from callguard.cli.gunicorn_conf import (  # noqa: F401  (gunicorn reads these names as its settings)
     child_exit,
     control_socket_disable,
     limit_request_fields,

@@ -4,13 +4,14 @@ Flask test client that signs requests exactly as Twilio does."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import textwrap
 import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 from urllib.parse import urlencode
 
 import pytest
@@ -21,6 +22,9 @@ from callguard import FakeClock, Guard, create_app, load_policy
 from callguard.policy import Policy
 
 from .sync.twilio_double import Country, FakeAccount, TwilioDouble
+
+if TYPE_CHECKING:
+    from .servers import Server
 
 MAIN = "AC00000000000000000000000000000001"
 TENANT = "AC00000000000000000000000000000002"
@@ -522,3 +526,14 @@ def wsgi_server() -> Iterator[Callable[[Any], str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    """Collects servers started by a test and makes sure none outlives it."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        if server.process.poll() is None:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait(timeout=30)

@@ -35,7 +35,7 @@ def test_every_entry_point_imports_without_extras() -> None:
         """
         import callguard
         from callguard import CallGuard, Guard, GuardMiddleware, GuardedClient, create_app, parse_policy
-        import callguard.cli, callguard.web, callguard.gunicorn_conf, twiml
+        import callguard.cli, callguard.web, callguard.cli.gunicorn_conf, twiml
         assert "redis" not in sys.modules and "psycopg" not in sys.modules
         print("ok")
         """

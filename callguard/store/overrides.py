@@ -2,7 +2,7 @@
 
 Every change runs in one transaction that writes the change, bumps
 ``callguard_policy_version`` and appends to ``callguard_changes`` (who, when, before, after).
-A worker's :class:`~callguard.policy_refresh.PolicyRefresher` reads the version and, when it
+A worker's :class:`~callguard.runtime.refresh.PolicyRefresher` reads the version and, when it
 moved, the full :class:`~callguard.policy.overrides.Overrides`: at once when a change notice
 arrives through Redis, else at its next poll.
 """

@@ -2,7 +2,7 @@
 
 One sync run (in whichever process holds the lease) reads Twilio and :meth:`write`\\ s what it
 read, in one transaction that also bumps the snapshot's version; every worker's
-:class:`~callguard.policy_refresh.PolicyRefresher` polls that version and :meth:`load`\\ s the
+:class:`~callguard.runtime.refresh.PolicyRefresher` polls that version and :meth:`load`\\ s the
 whole snapshot when it moves, so no worker talks to Twilio on its own and all decide on the
 same picture. A failed read leaves an account's last good data in place and records the error.
 """

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..auth_tokens import secret_from, split_tokens
+from ..policy.auth_tokens import secret_from, split_tokens
 from ..errors import TwilioSyncError
 from ..policy.model import Account
 

@@ -28,7 +28,7 @@ from twilio.rest import Client
 
 from ..clock import Clock
 from ..errors import TwilioSyncError
-from ..metrics import TWILIO_RETRIES, TWILIO_SYNC_ERRORS, TWILIO_SYNC_RUNS
+from ..runtime.metrics import TWILIO_RETRIES, TWILIO_SYNC_ERRORS, TWILIO_SYNC_RUNS
 from ..policy.model import Account, Policy, TwilioMode
 from ..store.leases import LeaseStore
 from ..store.twilio_snapshots import SyncWrite, TwilioSnapshotStore

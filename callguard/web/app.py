@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from ..config import config_from_environment
+from ..runtime.settings import config_from_environment
 from .extension import CallGuard
 
 

@@ -13,7 +13,7 @@ import logging
 
 from flask import Flask
 
-from ..config import Settings
+from ..runtime.settings import Settings
 from ..clock import Clock
 from ..engine import Guard
 from ..errors import StoreUnavailable
@@ -22,7 +22,7 @@ from ..store.counters import open_counters
 from ..traffic.alerts import AlertSink
 from ..traffic.monitor import TrafficEvent, TrafficMonitor
 from ..lookups import Lookups
-from ..metrics import MetricsRecorder
+from ..runtime.metrics import MetricsRecorder
 from ..policy.loader import load_policy
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.changes import log_change
@@ -34,7 +34,7 @@ from ..store.overrides import OverrideStore
 from ..store.twilio_snapshots import TwilioSnapshotStore
 from ..sync.runner import build_twilio_sync
 from ..sync.scheduler import SyncScheduler
-from ..policy_refresh import PolicyRefresher
+from ..runtime.refresh import PolicyRefresher
 from ..registry import RegistryDirectory
 from ..store.database import create_database_engine
 from ..store.migrate import ensure_schema

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..errors import StoreUnavailable
-from ..metrics import exposition
+from ..runtime.metrics import exposition
 from ..policy.model import Policy, TwilioMode
 from ..sync.model import TwilioSnapshot
 from ..store.audit import BatchingAuditLog

@@ -24,7 +24,7 @@ from flask import Response, request
 from twilio.request_validator import get_signature_algorithm
 
 from ..errors import UpstreamError
-from ..metrics import upstream_failure
+from ..runtime.metrics import upstream_failure
 from ..policy.model import ProxyRoute, ProxyRoutes
 from ..rendering import render_refusal
 from .protect import answer_response

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 from werkzeug.datastructures import MultiDict
 
-from ..auth_tokens import resolve_auth_tokens
+from ..policy.auth_tokens import resolve_auth_tokens
 
 __all__ = ["SignatureValidator", "resolve_auth_tokens"]
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from ..config import Settings
+from ..runtime.settings import Settings
 from ..engine import Guard
 from ..lookups import RegistryLookup
 from .upstream import UpstreamClient
-from ..policy_refresh import PolicyRefresher
+from ..runtime.refresh import PolicyRefresher
 from ..store.last_good import LastGood
 from ..store.overrides import OverrideStore
 from ..store.audit import BatchingAuditLog, SqlAuditLog

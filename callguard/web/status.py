@@ -20,7 +20,7 @@ import twiml
 
 from ..checks.traffic import effective_traffic
 from ..errors import StoreUnavailable
-from ..metrics import store_error
+from ..runtime.metrics import store_error
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from .responses import forbidden, twiml_response
 from .state import CallguardState

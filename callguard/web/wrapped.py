@@ -22,7 +22,7 @@ from twiml.document import parse_twiml
 
 from ..checks.traffic import effective_traffic
 from ..errors import TwimlError, UpstreamError
-from ..metrics import upstream_failure
+from ..runtime.metrics import upstream_failure
 from ..wrapping.policing import Callbacks, WrappedCall, dial_string, police_twiml
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..policy.model import FailMode

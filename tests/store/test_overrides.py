@@ -1,4 +1,4 @@
-"""Runtime changes in the database and their propagation (callguard.store.overrides, callguard.policy_refresh)."""
+"""Runtime changes in the database and their propagation (callguard.store.overrides, callguard.runtime.refresh)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from callguard import Action, DialRequest, FakeClock, Guard, load_policy
-from callguard.policy_refresh import PolicyRefresher
+from callguard.runtime.refresh import PolicyRefresher
 from callguard.store import create_database_engine, ensure_schema
 from callguard.store.overrides import OverrideStore
 

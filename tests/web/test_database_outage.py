@@ -1,6 +1,6 @@
 """The records database becomes unreachable under a running app: calls are decided on the last
 good data up to CALLGUARD_DATABASE_STALE_LIMIT, then by the fail mode; emergency calls still
-connect; when the database is back everything is as before (callguard.policy_refresh,
+connect; when the database is back everything is as before (callguard.runtime.refresh,
 callguard.store.last_good, the engine's staleness limit)."""
 
 from __future__ import annotations

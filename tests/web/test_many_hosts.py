@@ -1,6 +1,6 @@
 """Two callguard instances (gunicorn, on different ports) sharing the real PostgreSQL and Redis: a
 change made through one instance's admin API is enforced by the other within one second
-(callguard.store.change_notices, callguard.policy_refresh)."""
+(callguard.store.change_notices, callguard.runtime.refresh)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any, Callable
 import pytest
 
 from ..conftest import ADMIN_TOKEN, BASE_POLICY, MAIN, MAIN_TOKEN, TENANT, TENANT_TOKEN, dial_params
-from .conftest import Server, free_port, start_server
+from ..conftest import free_port
+from ..servers import Server, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis]
 

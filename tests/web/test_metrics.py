@@ -1,4 +1,4 @@
-"""GET /metrics (callguard.metrics)."""
+"""GET /metrics (callguard.runtime.metrics)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_the_decision_latency_histogram_holds_what_prometheus_observe_would() ->
     as a histogram with the same buckets fed by its public ``observe``, bucket bounds included."""
     from prometheus_client import CollectorRegistry, Histogram
 
-    from callguard.metrics import _Observer
+    from callguard.runtime.metrics import _Observer
 
     registry = CollectorRegistry()
     buckets = (5e-6, 1e-5, 2.5e-5, 1e-3, 0.1)
@@ -82,7 +82,7 @@ def test_the_decision_latency_histogram_holds_what_prometheus_observe_would() ->
 def test_the_decision_counters_hold_what_prometheus_inc_would() -> None:
     from prometheus_client import CollectorRegistry, Counter
 
-    from callguard.metrics import counter_increment
+    from callguard.runtime.metrics import counter_increment
 
     registry = CollectorRegistry()
     ours = Counter("ours", "x", ["action"], registry=registry)

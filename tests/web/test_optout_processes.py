@@ -15,7 +15,7 @@ from callguard.store import create_database_engine
 from callguard.store.optouts import OptOutStore
 
 from ..conftest import BASE_POLICY, MAIN, dial_params, parse_twiml
-from .conftest import Server, signed_request, start_server
+from ..servers import Server, signed_request, start_server
 
 pytestmark = pytest.mark.server
 

@@ -1,4 +1,4 @@
-"""callguard served by real gunicorn workers over loopback (callguard.serve)."""
+"""callguard served by real gunicorn workers over loopback (callguard.cli.gunicorn)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from callguard.store import SqlAuditLog, create_database_engine
 
 from ..conftest import dial_params, parse_twiml
-from .conftest import Server, start_server
+from ..servers import Server, start_server
 
 pytestmark = pytest.mark.server
 
@@ -76,7 +76,7 @@ def test_metrics_add_up_every_worker(policy_path: Path, tmp_path: Path, servers:
 
     import socket
 
-    from .conftest import signed_request
+    from ..servers import signed_request
 
     server = start_server(policy_path, tmp_path, workers=2)
     servers.append(server)

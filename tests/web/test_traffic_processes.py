@@ -9,7 +9,7 @@ from typing import Callable
 import pytest
 
 from ..conftest import BASE_POLICY, dial_params
-from .conftest import Server, signed_request, start_server
+from ..servers import Server, signed_request, start_server
 
 pytestmark = pytest.mark.server
 

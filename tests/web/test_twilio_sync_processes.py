@@ -11,7 +11,7 @@ import pytest
 
 from ..conftest import MAIN, dial_params
 from ..sync.twilio_double import TwilioDouble
-from .conftest import Server, start_server, wait_for_lines
+from ..servers import Server, start_server, wait_for_lines
 
 pytestmark = pytest.mark.server
 

@@ -17,7 +17,7 @@ from flask import Response, jsonify, request
 
 from ...numbers.risk import validate_e164_prefix
 from ...policy.model import Account, Campaign, Permission
-from ...compliance_cli import normalize_number
+from ...cli.records import normalize_number
 from ...policy.loader import NON_GEO_KEYS
 from ...store.audit import AuditRecord
 from ...records import CONSENT_KINDS, Consent, OptOut

@@ -13,10 +13,10 @@ from typing import Any, NoReturn
 
 import click
 
-from .config import Settings, auto_migrate, config_from_environment
-from .decision import Action, DialRequest
-from .errors import CallguardError, ConfigError
-from .policy.loader import load_policy
+from ..runtime.settings import Settings, auto_migrate, config_from_environment
+from ..decision import Action, DialRequest
+from ..errors import CallguardError, ConfigError
+from ..policy.loader import load_policy
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -105,20 +105,20 @@ def check(
     The traffic limits are checked against the server's counters as a what-if: the call is not
     counted and takes no slot.
     """
-    from .engine import Guard
-    from .lookups import Lookups
-    from .policy.loader import ACCOUNT_SID
-    from .registry import RegistryDirectory
-    from .store.audit import SqlAuditLog
-    from .store.consents import ConsentStore
-    from .store.counters import open_counters
-    from .traffic.counters import CounterBackend
-    from .store.database import create_database_engine, default_database_url
-    from .store.optouts import OptOutStore
-    from .store.twilio_snapshots import TwilioSnapshotStore
-    from .sync.apply import apply_twilio
-    from .store.migrate import ensure_schema
-    from .traffic.monitor import TrafficMonitor
+    from ..engine import Guard
+    from ..lookups import Lookups
+    from ..policy.loader import ACCOUNT_SID
+    from ..registry import RegistryDirectory
+    from ..store.audit import SqlAuditLog
+    from ..store.consents import ConsentStore
+    from ..store.counters import open_counters
+    from ..traffic.counters import CounterBackend
+    from ..store.database import create_database_engine, default_database_url
+    from ..store.optouts import OptOutStore
+    from ..store.twilio_snapshots import TwilioSnapshotStore
+    from ..sync.apply import apply_twilio
+    from ..store.migrate import ensure_schema
+    from ..traffic.monitor import TrafficMonitor
 
     if not policy_path:
         _fail("--policy: no policy file given (or set CALLGUARD_POLICY)")
@@ -208,11 +208,11 @@ def check(
 )
 def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int, access_log: bool, control_socket: str | None) -> None:
     """Serve the webhooks under gunicorn."""
-    from .serve import prepare_metrics_directory
+    from .gunicorn import prepare_metrics_directory
 
     prepare_metrics_directory()  # before anything imports prometheus-client
-    from .serve import configure_logging, preflight
-    from .serve import serve as run_server
+    from .gunicorn import configure_logging, preflight
+    from .gunicorn import serve as run_server
 
     configure_logging()
     if not policy_path:
@@ -227,13 +227,13 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
     run_server(config, bind=bind, workers=workers, timeout=timeout, access_log=access_log, control_socket=control_socket)
 
 
-from .compliance_cli import consent, optout  # noqa: E402
-from .db_cli import db  # noqa: E402
-from .registry.cli import registry  # noqa: E402
-from .simulate_cli import simulate_command  # noqa: E402
-from .runtime_cli import register as register_runtime_commands  # noqa: E402
-from .sync_cli import sync  # noqa: E402
-from .traffic.cli import report, traffic  # noqa: E402
+from .records import consent, optout  # noqa: E402
+from .db import db  # noqa: E402
+from .registry import registry  # noqa: E402
+from .simulate import simulate_command  # noqa: E402
+from .overrides import register as register_runtime_commands  # noqa: E402
+from .sync import sync  # noqa: E402
+from .traffic import report, traffic  # noqa: E402
 
 main.add_command(optout)
 main.add_command(consent)
@@ -245,5 +245,3 @@ main.add_command(sync)
 main.add_command(simulate_command, name="simulate")
 register_runtime_commands(main)
 
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -12,15 +12,15 @@ from typing import Any, NoReturn
 
 import click
 
-from ..compliance_cli import _context, _records_options, cli_actor
+from .records import _context, _records_options, cli_actor
 from ..errors import CallguardError
 from ..numbers.risk import validate_e164_prefix
 from ..policy.loader import load_policy
-from ..runtime_cli import _actor_option
+from .overrides import _actor_option
 from ..store.counters import open_counters
-from .counters import ClearFlag, CounterBackend
+from ..traffic.counters import ClearFlag, CounterBackend
 from ..store.changes import log_change
-from .monitor import TrafficMonitor
+from ..traffic.monitor import TrafficMonitor
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

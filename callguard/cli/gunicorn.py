@@ -1,6 +1,6 @@
 """Run callguard under gunicorn: the settings checked once before workers fork, the worker hooks,
 and the gunicorn application ``callguard serve`` runs (``gunicorn wsgi:app`` gets the same checks
-and hooks from :mod:`callguard.gunicorn_conf`)."""
+and hooks from :mod:`callguard.cli.gunicorn_conf`)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any, Mapping, MutableMapping
 
 from gunicorn.app.base import BaseApplication
 
-from .auth_tokens import resolve_auth_tokens
-from .config import Settings
-from .errors import ConfigError, StoreUnavailable
-from .policy.loader import load_policy
+from ..policy.auth_tokens import resolve_auth_tokens
+from ..runtime.settings import Settings
+from ..errors import ConfigError, StoreUnavailable
+from ..policy.loader import load_policy
 
 log = logging.getLogger("callguard")
 
@@ -29,11 +29,11 @@ def preflight(config: MutableMapping[str, Any]) -> Settings:
     workers a wait. ``config`` gets the absolute database URL, so every worker opens the file
     the master checked whatever its working directory.
     """
-    from .registry import RegistryDirectory
-    from .store.counters import open_counters
-    from .store.database import create_database_engine
-    from .store.migrate import ensure_schema
-    from .web.admin.tokens import parse_admin_tokens
+    from ..registry import RegistryDirectory
+    from ..store.counters import open_counters
+    from ..store.database import create_database_engine
+    from ..store.migrate import ensure_schema
+    from ..web.admin.tokens import parse_admin_tokens
 
     settings = Settings.from_mapping(config)
     config["CALLGUARD_DATABASE_URL"] = settings.database_url
@@ -80,7 +80,7 @@ def prepare_metrics_directory() -> str:
     return directory
 
 
-# gunicorn's server hooks, by their setting names (CallguardServer and callguard.gunicorn_conf set them).
+# gunicorn's server hooks, by their setting names (CallguardServer and callguard.cli.gunicorn_conf set them).
 
 
 def child_exit(server: Any, worker: Any) -> None:
@@ -133,7 +133,7 @@ class CallguardServer(BaseApplication):  # type: ignore[misc]
         self.cfg.set("post_worker_init", post_worker_init)
 
     def load(self) -> Any:
-        from .web.app import create_app
+        from ..web.app import create_app
 
         return create_app(self.app_config)
 

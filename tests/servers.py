@@ -1,4 +1,4 @@
-"""Real gunicorn servers on loopback for the web tests that need processes, not a test client."""
+"""Real gunicorn servers on loopback, for the tests that need processes, not a test client."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 from urllib.parse import urlencode
 
-import pytest
 from twilio.request_validator import RequestValidator
 
-from ..conftest import MAIN_TOKEN, TENANT_TOKEN, free_port
+from .conftest import MAIN_TOKEN, TENANT_TOKEN, free_port
 
 
 def wait_for_lines(process: subprocess.Popen[bytes], needle: bytes, count: int, timeout: float) -> list[bytes]:
@@ -112,14 +111,3 @@ def start_server(
         process.wait(timeout=30)
         raise
     return Server(port, database_url, process, workers, log)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    """Collects servers started by a test and makes sure none outlives it."""
-    started: list[Server] = []
-    yield started
-    for server in started:
-        if server.process.poll() is None:
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait(timeout=30)

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import requests
 from twilio.request_validator import RequestValidator
 
-from .decision import DECISION_HEADER
+from ..decision import DECISION_HEADER
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 OUTBOUND_PATH = "/voice/outbound"

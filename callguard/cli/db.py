@@ -9,9 +9,9 @@ from typing import Iterator, NoReturn
 import click
 from sqlalchemy.engine import Engine
 
-from .errors import CallguardError
-from .store.database import create_database_engine, default_database_url, redact_url
-from .store.migrate import current_revision, ensure_schema, head_revision, history, schema_differences
+from ..errors import CallguardError
+from ..store.database import create_database_engine, default_database_url, redact_url
+from ..store.migrate import current_revision, ensure_schema, head_revision, history, schema_differences
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

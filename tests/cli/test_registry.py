@@ -1,4 +1,4 @@
-"""``callguard registry`` (callguard.registry.cli)."""
+"""``callguard registry`` (callguard.cli.registry)."""
 
 from __future__ import annotations
 

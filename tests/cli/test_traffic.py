@@ -1,4 +1,4 @@
-"""``callguard report traffic`` and ``callguard traffic lift`` (callguard.traffic.cli)."""
+"""``callguard report traffic`` and ``callguard traffic lift`` (callguard.cli.traffic)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,12 @@ import os
 import click
 import requests
 
-from .auth_tokens import split_tokens
-from .cli_errors import BadUsage, Failed
-from .errors import ConfigError
-from .policy.loader import load_policy
-from .policy.model import Policy
-from .simulate import DEFAULT_URL, OUTBOUND_PATH, SimulatedCall, random_sid, simulate
+from ..policy.auth_tokens import split_tokens
+from .errors import BadUsage, Failed
+from ..errors import ConfigError
+from ..policy.loader import load_policy
+from ..policy.model import Policy
+from .simulated_call import DEFAULT_URL, OUTBOUND_PATH, SimulatedCall, random_sid, simulate
 
 DEFAULT_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
 

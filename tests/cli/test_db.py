@@ -1,4 +1,4 @@
-"""``callguard db …``: the schema migrations from the command line (callguard.db_cli)."""
+"""``callguard db …``: the schema migrations from the command line (callguard.cli.db)."""
 
 from __future__ import annotations
 

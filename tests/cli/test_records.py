@@ -1,4 +1,4 @@
-"""``callguard optout`` and ``callguard consent`` (callguard.compliance_cli)."""
+"""``callguard optout`` and ``callguard consent`` (callguard.cli.records)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from callguard.store import create_database_engine
 from callguard.store.consents import ConsentStore
 from callguard.store.optouts import OptOutStore
 
-from .conftest import BASE_POLICY, MAIN, TENANT
+from ..conftest import BASE_POLICY, MAIN, TENANT
 
 
 @pytest.fixture

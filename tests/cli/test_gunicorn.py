@@ -1,4 +1,4 @@
-"""callguard.serve: the gunicorn application and hooks, and the checks before any worker starts
+"""callguard.cli.gunicorn: the gunicorn application and hooks, and the checks before any worker starts
 (tests/web/test_server.py runs the server itself)."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from twilio.request_validator import RequestValidator
 
 from callguard.cli import main
-from callguard.serve import CallguardServer, freeze_startup_objects, gunicorn_options
+from callguard.cli.gunicorn import CallguardServer, freeze_startup_objects, gunicorn_options
 
-from .conftest import MAIN, MAIN_TOKEN, TENANT_TOKEN, free_port
+from ..conftest import MAIN, MAIN_TOKEN, TENANT_TOKEN, free_port
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_gunicorns_control_socket_only_at_a_path_given() -> None:
 
 # -- bad settings stop start-up once, in the master, with one line ------------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _serve(policy_path: Path, tmp_path: Path, **env: str) -> tuple[int, str]:
@@ -147,7 +147,7 @@ def test_gunicorn_wsgi_app_stops_once_with_one_line(tmp_path: Path, env: dict[st
 
 @pytest.mark.server
 def test_gunicorn_wsgi_app_serves_with_callguards_hooks(policy_path: Path, tmp_path: Path) -> None:
-    from .web.conftest import wait_for_lines
+    from ..servers import wait_for_lines
 
     port = free_port()
     process = subprocess.Popen(
@@ -169,7 +169,7 @@ def test_gunicorn_wsgi_app_serves_with_callguards_hooks(policy_path: Path, tmp_p
                            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
         response = connection.getresponse()
         assert response.status == 200 and response.getheader("X-Callguard-Decision") == "connect; reasons=ok"
-        # The master prepared one metrics directory for every worker (callguard.gunicorn_conf's on_starting).
+        # The master prepared one metrics directory for every worker (callguard.cli.gunicorn_conf's on_starting).
         metrics = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         metrics.request("GET", "/metrics")
         assert b"callguard_decisions_total" in metrics.getresponse().read()

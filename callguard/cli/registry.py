@@ -13,10 +13,10 @@ import numpy as np
 import phonenumbers
 
 from ..errors import ConfigError
-from .builder import build as build_file, install_file
-from .format import EXTENSION, RegistryKind
-from .parsers import MalformedLine, ParseReport, parse_e164, parse_ftc_changes, parse_nanp, parse_tps
-from .reader import STALE_AFTER_DAYS, RegistryFile
+from ..registry.builder import build as build_file, install_file
+from ..registry.format import EXTENSION, RegistryKind
+from ..registry.parsers import MalformedLine, ParseReport, parse_e164, parse_ftc_changes, parse_nanp, parse_tps
+from ..registry.reader import STALE_AFTER_DAYS, RegistryFile
 
 FORMATS = {"ftc": RegistryKind.NANP, "dncl": RegistryKind.NANP, "tps": RegistryKind.SORTED, "e164": RegistryKind.SORTED}
 DEFAULT_REGIONS = {

@@ -1,7 +1,7 @@
 """gunicorn settings for ``gunicorn wsgi:app``: callguard's start-up checks and worker hooks.
 
 gunicorn reads ``gunicorn.conf.py`` from its working directory; the one beside ``wsgi.py`` takes
-its settings from here, and from anywhere else ``gunicorn -c python:callguard.gunicorn_conf
+its settings from here, and from anywhere else ``gunicorn -c python:callguard.cli.gunicorn_conf
 wsgi:app`` does. Every module-level name that is a gunicorn setting applies: the same hooks and
 request limits ``callguard serve`` runs with, and its checks before any worker forks.
 """
@@ -11,17 +11,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .config import config_from_environment
-from .errors import CallguardError
-from .serve import (
-    child_exit,
-    configure_logging,
-    gunicorn_options,
-    post_worker_init,
-    preflight,
-    prepare_metrics_directory,
-    worker_exit,
-)
+from ..runtime.settings import config_from_environment
+from ..errors import CallguardError
+from .gunicorn import child_exit, configure_logging, gunicorn_options, post_worker_init, preflight, prepare_metrics_directory, worker_exit
 
 __all__ = [
     "child_exit",

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .clock import Clock, system_clock
-from .errors import ConfigError
-from .store.database import default_database_url
+from ..clock import Clock, system_clock
+from ..errors import ConfigError
+from ..store.database import default_database_url
 
 ENVIRONMENT_KEYS = (
     "CALLGUARD_POLICY",

@@ -1,4 +1,4 @@
-"""``callguard sync`` against the Twilio double (callguard.sync_cli)."""
+"""``callguard sync`` against the Twilio double (callguard.cli.sync)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from callguard.store.leases import LeaseStore
 from callguard.store.twilio_snapshots import TwilioSnapshotStore
 from callguard.sync.runner import LEASE
 
-from .conftest import MAIN, MAIN_TOKEN, STRANGER, TENANT, TENANT_TOKEN
-from .sync.twilio_double import TwilioDouble
+from ..conftest import MAIN, MAIN_TOKEN, STRANGER, TENANT, TENANT_TOKEN
+from ..sync.twilio_double import TwilioDouble
 
 
 def run(policy: Path, database_url: str, *args: str, **env: str) -> tuple[int, str, str]:

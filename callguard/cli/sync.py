@@ -14,9 +14,9 @@ from typing import NoReturn
 
 import click
 
-from .compliance_cli import _context, _records_options
-from .config import Settings, config_from_environment
-from .errors import ConfigError
+from .records import _context, _records_options
+from ..runtime.settings import Settings, config_from_environment
+from ..errors import ConfigError
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -29,7 +29,7 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 @_records_options
 def sync(accounts: tuple[str, ...], policy_path: str | None, database_url: str | None) -> None:
     """Read numbers, caller IDs, subaccounts and dialing permissions from Twilio now."""
-    from .sync.runner import build_twilio_sync
+    from ..sync.runner import build_twilio_sync
 
     # Failures are reported below, one line each; the runner's log lines would repeat them.
     logging.getLogger("callguard").addHandler(logging.NullHandler())

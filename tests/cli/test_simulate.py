@@ -1,4 +1,4 @@
-"""``callguard simulate`` against a real callguard server on loopback (callguard.simulate, callguard.simulate_cli)."""
+"""``callguard simulate`` against a real callguard server on loopback (callguard.cli.simulated_call, callguard.cli.simulate)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from defusedxml import ElementTree
 
 from ..conftest import BASE_POLICY, MAIN, MAIN_TOKEN, TENANT, TENANT_TOKEN, free_port
-from .conftest import Server, start_server
+from ..servers import Server, start_server
 
 pytestmark = pytest.mark.server
 

@@ -18,17 +18,17 @@ from typing import Any, Iterator, NoReturn
 
 import click
 
-from .config import auto_migrate
-from .errors import CallguardError
-from .numbers.classify import classify_number
-from .numbers.dialstring import TargetKind, normalize_dial_string
-from .policy.loader import load_policy
-from .policy.model import Account, Policy
-from .records import CONSENT_KINDS
-from .store.consents import ConsentStore
-from .store.database import create_database_engine, default_database_url
-from .store.optouts import OptOutStore
-from .store.migrate import ensure_schema
+from ..runtime.settings import auto_migrate
+from ..errors import CallguardError
+from ..numbers.classify import classify_number
+from ..numbers.dialstring import TargetKind, normalize_dial_string
+from ..policy.loader import load_policy
+from ..policy.model import Account, Policy
+from ..records import CONSENT_KINDS
+from ..store.consents import ConsentStore
+from ..store.database import create_database_engine, default_database_url
+from ..store.optouts import OptOutStore
+from ..store.migrate import ensure_schema
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

@@ -22,16 +22,16 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .config import TWILIO_MAX_STALENESS
-from .engine import Guard
-from .errors import CallguardError
-from .policy.loader import load_policy
-from .policy.model import Policy
-from .policy.overrides import NO_OVERRIDES, Overrides, apply_overrides
-from .store.overrides import OverrideStore
-from .store.twilio_snapshots import TwilioSnapshotStore
-from .sync.apply import apply_twilio
-from .sync.model import EMPTY_SNAPSHOT, TwilioSnapshot
+from .settings import TWILIO_MAX_STALENESS
+from ..engine import Guard
+from ..errors import CallguardError
+from ..policy.loader import load_policy
+from ..policy.model import Policy
+from ..policy.overrides import NO_OVERRIDES, Overrides, apply_overrides
+from ..store.overrides import OverrideStore
+from ..store.twilio_snapshots import TwilioSnapshotStore
+from ..sync.apply import apply_twilio
+from ..sync.model import EMPTY_SNAPSHOT, TwilioSnapshot
 
 log = logging.getLogger("callguard.policy")
 

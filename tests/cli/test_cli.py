@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from callguard.cli import main
 from callguard.store import SqlAuditLog, create_database_engine
 
-from .conftest import MAIN
+from ..conftest import MAIN
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -62,7 +62,7 @@ def test_check_a_telemarketing_call_reads_the_registries(write_policy: Callable[
     from callguard.registry import RegistryKind
     from callguard.registry.builder import build
 
-    from .conftest import BASE_POLICY
+    from ..conftest import BASE_POLICY
 
     # Open all day, so the answer does not depend on when the test runs.
     path = write_policy(
@@ -193,7 +193,7 @@ def test_check_reads_the_traffic_counters_without_counting(
     from callguard.lookups import Lookups
     from callguard.traffic import TrafficMonitor
 
-    from .conftest import BASE_POLICY
+    from ..conftest import BASE_POLICY
 
     counters, options, env = server_counters
     path = write_policy(BASE_POLICY + "\n[traffic]\nconcurrent = 2\n", name="traffic.toml")
@@ -229,7 +229,7 @@ def test_check_reads_the_traffic_counters_without_counting(
 
 
 def test_check_where_no_server_has_counted_creates_no_counters_file(write_policy: Callable[..., Path], sqlite_url: str, tmp_path: Path) -> None:
-    from .conftest import BASE_POLICY
+    from ..conftest import BASE_POLICY
 
     path = write_policy(BASE_POLICY + "\n[traffic]\nconcurrent = 1\n")
     missing = tmp_path / "no-server-here" / "counters.db"

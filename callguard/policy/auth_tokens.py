@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from .errors import ConfigError
-from .policy.model import Policy
+from ..errors import ConfigError
+from .model import Policy
 
 
 def split_tokens(value: str | None) -> tuple[str, ...]:

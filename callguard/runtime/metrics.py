@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 
-from .decision import Decision
+from ..decision import Decision
 
 DECISIONS = Counter(
     "callguard_decisions_total", "Decisions made, by action and deciding reason.", ["action", "reason"]

@@ -13,9 +13,9 @@ from typing import Any, NoReturn
 
 import click
 
-from .compliance_cli import _context, _records_options, cli_actor
-from .numbers.risk import validate_e164_prefix
-from .store.overrides import OverrideStore
+from .records import _context, _records_options, cli_actor
+from ..numbers.risk import validate_e164_prefix
+from ..store.overrides import OverrideStore
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

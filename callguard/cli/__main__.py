@@ -1,0 +1,5 @@
+"""``python -m callguard.cli``: the ``callguard`` command."""
+
+from . import main
+
+main()
