@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from callguard import CallGuard  # noqa: E402
-from callguard.config import config_from_environment  # noqa: E402
+from callguard.runtime.settings import config_from_environment  # noqa: E402
 from voice_app import create_app  # noqa: E402
 
 app = create_app()
