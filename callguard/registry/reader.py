@@ -11,13 +11,14 @@ import mmap
 import os
 import zlib
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .builder import decode_nanp
 from .format import FormatError, Header, RegistryKind, unpack_header
 from .probe import NanpProbe, SortedProbe
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SECONDS_PER_DAY = 86_400.0
 STALE_AFTER_DAYS = 31.0  # the FTC's and the CRTC's limit on a registry copy's age
@@ -100,6 +101,11 @@ class RegistryFile:
 
     def keys(self) -> np.ndarray:
         """Every key the file holds, sorted (10-digit national numbers for NANP, else E.164 digits)."""
+        # numpy only here: deciding calls reads a registry through the probes, never every key.
+        import numpy as np
+
+        from .builder import decode_nanp
+
         h = self.header
         first = np.frombuffer(self._map, dtype="<u8", count=h.section1[1] // 8, offset=h.section1[0])
         if h.kind is RegistryKind.SORTED:
