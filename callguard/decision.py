@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .errors import StoreUnavailable
 from .numbers.classify import NumberInfo
 from .numbers.dialstring import DialTarget
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
+    """What happens to the call; its value (``str()``, ``format()``) is the word in headers and the audit log."""
+
     CONNECT = "connect"
     REJECT = "reject"
     DISCLOSE = "disclose"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-# Not frozen, like Decision: a frozen dataclass sets each of its eleven fields through
-# object.__setattr__, three times the cost of building one (every dial target of every call
-# builds one). Treat it as read-only; it still hashes by its fields.
-@dataclass(slots=True, unsafe_hash=True)
+# A plain slotted dataclass, as Decision is, not a frozen one: every dial target of every call
+# builds one, and a frozen dataclass's __init__ costs a request more than 1 % (benchmarks/README.md).
+# Treat it as read-only. Being mutable, it is not hashable.
+@dataclass(slots=True)
 class DialRequest:
     """One outbound dial to decide on, as Twilio (or an API caller) described it.
 
@@ -65,8 +65,34 @@ class Allow:
     sentence: str
 
 
-# Not frozen: a frozen dataclass costs ~1.5 µs more to build, a fifth of a repeated decision.
-# Treat it as read-only.
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """The internal fault a decision was made by the fail mode for.
+
+    ``kind`` is the exception's class name (``StoreUnavailable``, ``StaleData``, ``RuntimeError``
+    …), ``message`` its message; for a store or counter backend that failed
+    (:class:`~callguard.errors.StoreUnavailable`), ``backend`` and ``operation`` say which and
+    doing what. ``str()`` gives ``"kind: message"``, the text the audit log keeps.
+    """
+
+    kind: str
+    message: str
+    backend: str | None = None
+    operation: str | None = None
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Fault:
+        if isinstance(exc, StoreUnavailable):
+            return cls(type(exc).__name__, str(exc), exc.backend, exc.operation)
+        return cls(type(exc).__name__, str(exc))
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+# A plain slotted dataclass, not a frozen one, though nothing changes one once made: a frozen
+# dataclass sets each field through object.__setattr__, which costs a request more than 1 %
+# (benchmarks/README.md). Treat it as read-only.
 @dataclass(slots=True)
 class Decision:
     """The engine's answer for one dial.
@@ -74,7 +100,8 @@ class Decision:
     ``reasons`` are the dotted codes of every refusal in check order (the first one decided),
     or a single connect code (``ok``, ``emergency``, ``fault.fail_open``). ``checks`` names the
     checks that ran; a check that could not apply (geo permissions for an unknown account, say)
-    is not listed.
+    is not listed. ``fault`` is set when the fail mode decided: the fault's kind, message and,
+    for a store outage, backend and operation.
     """
 
     action: Action
@@ -89,7 +116,7 @@ class Decision:
     refusals: tuple[Refusal, ...] = ()
     decided_at: float = 0.0
     elapsed_us: float = 0.0
-    fault: str | None = field(default=None)
+    fault: Fault | None = None
     campaign: str | None = None  # the campaign whose rules applied (a disclose plays its disclosure)
 
     @property
@@ -118,7 +145,7 @@ class Decision:
 
     def header_value(self) -> str:
         """The ``X-Callguard-Decision`` header: ``reject; reasons=geo.low_risk,callerid.not_owned``."""
-        return f"{self.action.value}; reasons={','.join(self.reasons)}"
+        return f"{self.action}; reasons={','.join(self.reasons)}"
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from .checks import DEFAULT_CHECKS, SKIP, TELEMARKETING_CHECKS, Check, DialContext
 from .clock import Clock, system_clock
-from .decision import Action, Allow, Decision, DialRequest, Refusal
+from .decision import Action, Allow, Decision, DialRequest, Fault, Refusal
 from .errors import StaleData, StoreUnavailable
 from .lookups import NO_LOOKUPS, Lookups
 from .numbers.classify import NumberClassifier, NumberInfo
@@ -24,9 +24,6 @@ from .numbers.dialstring import DEFAULT_EXTENSION_DIGITS, DialTarget, TargetKind
 from .policy.model import Account, FailMode, Policy
 
 log = logging.getLogger("callguard.engine")
-
-# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
-_CONNECT, _REJECT, _DISCLOSE = Action.CONNECT, Action.REJECT, Action.DISCLOSE
 
 
 class AuditSink(Protocol):
@@ -131,7 +128,7 @@ class _Snapshot:
             region, prefix = policy.defaults.default_region, None
 
         cid, cid_valid, cid_source, cid_region = self.caller_id(caller_id, from_, account_sid, region, trunk_default, extensions)
-        emergency_regions = (region,) if cid_region in (None, region) else (region, cid_region)  # type: ignore[assignment]
+        emergency_regions = (region,) if cid_region in (None, region) else (region, cid_region)
         target = normalize_dial_string(
             to, default_region=region, outside_line_prefix=prefix, emergency_regions=emergency_regions, extension_digits=extensions
         )
@@ -234,7 +231,7 @@ class Guard:
             elif outcome is not SKIP:
                 ran.append(name)
                 if outcome.__class__ is Allow:
-                    return self._finish(ctx, _CONNECT, (outcome.code,), outcome.sentence, ran, (), now, started)  # type: ignore[union-attr]
+                    return self._finish(ctx, Action.CONNECT, (outcome.code,), outcome.sentence, ran, (), now, started)
                 refusals.append(outcome)  # type: ignore[arg-type]
                 ctx.refused = True
         if refusals:
@@ -244,7 +241,7 @@ class Guard:
                 except Exception:
                     log.exception("could not give back the counters of refused call %s", request.call_sid)
             reasons = tuple(r.code for r in refusals)
-            return self._finish(ctx, _REJECT, reasons, refusals[0].sentence, ran, tuple(refusals), now, started)
+            return self._finish(ctx, Action.REJECT, reasons, refusals[0].sentence, ran, tuple(refusals), now, started)
         if ctx.telemarketing_number:
             campaign = ctx.campaign
             assert campaign is not None
@@ -252,8 +249,8 @@ class Guard:
                 f"Connect {ctx.target.e164} after the callee hears campaign {campaign.id}'s disclosure "
                 f"({campaign.organization}) and the opt-out prompt."
             )
-            return self._finish(ctx, _DISCLOSE, ("disclosure.required",), sentence, ran, (), now, started)
-        return self._finish(ctx, _CONNECT, ("ok",), "", ran, (), now, started)
+            return self._finish(ctx, Action.DISCLOSE, ("disclosure.required",), sentence, ran, (), now, started)
+        return self._finish(ctx, Action.CONNECT, ("ok",), "", ran, (), now, started)
 
     @staticmethod
     def _finish(
@@ -295,7 +292,7 @@ class Guard:
         policy = snapshot.policy
         now = self.clock() if now is None else now
         started = time.perf_counter() if started is None else started
-        fault = f"{type(exc).__name__}: {exc}"
+        fault = Fault.of(exc)
         account: Account | None = None
         target = DialTarget(TargetKind.INVALID, str(request.to), error="not examined: internal fault")
         info: NumberInfo | None = None
@@ -319,6 +316,7 @@ class Guard:
         if caller_id is None and account is not None:
             caller_id = account.default_caller_id
 
+        reasons: tuple[str, ...]
         if target.kind is TargetKind.EMERGENCY:
             action, reasons = Action.CONNECT, ("emergency", "fault.internal")
             sentence = f"{target.digits} is an emergency number: connected despite an internal fault ({fault})."

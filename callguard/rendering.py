@@ -8,6 +8,7 @@ import twiml
 
 from .decision import Action, Decision
 from .numbers.dialstring import TargetKind
+from .paths import VOICE_DISCLOSURE, VOICE_STATUS
 from .policy.model import Defaults, RejectStyle
 
 # What the caller hears when the policy announces refusals: short, and free of policy detail.
@@ -34,12 +35,12 @@ def spoken_reason(decision: Decision) -> str:
 
 def disclosure_url(base_url: str, campaign_id: str) -> str:
     """Where Twilio fetches the whisper played to the callee on answer, before the call is bridged."""
-    return f"{base_url}/voice/disclosure?{urlencode({'campaign': campaign_id})}"
+    return f"{base_url}{VOICE_DISCLOSURE}?{urlencode({'campaign': campaign_id})}"
 
 
 def status_callback_url(base_url: str, campaign_id: str | None) -> str:
     """Where Twilio reports the final status of a leg callguard dialled (traffic counters)."""
-    return f"{base_url}/voice/status" + (f"?{urlencode({'campaign': campaign_id})}" if campaign_id else "")
+    return f"{base_url}{VOICE_STATUS}" + (f"?{urlencode({'campaign': campaign_id})}" if campaign_id else "")
 
 
 def render_decision(decision: Decision, defaults: Defaults, *, base_url: str = "", status_callback: bool = False) -> str:

@@ -20,7 +20,10 @@ from .conftest import MAIN_TOKEN, TENANT_TOKEN, free_port
 
 
 def wait_for_lines(process: subprocess.Popen[bytes], needle: bytes, count: int, timeout: float) -> list[bytes]:
-    """Read the server's stderr until ``needle`` has appeared ``count`` times (no sleeping)."""
+    """Read the server's stderr until ``needle`` has appeared ``count`` times (no sleeping).
+
+    The pipe must be unbuffered (``bufsize=0``): a line a buffered reader has read ahead is
+    invisible to ``select``, which would then wait for it until the timeout."""
     assert process.stderr is not None
     selector = selectors.DefaultSelector()
     selector.register(process.stderr, selectors.EVENT_READ)
@@ -99,6 +102,7 @@ def start_server(
     process = subprocess.Popen(
         [sys.executable, "-m", "callguard.cli", "serve", "--policy", str(policy_path), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *args],
         env=env,
+        bufsize=0,  # unbuffered: wait_for_lines selects on the pipe, and a buffered reader would hold lines select cannot see
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         cwd=workdir,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
 from callguard import Action, Decision, DialRequest, FakeClock, Guard, load_policy
 from callguard.checks import DEFAULT_CHECKS
 from callguard.checks.context import DialContext
+from callguard.decision import Fault
+from callguard.errors import StoreUnavailable
 from callguard.numbers import TargetKind
 from callguard.policy import Policy
 
@@ -64,7 +66,8 @@ def test_a_fault_rejects_by_default_but_never_an_emergency_call(policy: Policy) 
     decision = guard.check(DialRequest(MAIN, "+14155550123", "+14155550100"))
     assert decision.action is Action.REJECT
     assert decision.reasons == ("fault.internal",)
-    assert decision.fault == "RuntimeError: boom"
+    assert decision.fault == Fault("RuntimeError", "boom")
+    assert str(decision.fault) == "RuntimeError: boom"
     emergency = guard.check(DialRequest(MAIN, "911", "+14155550100"))
     assert emergency.action is Action.CONNECT and emergency.target.digits == "911"
     assert emergency.reasons == ("emergency", "fault.internal")
@@ -97,7 +100,8 @@ def test_a_policy_kept_past_its_limit_decides_by_the_fail_mode(policy: Policy, c
     clock.advance(1)
     stale = guard.check(request)
     assert stale.action is Action.REJECT and stale.reasons == ("fault.internal",)
-    assert stale.fault == "StaleData: the runtime policy could not be refreshed and is past its staleness limit"
+    assert stale.fault is not None and stale.fault.kind == "StaleData"
+    assert str(stale.fault) == "StaleData: the runtime policy could not be refreshed and is past its staleness limit"
     assert guard.check(DialRequest(MAIN, "911", "+14155550100")).reasons == ("emergency", "fault.internal")
     assert len(audit.decisions) == 3
     guard.keep_policy_until(clock() + 300)  # refreshed again
@@ -105,6 +109,18 @@ def test_a_policy_kept_past_its_limit_decides_by_the_fail_mode(policy: Policy, c
     guard.keep_policy_until(None)
     clock.advance(86_400)
     assert guard.check(request).reasons == ("ok",)
+
+
+def test_a_store_outage_is_a_fault_with_its_backend_and_operation(policy: Policy) -> None:
+    def store_down(ctx: DialContext) -> None:
+        raise StoreUnavailable("connection refused (111)", backend="redis", operation="counters batch")
+
+    guard = Guard(policy, checks=(("store", store_down), *DEFAULT_CHECKS))
+    decision = guard.check(DialRequest(MAIN, "+14155550123", "+14155550100"))
+    assert decision.reasons == ("fault.internal",)
+    assert decision.fault == Fault("StoreUnavailable", "redis (counters batch): connection refused (111)", "redis", "counters batch")
+    assert str(decision.fault) == "StoreUnavailable: redis (counters batch): connection refused (111)"  # the audit log's text
+    assert decision.sentence == f"Internal fault ({decision.fault}); the call is refused by the policy's fail mode."
 
 
 def test_replacing_the_policy_takes_effect_at_once(guard: Guard, write_policy: Callable[..., object]) -> None:
@@ -157,8 +173,12 @@ def extension_policy(non_pstn: str) -> str:
     """
 
 
-@pytest.mark.parametrize(("non_pstn", "action", "reasons"), [("connect", Action.CONNECT, ("ok",)), ("reject", Action.REJECT, ("destination.non_pstn",))])
-def test_a_sip_extension_is_decided_by_non_pstn(write_policy: Callable[..., object], non_pstn: str, action: Action, reasons: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("non_pstn", "action", "reasons"), [("connect", Action.CONNECT, ("ok",)), ("reject", Action.REJECT, ("destination.non_pstn",))]
+)
+def test_a_sip_extension_is_decided_by_non_pstn(
+    write_policy: Callable[..., object], non_pstn: str, action: Action, reasons: tuple[str, ...]
+) -> None:
     guard = Guard(load_policy(write_policy(extension_policy(non_pstn))))  # type: ignore[arg-type]
     # On a SIP Domain the policy does not name the default applies; the extension's From falls
     # through to the SIP Domain's (else the account's) default caller ID.
@@ -167,7 +187,8 @@ def test_a_sip_extension_is_decided_by_non_pstn(write_policy: Callable[..., obje
         assert (decision.action, decision.reasons, decision.caller_id) == (action, reasons, caller_id)
         assert decision.target.kind is TargetKind.SIP and decision.target.dial_value == f"sip:201@{domain}"
     # Behind the outside-line prefix it is a number; an emergency number stays one.
-    outside = guard.check(DialRequest(MAIN, "sip:94155550123@office.sip.twilio.com", "sip:202@office.sip.twilio.com", sip_domain="office.sip.twilio.com"))
+    office = "office.sip.twilio.com"
+    outside = guard.check(DialRequest(MAIN, f"sip:94155550123@{office}", f"sip:202@{office}", sip_domain=office))
     assert (outside.action, outside.e164, outside.caller_id) == (Action.CONNECT, "+14155550123", "+14155550101")
     for emergency in ("sip:911@office.sip.twilio.com", "sip:9911@office.sip.twilio.com"):
         assert guard.check(DialRequest(MAIN, emergency, sip_domain="office.sip.twilio.com")).reasons == ("emergency",)
@@ -175,8 +196,12 @@ def test_a_sip_extension_is_decided_by_non_pstn(write_policy: Callable[..., obje
 
 def test_a_sip_domain_sets_what_an_extension_is(write_policy: Callable[..., object]) -> None:
     guard = Guard(load_policy(write_policy(extension_policy("reject"))))  # type: ignore[arg-type]
+
+    def reasons(user: str, domain: str) -> tuple[str, ...]:
+        return guard.check(DialRequest(MAIN, f"sip:{user}@{domain}", sip_domain=domain)).reasons
+
     # Extensions off: the user part is a number, as it always was (and 201 is not a valid one).
-    assert guard.check(DialRequest(MAIN, "sip:201@numbers.sip.twilio.com", sip_domain="numbers.sip.twilio.com")).reasons == ("destination.invalid",)
-    assert guard.check(DialRequest(MAIN, "sip:20@long.sip.twilio.com", sip_domain="long.sip.twilio.com")).reasons == ("destination.invalid",)
-    assert guard.check(DialRequest(MAIN, "sip:2000001@long.sip.twilio.com", sip_domain="long.sip.twilio.com")).reasons == ("destination.non_pstn",)
-    assert guard.check(DialRequest(MAIN, "sip:2000001@office.sip.twilio.com", sip_domain="office.sip.twilio.com")).reasons == ("destination.invalid",)
+    assert reasons("201", "numbers.sip.twilio.com") == ("destination.invalid",)
+    assert reasons("20", "long.sip.twilio.com") == ("destination.invalid",)
+    assert reasons("2000001", "long.sip.twilio.com") == ("destination.non_pstn",)
+    assert reasons("2000001", "office.sip.twilio.com") == ("destination.invalid",)

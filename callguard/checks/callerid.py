@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from ..decision import Refusal
 from ..numbers.dialstring import TargetKind
-from .context import DialContext, SKIP, Outcome
-
-# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
-_PSTN = TargetKind.PSTN
+from .context import SKIP, DialContext, Outcome
 
 
 def check_caller_id(ctx: DialContext) -> Outcome:
     account = ctx.account
     # Only PSTN dials carry a PSTN caller ID; <Client> and <Sip> dials take any identity.
-    if account is None or ctx.target.kind is not _PSTN:
+    if account is None or ctx.target.kind is not TargetKind.PSTN:
         return SKIP
     caller_id = ctx.caller_id
     if caller_id is None:

@@ -8,10 +8,6 @@ from ..numbers.regions import region_name
 from ..policy.model import NonPstnMode
 from .context import DialContext, Outcome
 
-# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
-_PSTN, _INVALID, _CONNECT_NON_PSTN = TargetKind.PSTN, TargetKind.INVALID, NonPstnMode.CONNECT
-
-
 _NON_PSTN = {
     TargetKind.CLIENT: "client identity",
     TargetKind.SIP: "SIP endpoint",
@@ -23,7 +19,7 @@ _NON_PSTN = {
 def check_destination(ctx: DialContext) -> Outcome:
     target = ctx.target
     kind = target.kind
-    if kind is _PSTN:
+    if kind is TargetKind.PSTN:
         info = ctx.info
         assert info is not None
         if not info.valid:
@@ -39,11 +35,11 @@ def check_destination(ctx: DialContext) -> Outcome:
                 f"{target.e164} cannot be dialled from outside {region_name(info.region)}.",
             )
         return None
-    if kind is _INVALID:
+    if kind is TargetKind.INVALID:
         return Refusal("destination", "destination.invalid", f"{target.raw!r} cannot be dialled: {target.error}.")
     if kind in _NON_PSTN:
         mode = ctx.account.non_pstn if ctx.account is not None else ctx.policy.defaults.non_pstn
-        if mode is _CONNECT_NON_PSTN:
+        if mode is NonPstnMode.CONNECT:
             return None
         what = _NON_PSTN[kind]
         return Refusal(

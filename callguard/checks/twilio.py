@@ -15,15 +15,12 @@ from ..decision import Refusal
 from ..policy.model import FailMode, TwilioMode
 from .context import SKIP, DialContext, Outcome
 
-# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
-_TWILIO_OFF, _FAIL_REJECT = TwilioMode.OFF, FailMode.REJECT
-
 
 def check_twilio(ctx: DialContext) -> Outcome:
     account = ctx.account
-    if account is None or account.twilio_mode is _TWILIO_OFF:
+    if account is None or account.twilio_mode is TwilioMode.OFF:
         return SKIP
-    if ctx.policy.defaults.fail_mode is not _FAIL_REJECT:
+    if ctx.policy.defaults.fail_mode is not FailMode.REJECT:
         return None
     if account.twilio_synced_at is None:
         return Refusal(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, NoReturn
 
 import click
 from sqlalchemy.engine import Engine
@@ -12,11 +11,7 @@ from sqlalchemy.engine import Engine
 from ..errors import CallguardError
 from ..store.database import create_database_engine, default_database_url, redact_url
 from ..store.migrate import current_revision, ensure_schema, head_revision, history, schema_differences
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"callguard: {message}", err=True)
-    sys.exit(code)
+from .errors import BadUsage, Failed
 
 
 _database_option = click.option(
@@ -30,11 +25,9 @@ def _engine(database_url: str | None) -> Iterator[tuple[str, Engine]]:
     try:
         engine = create_database_engine(url)
     except CallguardError as exc:
-        _fail(str(exc), 2)
+        raise BadUsage(str(exc)) from None
     try:
         yield redact_url(url), engine
-    except CallguardError as exc:
-        _fail(str(exc))
     finally:
         engine.dispose()
 
@@ -65,7 +58,7 @@ def current(database_url: str | None) -> None:
     if revision == head:
         click.echo(f"{shown}: revision {revision} (up to date)")
         return
-    _fail(f"{shown}: revision {revision or 'none'}, this callguard needs {head}: run `callguard db upgrade`")
+    raise Failed(f"{shown}: revision {revision or 'none'}, this callguard needs {head}: run `callguard db upgrade`")
 
 
 @db.command("history")
@@ -86,4 +79,4 @@ def check(database_url: str | None) -> None:
         return
     for difference in differences:
         click.echo(f"  {difference}")
-    _fail(f"{shown}: {len(differences)} differences from this callguard's tables")
+    raise Failed(f"{shown}: {len(differences)} differences from this callguard's tables")

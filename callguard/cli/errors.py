@@ -1,7 +1,14 @@
-"""How a ``callguard`` command fails: one line on stderr, and an exit status that says why.
+"""How a ``callguard`` command fails: one line on stderr, and one rule for the exit status.
 
-2: bad usage or configuration (an option, a setting, a line of an input file); 1: the command
-ran and what it checked or asked for failed (a refused call, a server that did not answer).
+- **2**: what the command was given is wrong: an option, a setting, a policy the command needs,
+  a file it was asked to read (its name, its format, a line of it). Nothing was done.
+- **1**: the command ran and its outcome is a failure: a call refused, a record not found, a
+  check that found problems (``policy validate``, ``registry info --verify``, ``db check``), a
+  server, the database or Twilio failing.
+
+Commands raise :class:`BadUsage` or :class:`Failed`; callguard's own errors that reach the
+group are sorted by :func:`as_command_error` (a :class:`~callguard.errors.ConfigError` is bad
+input, any other :class:`~callguard.errors.CallguardError` a failure).
 """
 
 from __future__ import annotations
@@ -10,9 +17,11 @@ from typing import IO, Any
 
 import click
 
+from ..errors import CallguardError, ConfigError
+
 
 class CommandError(click.ClickException):
-    """A command that cannot go on: ``callguard: <message>`` on stderr, exit status 2."""
+    """A command that cannot go on: ``callguard: <message>`` on stderr."""
 
     exit_code = 2
 
@@ -27,6 +36,13 @@ class BadUsage(CommandError):
 
 
 class Failed(CommandError):
-    """What the command checked or asked for failed (exit status 1)."""
+    """What the command did or checked failed (exit status 1)."""
 
     exit_code = 1
+
+
+def as_command_error(error: CallguardError) -> CommandError:
+    """The exit-status rule for callguard's own errors."""
+    if isinstance(error, ConfigError):
+        return BadUsage(str(error))
+    return Failed(str(error))

@@ -1,6 +1,6 @@
-"""Run callguard under gunicorn: the settings checked once before workers fork, the worker hooks,
-and the gunicorn application ``callguard serve`` runs (``gunicorn wsgi:app`` gets the same checks
-and hooks from :mod:`callguard.cli.gunicorn_conf`)."""
+"""Run callguard under gunicorn: the worker hooks, and the gunicorn application ``callguard serve``
+runs (``gunicorn wsgi:app`` gets the same hooks from :mod:`callguard.cli.gunicorn_conf`). Both
+check every setting once before workers fork (:func:`callguard.runtime.preflight.preflight`)."""
 
 from __future__ import annotations
 
@@ -9,47 +9,13 @@ import logging
 import multiprocessing
 import os
 import tempfile
-from typing import Any, Mapping, MutableMapping
+from collections.abc import Mapping
+from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from ..policy.auth_tokens import resolve_auth_tokens
-from ..runtime.settings import Settings
-from ..errors import ConfigError, StoreUnavailable
-from ..policy.loader import load_policy
 
 log = logging.getLogger("callguard")
-
-
-def preflight(config: MutableMapping[str, Any]) -> Settings:
-    """Check every setting once, before any worker forks; raise :class:`ConfigError` for the first bad one.
-
-    A bad setting found here is one line naming it, rather than a traceback from every worker
-    building its app. The schema is migrated here (when auto-migration is on), sparing the
-    workers a wait. ``config`` gets the absolute database URL, so every worker opens the file
-    the master checked whatever its working directory.
-    """
-    from ..registry import RegistryDirectory
-    from ..store.counters import open_counters
-    from ..store.database import create_database_engine
-    from ..store.migrate import ensure_schema
-    from ..web.admin.tokens import parse_admin_tokens
-
-    settings = Settings.from_mapping(config)
-    config["CALLGUARD_DATABASE_URL"] = settings.database_url
-    policy = load_policy(settings.policy_path)
-    resolve_auth_tokens(policy, config)
-    parse_admin_tokens(config)
-    RegistryDirectory(settings.registry_dir).close()  # a corrupt registry file, too, is one line here
-    open_counters(settings.redis_url, settings.counters_path, prefix=settings.redis_prefix).close()
-    engine = create_database_engine(settings.database_url)
-    try:
-        ensure_schema(engine, upgrade=settings.auto_migrate)
-    except StoreUnavailable as exc:
-        raise ConfigError(f"cannot open the database: {exc.problem}", key="CALLGUARD_DATABASE_URL") from None
-    finally:
-        engine.dispose()
-    return settings
 
 
 def configure_logging() -> None:
@@ -91,7 +57,7 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    """In a worker that is exiting: write its audit backlog and stop its background work."""
+    """In a worker that is exiting: close its runtime (background work stopped, the audit backlog written)."""
     app = getattr(worker, "wsgi", None)
     state = getattr(app, "extensions", {}).get("callguard") if app is not None else None
     if state is not None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..runtime.settings import config_from_environment
 from ..errors import CallguardError
-from .gunicorn import child_exit, configure_logging, gunicorn_options, post_worker_init, preflight, prepare_metrics_directory, worker_exit
+from ..runtime.preflight import preflight
+from ..runtime.settings import config_from_environment
+from .gunicorn import child_exit, configure_logging, gunicorn_options, post_worker_init, prepare_metrics_directory, worker_exit
 
 __all__ = [
     "child_exit",

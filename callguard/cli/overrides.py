@@ -6,52 +6,40 @@ recorded in the change log (who, when, before, after).
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, NoReturn
 
 import click
 
-from .records import _context, _records_options, cli_actor
 from ..numbers.risk import validate_e164_prefix
 from ..store.overrides import OverrideStore
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"callguard: {message}", err=True)
-    sys.exit(code)
-
-
-_actor_option = click.option("--actor", help="Who is making the change (default: cli:<user>).")
+from .context import CliContext, actor, actor_option, pass_cli, records_options
+from .errors import BadUsage, Failed
 
 
 @click.command()
 @click.argument("account_sid")
 @click.option("--reason", required=True, help="Why, for the record and the refusal sentence.")
-@_actor_option
-@_records_options
-def suspend(account_sid: str, reason: str, actor: str | None, policy_path: str | None, database_url: str | None) -> None:
+@actor_option
+@records_options
+@pass_cli
+def suspend(cli: CliContext, account_sid: str, reason: str, actor_name: str | None) -> None:
     """Suspend an account (and its subaccounts) at once, on every worker."""
-    with _context(policy_path, database_url) as (policy, engine):
-        if policy.account(account_sid) is None:
-            _fail(f"ACCOUNT: {account_sid} is not an account in {policy.source}", 2)
-        OverrideStore(engine).set_suspended(account_sid, True, reason=reason, actor=cli_actor(actor), now=time.time())
-        click.echo(f"{account_sid}: suspended ({reason})")
+    cli.account(account_sid, "ACCOUNT")
+    OverrideStore(cli.engine()).set_suspended(account_sid, True, reason=reason, actor=actor(actor_name), now=time.time())
+    click.echo(f"{account_sid}: suspended ({reason})")
 
 
 @click.command()
 @click.argument("account_sid")
-@_actor_option
-@_records_options
-def resume(account_sid: str, actor: str | None, policy_path: str | None, database_url: str | None) -> None:
+@actor_option
+@records_options
+@pass_cli
+def resume(cli: CliContext, account_sid: str, actor_name: str | None) -> None:
     """Lift a runtime suspension (also one the policy file sets). A suspended parent still binds."""
-    with _context(policy_path, database_url) as (policy, engine):
-        account = policy.account(account_sid)
-        if account is None:
-            _fail(f"ACCOUNT: {account_sid} is not an account in {policy.source}", 2)
-        OverrideStore(engine).set_suspended(account_sid, False, reason=None, actor=cli_actor(actor), now=time.time())
-        click.echo(f"{account_sid}: resumed")
+    cli.account(account_sid, "ACCOUNT")
+    OverrideStore(cli.engine()).set_suspended(account_sid, False, reason=None, actor=actor(actor_name), now=time.time())
+    click.echo(f"{account_sid}: resumed")
 
 
 @click.group()
@@ -65,7 +53,7 @@ def _expiry(value: str | None) -> float | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"--expires: {value!r} is not an ISO 8601 date-time", 2)
+        raise BadUsage(f"--expires: {value!r} is not an ISO 8601 date-time") from None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
 
 
@@ -74,47 +62,44 @@ def _expiry(value: str | None) -> float | None:
 @click.option("--account", "account_sid", help="Only this account and its subaccounts (default: every account).")
 @click.option("--reason", required=True, help="Why, for the record and the refusal sentence.")
 @click.option("--expires", help="When the block lapses (ISO 8601).")
-@_actor_option
-@_records_options
-def block_add(
-    prefix: str, account_sid: str | None, reason: str, expires: str | None, actor: str | None, policy_path: str | None, database_url: str | None
-) -> None:
+@actor_option
+@records_options
+@pass_cli
+def block_add(cli: CliContext, prefix: str, account_sid: str | None, reason: str, expires: str | None, actor_name: str | None) -> None:
     """Block an E.164 prefix."""
     problem = validate_e164_prefix(prefix)
     if problem:
-        _fail(f"PREFIX: {problem}", 2)
-    with _context(policy_path, database_url) as (policy, engine):
-        if account_sid is not None and policy.account(account_sid) is None:
-            _fail(f"--account: {account_sid} is not an account in {policy.source}", 2)
-        block_id = OverrideStore(engine).add_block(
-            prefix, account_sid=account_sid, reason=reason, expires_at=_expiry(expires), actor=cli_actor(actor), now=time.time()
-        )
-        click.echo(f"block {block_id}: {prefix} ({account_sid or 'every account'}): {reason}")
+        raise BadUsage(f"PREFIX: {problem}")
+    if account_sid is not None:
+        cli.account(account_sid)
+    cli.policy()
+    block_id = OverrideStore(cli.engine()).add_block(
+        prefix, account_sid=account_sid, reason=reason, expires_at=_expiry(expires), actor=actor(actor_name), now=time.time()
+    )
+    click.echo(f"block {block_id}: {prefix} ({account_sid or 'every account'}): {reason}")
 
 
 @block.command("list")
-@_records_options
-def block_list(policy_path: str | None, database_url: str | None) -> None:
+@records_options
+@pass_cli
+def block_list(cli: CliContext) -> None:
     """Runtime blocks in force."""
-    with _context(policy_path, database_url) as (_, engine):
-        click.echo("id\tprefix\taccount\texpires\tcreated_by\treason")
-        for b in OverrideStore(engine).blocks():
-            until = datetime.fromtimestamp(b.expires_at, tz=timezone.utc).isoformat() if b.expires_at else "-"
-            click.echo(f"{b.id}\t{b.prefix}\t{b.account_sid or '*'}\t{until}\t{b.created_by}\t{b.reason}")
+    cli.policy()
+    blocks = OverrideStore(cli.engine()).blocks()
+    click.echo("id\tprefix\taccount\texpires\tcreated_by\treason")
+    for b in blocks:
+        until = datetime.fromtimestamp(b.expires_at, tz=timezone.utc).isoformat() if b.expires_at else "-"
+        click.echo(f"{b.id}\t{b.prefix}\t{b.account_sid or '*'}\t{until}\t{b.created_by}\t{b.reason}")
 
 
 @block.command("lift")
 @click.argument("block_id", type=int)
-@_actor_option
-@_records_options
-def block_lift(block_id: int, actor: str | None, policy_path: str | None, database_url: str | None) -> None:
+@actor_option
+@records_options
+@pass_cli
+def block_lift(cli: CliContext, block_id: int, actor_name: str | None) -> None:
     """Lift a runtime block."""
-    with _context(policy_path, database_url) as (_, engine):
-        if not OverrideStore(engine).lift_block(block_id, actor=cli_actor(actor), now=time.time()):
-            _fail(f"block {block_id}: no such block in force")
-        click.echo(f"block {block_id}: lifted")
-
-
-def register(main: Any) -> None:
-    for command in (suspend, resume, block):
-        main.add_command(command)
+    cli.policy()
+    if not OverrideStore(cli.engine()).lift_block(block_id, actor=actor(actor_name), now=time.time()):
+        raise Failed(f"block {block_id}: no such block in force")
+    click.echo(f"block {block_id}: lifted")

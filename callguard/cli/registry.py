@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from datetime import datetime, timezone
-from typing import NoReturn
 
 import click
 import numpy as np
@@ -17,6 +15,7 @@ from ..registry.builder import build as build_file, install_file
 from ..registry.format import EXTENSION, RegistryKind
 from ..registry.parsers import MalformedLine, ParseReport, parse_e164, parse_ftc_changes, parse_nanp, parse_tps
 from ..registry.reader import STALE_AFTER_DAYS, RegistryFile
+from .errors import BadUsage
 
 FORMATS = {"ftc": RegistryKind.NANP, "dncl": RegistryKind.NANP, "tps": RegistryKind.SORTED, "e164": RegistryKind.SORTED}
 DEFAULT_REGIONS = {
@@ -26,11 +25,6 @@ DEFAULT_REGIONS = {
     "uk_ctps": {"GB", "GG", "JE", "IM"},
 }
 FORMAT_REGIONS = {"ftc": DEFAULT_REGIONS["us_ftc"], "dncl": DEFAULT_REGIONS["ca_dncl"], "tps": DEFAULT_REGIONS["uk_tps"]}
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"callguard: {message}", err=True)
-    sys.exit(code)
 
 
 def _directory_option(function: object) -> object:
@@ -46,7 +40,7 @@ def _as_of(value: str | None, inputs: list[str]) -> float:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"--as-of: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time", 2)
+        raise BadUsage(f"--as-of: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time") from None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
 
 
@@ -55,7 +49,7 @@ def _regions(value: str | None, name: str, format_: str, keys: np.ndarray) -> se
         regions = {r.strip() for r in value.split(",") if r.strip()}
         unknown = sorted(r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS)
         if unknown:
-            _fail(f"--regions: {unknown[0]!r} is not a region phonenumbers knows", 2)
+            raise BadUsage(f"--regions: {unknown[0]!r} is not a region phonenumbers knows")
         return regions
     if name in DEFAULT_REGIONS:
         return DEFAULT_REGIONS[name]
@@ -105,13 +99,13 @@ def registry() -> None:
 def build_command(inputs: tuple[str, ...], name: str, format_: str, as_of: str | None, regions: str | None, skip_bad_lines: bool, directory: str) -> None:
     """Compile registry downloads into DIR/NAME.cgreg (written atomically)."""
     if not name or not all(c.islower() or c.isdigit() or c == "_" for c in name):
-        _fail("--name: use lower-case letters, digits and '_'", 2)
+        raise BadUsage("--name: use lower-case letters, digits and '_'")
     started = time.perf_counter()
     report = ParseReport()
     try:
         keys = _parse(format_, list(inputs), skip_bad_lines, report)
     except MalformedLine as exc:
-        _fail(str(exc))
+        raise BadUsage(str(exc)) from None
     path = os.path.join(directory, name + EXTENSION)
     header = build_file(
         path, name=name, kind=FORMATS[format_], keys=keys, regions=_regions(regions, name, format_, keys), as_of=_as_of(as_of, list(inputs))
@@ -143,24 +137,24 @@ def apply_delta(
     try:
         current = RegistryFile(path)
     except ConfigError as exc:
-        _fail(str(exc), 2)
+        raise BadUsage(str(exc)) from None
     report = ParseReport()
     try:
         if format_ == "ftc-changes":
             if not changes:
-                _fail("give the FTC change-list files to apply", 2)
+                raise BadUsage("give the FTC change-list files to apply")
             adds, removes = parse_ftc_changes(list(changes), skip_bad_lines=skip_bad_lines, report=report)
             sources = list(changes)
         else:
             if changes or not (additions or deletions):
-                _fail(f"with --format {format_}, give --additions and/or --deletions files", 2)
+                raise BadUsage(f"with --format {format_}, give --additions and/or --deletions files")
             adds = _parse(format_, list(additions), skip_bad_lines, report) if additions else np.empty(0, np.int64)
             removes = _parse(format_, list(deletions), skip_bad_lines, report) if deletions else np.empty(0, np.int64)
             sources = list(additions) + list(deletions)
     except MalformedLine as exc:
-        _fail(str(exc))
+        raise BadUsage(str(exc)) from None
     if FORMATS.get(format_, RegistryKind.NANP) is not current.header.kind:
-        _fail(f"{path}: a {current.header.kind.name.lower()} registry cannot take {format_} changes", 2)
+        raise BadUsage(f"{path}: a {current.header.kind.name.lower()} registry cannot take {format_} changes")
     old = current.keys()
     merged = np.setdiff1d(np.union1d(old, adds), removes, assume_unique=True)
     as_of_value = max(current.header.as_of, _as_of(as_of, sources)) if as_of is None else _as_of(as_of, sources)
@@ -183,7 +177,7 @@ def install(files: tuple[str, ...], directory: str) -> None:
             incoming = RegistryFile(source)
             incoming.verify()
         except ConfigError as exc:
-            _fail(str(exc))
+            raise BadUsage(str(exc)) from None
         target = os.path.join(directory, incoming.name + EXTENSION)
         install_file(source, target)
         click.echo(f"{incoming.name}: {incoming.header.count:,} numbers installed as {target}")
@@ -195,7 +189,7 @@ def install(files: tuple[str, ...], directory: str) -> None:
 def info(verify: bool, directory: str) -> None:
     """Each registry's regions, size and age; STALE when older than 31 days."""
     if not os.path.isdir(directory):
-        _fail(f"{directory}: no such directory", 2)
+        raise BadUsage(f"{directory}: no such directory")
     now = time.time()
     found = False
     problems = 0
@@ -219,5 +213,5 @@ def info(verify: bool, directory: str) -> None:
         click.echo(f"{i.name}\t{','.join(sorted(i.regions))}\t{i.count:,} numbers\t{i.size_bytes / 1e6:.1f} MB\tas of {as_of}\t{age:.1f} days old{flag}")
     if not found:
         click.echo(f"{directory}: no registry files")
-    if problems:
-        sys.exit(1)
+    if problems:  # each was reported above
+        raise click.exceptions.Exit(1)

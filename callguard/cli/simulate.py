@@ -13,7 +13,8 @@ from .errors import BadUsage, Failed
 from ..errors import ConfigError
 from ..policy.loader import load_policy
 from ..policy.model import Policy
-from .simulated_call import DEFAULT_URL, OUTBOUND_PATH, SimulatedCall, random_sid, simulate
+from ..paths import VOICE_OUTBOUND
+from .simulated_call import DEFAULT_URL, SimulatedCall, random_sid, simulate
 
 DEFAULT_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
 
@@ -27,7 +28,7 @@ def _token_env(policy: Policy | None, account_sid: str) -> str:
     return DEFAULT_TOKEN_ENV
 
 
-@click.command(
+@click.command("simulate",
     epilog="The request is signed with the account's auth token: the environment variable the policy names "
     "as its auth_token_env, else TWILIO_AUTH_TOKEN. Exit status: 0 when callguard answered 200, 1 otherwise, "
     "2 for bad usage."
@@ -46,7 +47,7 @@ def _token_env(policy: Policy | None, account_sid: str) -> str:
 @click.option("--sip-domain", help="SipDomain the call came through; a --to that is no URI becomes sip:TO@DOMAIN.")
 @click.option("--campaign", help="Campaign, sent as ?campaign=ID on the webhook URL.")
 @click.option(
-    "--path", default=OUTBOUND_PATH, show_default=True,
+    "--path", default=VOICE_OUTBOUND, show_default=True,
     help="Webhook path: /voice/outbound, or /voice/disclosure and /voice/optout for the callee's leg.",
 )
 @click.option("--digits", help="Digits the callee pressed (the opt-out prompt's answer to /voice/optout).")

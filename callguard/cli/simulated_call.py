@@ -19,13 +19,13 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from ..decision import DECISION_HEADER
+from ..paths import VOICE_DISCLOSURE, VOICE_OPTOUT, VOICE_OUTBOUND
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-OUTBOUND_PATH = "/voice/outbound"
 # Twilio waits this long for a webhook's answer.
 TIMEOUT = 15.0
 # The webhooks Twilio calls on the callee's leg of a dial, once it has answered.
-_CALLEE_LEG_PATHS = ("/voice/disclosure", "/voice/optout")
+_CALLEE_LEG_PATHS = (VOICE_DISCLOSURE, VOICE_OPTOUT)
 
 
 def random_sid(prefix: str) -> str:
@@ -118,7 +118,7 @@ def webhook_url(base_url: str, path: str, campaign: str | None) -> str:
 
 
 def simulate(
-    call: SimulatedCall, *, base_url: str, path: str = OUTBOUND_PATH, auth_token: str, timeout: float = TIMEOUT
+    call: SimulatedCall, *, base_url: str, path: str = VOICE_OUTBOUND, auth_token: str, timeout: float = TIMEOUT
 ) -> SimulatedAnswer:
     """POST ``call`` to callguard's ``path`` under ``base_url`` as Twilio would.
 

@@ -4,28 +4,18 @@ and ``callguard traffic lift`` (end a throttle or a velocity block before its ti
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, NoReturn
 
 import click
 
-from .records import _context, _records_options, cli_actor
-from ..errors import CallguardError
 from ..numbers.risk import validate_e164_prefix
-from ..policy.loader import load_policy
-from .overrides import _actor_option
-from ..store.counters import open_counters
-from ..traffic.counters import ClearFlag, CounterBackend
 from ..store.changes import log_change
+from ..traffic import keys
+from ..traffic.counters import ClearFlag
 from ..traffic.monitor import TrafficMonitor
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"callguard: {message}", err=True)
-    sys.exit(code)
+from .context import CliContext, actor, actor_option, counters_options, pass_cli, policy_option, records_options
+from .errors import BadUsage, Failed
 
 
 def _when(epoch: float | None) -> str:
@@ -37,47 +27,23 @@ def report() -> None:
     """Reports."""
 
 
-def _counters_options(function: Any) -> Any:
-    function = click.option(
-        "--redis-prefix", envvar="CALLGUARD_REDIS_PREFIX", show_envvar=True, default="callguard:", show_default=True,
-        help="Prefix of callguard's keys in Redis.",
-    )(function)
-    function = click.option(
-        "--counters-path", envvar="CALLGUARD_COUNTERS_PATH", show_envvar=True, default="callguard-counters.db", show_default=True,
-        help="The SQLite file of the counters (one host; unused with --redis-url).",
-    )(function)
-    return click.option(
-        "--redis-url", envvar="CALLGUARD_REDIS_URL", show_envvar=True, help="Counters in Redis (else the SQLite file)."
-    )(function)
-
-
-def _open_counters(redis_url: str | None, counters_path: str, redis_prefix: str) -> CounterBackend:
-    if redis_url is None and not os.path.exists(counters_path):
-        _fail(f"--counters-path: {counters_path} does not exist (no traffic recorded here yet?)")
-    return open_counters(redis_url, counters_path, prefix=redis_prefix, timeout=2.0)
-
-
 @report.command("traffic")
-@click.option("--policy", "-p", "policy_path", envvar="CALLGUARD_POLICY", show_envvar=True, type=click.Path(dir_okay=False), help="Policy file.")
+@policy_option
 @click.option("--account", "account_sid", help="Only this account.")
 @click.option("--days", type=click.IntRange(1, 8), default=7, show_default=True, help="Days of country totals.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@_counters_options
-def traffic_report(
-    policy_path: str | None, account_sid: str | None, days: int, as_json: bool, redis_url: str | None, counters_path: str, redis_prefix: str
-) -> None:
+@counters_options
+@pass_cli
+def traffic_report(cli: CliContext, account_sid: str | None, days: int, as_json: bool) -> None:
     """Attempts, answer ratio, average duration and throttles per caller ID; attempts and blocks per country."""
-    if not policy_path:
-        _fail("--policy: no policy file given (or set CALLGUARD_POLICY)")
-    try:
-        policy = load_policy(policy_path)
-        if account_sid is not None and policy.account(account_sid) is None:
-            _fail(f"--account: {account_sid} is not an account in {policy.source}")
-        monitor = TrafficMonitor(_open_counters(redis_url, counters_path, redis_prefix))
-        now = time.time()
-        reports = [monitor.report(sid, a.traffic, now, days=days) for sid, a in sorted(policy.accounts.items()) if account_sid in (None, sid)]
-    except CallguardError as exc:
-        _fail(str(exc), 1)
+    policy = cli.policy()
+    if account_sid is not None:
+        cli.account(account_sid)
+    counters = cli.counters()
+    assert counters is not None
+    monitor = TrafficMonitor(counters)
+    now = time.time()
+    reports = [monitor.report(sid, a.traffic, now, days=days) for sid, a in sorted(policy.accounts.items()) if account_sid in (None, sid)]
     if as_json:
         out = [
             {
@@ -124,42 +90,30 @@ def traffic() -> None:
 @click.argument("account_sid")
 @click.option("--caller-id", help="End this caller ID's throttle (unanswered or short calls).")
 @click.option("--target", help="End the velocity block on this prefix (+371) or country (LV).")
-@_actor_option
-@_records_options
-@_counters_options
-def lift(
-    account_sid: str,
-    caller_id: str | None,
-    target: str | None,
-    actor: str | None,
-    policy_path: str | None,
-    database_url: str | None,
-    redis_url: str | None,
-    counters_path: str,
-    redis_prefix: str,
-) -> None:
+@actor_option
+@records_options
+@counters_options
+@pass_cli
+def lift(cli: CliContext, account_sid: str, caller_id: str | None, target: str | None, actor_name: str | None) -> None:
     """End a throttle or velocity block now, on every worker and host sharing the counters."""
     if (caller_id is None) == (target is None):
-        _fail("give exactly one of --caller-id or --target")
+        raise BadUsage("give exactly one of --caller-id or --target")
     if caller_id is not None and validate_e164_prefix(caller_id):
-        _fail(f"--caller-id: {caller_id!r} is not an E.164 number")
+        raise BadUsage(f"--caller-id: {caller_id!r} is not an E.164 number")
     if target is not None and not (target.isalpha() and target.isupper() and len(target) == 2) and validate_e164_prefix(target):
-        _fail(f"--target: {target!r} is neither an E.164 prefix (+371) nor a country code (LV)")
-    with _context(policy_path, database_url) as (policy, engine):
-        if policy.account(account_sid) is None:
-            _fail(f"ACCOUNT: {account_sid} is not an account in {policy.source}")
-        key = f"thr:{account_sid}:{caller_id}" if caller_id is not None else f"velblock:{account_sid}:{target}"
-        counters = _open_counters(redis_url, counters_path, redis_prefix)
-        try:
-            now = time.time()
-            (lifted,) = counters.run([ClearFlag(key)], now)
-        finally:
-            counters.close()
-        what = f"throttle of caller ID {caller_id}" if caller_id is not None else f"velocity block on {target}"
-        if not lifted:
-            _fail(f"{account_sid}: no {what} is in force", 1)
-        log_change(
-            engine, now=now, actor=cli_actor(actor), entity="traffic", entity_id=f"{account_sid}:{caller_id or target}", action="lift",
-            before={"flag": key}, after=None,
-        )
-        click.echo(f"{account_sid}: {what} lifted")
+        raise BadUsage(f"--target: {target!r} is neither an E.164 prefix (+371) nor a country code (LV)")
+    cli.account(account_sid, "ACCOUNT")
+    engine = cli.engine()
+    key = keys.throttle(account_sid, caller_id) if caller_id is not None else keys.velocity_block(account_sid, target or "")
+    counters = cli.counters()
+    assert counters is not None
+    now = time.time()
+    (lifted,) = counters.run([ClearFlag(key)], now)
+    what = f"throttle of caller ID {caller_id}" if caller_id is not None else f"velocity block on {target}"
+    if not lifted:
+        raise Failed(f"{account_sid}: no {what} is in force")
+    log_change(
+        engine, now=now, actor=actor(actor_name), entity="traffic", entity_id=f"{account_sid}:{caller_id or target}", action="lift",
+        before={"flag": key}, after=None,
+    )
+    click.echo(f"{account_sid}: {what} lifted")

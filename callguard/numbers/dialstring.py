@@ -48,10 +48,6 @@ class TargetKind(enum.Enum):
     INVALID = "invalid"
 
 
-# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
-_PSTN = TargetKind.PSTN
-
-
 @dataclass(frozen=True, slots=True)
 class DialTarget:
     """The result of normalising one dial string.
@@ -74,7 +70,7 @@ class DialTarget:
 
     @property
     def is_pstn(self) -> bool:
-        return self.kind is _PSTN
+        return self.kind is TargetKind.PSTN
 
     @property
     def dial_value(self) -> str | None:

@@ -120,15 +120,13 @@ class Permission:
     direct_request: bool = False
 
     def allows(self, category: RiskCategory) -> bool:
-        if category is _LOW_RISK:
+        if category is RiskCategory.LOW_RISK:
             return self.low_risk
-        if category is _HIGH_RISK_SPECIAL:
+        if category is RiskCategory.HIGH_RISK_SPECIAL:
             return self.high_risk_special
         return self.high_risk_tollfraud
 
 
-# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
-_LOW_RISK, _HIGH_RISK_SPECIAL = RiskCategory.LOW_RISK, RiskCategory.HIGH_RISK_SPECIAL
 NO_PERMISSION = Permission()
 
 

@@ -9,8 +9,6 @@ server, set ``PROMETHEUS_MULTIPROC_DIR`` yourself, or ``/metrics`` shows one wor
 from __future__ import annotations
 
 import os
-from bisect import bisect_left
-from typing import Any, Callable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 
@@ -31,7 +29,9 @@ UPSTREAM_FAILURES = Counter(
     ["reason"],
 )
 STORE_ERRORS = Counter(
-    "callguard_store_errors_total", "Errors of the database, counters backend or Twilio, by backend and operation.", ["backend", "operation"]
+    "callguard_store_errors_total",
+    "Errors of the database, counters backend or Twilio, by backend and operation.",
+    ["backend", "operation"],
 )
 TWILIO_SYNC_RUNS = Counter("callguard_twilio_sync_runs_total", "Twilio sync runs, by outcome (ok, partial, failed).", ["outcome"])
 TWILIO_SYNC_ERRORS = Counter(
@@ -52,61 +52,27 @@ def store_error(backend: str, operation: str | None) -> None:
     STORE_ERRORS.labels(backend=backend, operation=operation or "unknown").inc()
 
 
-class _Observer:
-    """``histogram.observe`` without its checks and loop, where prometheus-client's children are as expected.
-
-    Every decision is observed. prometheus-client keeps a histogram as a value per bucket (only
-    the first bucket at or above an observation is incremented; the exposition sums them) and
-    a value for the sum; this increments the same two values, finding the bucket by bisection.
-    A prometheus-client laid out otherwise gets the public ``observe``."""
-
-    def __init__(self, histogram: Histogram) -> None:
-        bounds, buckets, total = (getattr(histogram, name, None) for name in ("_upper_bounds", "_buckets", "_sum"))
-        fast = isinstance(bounds, list) and isinstance(buckets, list) and len(bounds) == len(buckets) and all(
-            hasattr(value, "inc") for value in (*buckets, total)
-        )
-        if fast and bounds[-1] == float("inf"):
-            self._bounds, self._buckets, self._sum = bounds, buckets, total
-            self.observe = self._observe
-        else:
-            self.observe = histogram.observe
-
-    def _observe(self, amount: float) -> None:
-        self._sum.inc(amount)
-        self._buckets[bisect_left(self._bounds, amount)].inc(1)
-
-
-def counter_increment(counter: Counter) -> Callable[[float], None]:
-    """``counter.inc`` without its per-call checks (observability, sign, exemplar), where the
-    labelled child keeps its value as prometheus-client does; else the public ``inc``."""
-    inc = getattr(getattr(counter, "_value", None), "inc", None)
-    return inc if callable(inc) else counter.inc
-
-
 class MetricsRecorder:
     """An audit sink that counts each decision, then hands it to the real sink."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
-        # The increment of each (action, reason) seen, so a decision costs no label lookup (a lock,
+        # The counter of each (action, reason) seen, so a decision costs no label lookup (a lock,
         # a validation of the label values) in prometheus-client.
-        self._counters: dict[tuple[str, str], Callable[[float], None]] = {}
-        self._observe = _Observer(DECISION_SECONDS).observe
+        self._counters: dict[tuple[str, str], Counter] = {}
 
     def record(self, decision: Decision) -> None:
-        key = (decision.action._value_, decision.reasons[0] if decision.reasons else "none")  # not .value: an enum property
-        increment = self._counters.get(key)
-        if increment is None:
-            increment = self._counters[key] = counter_increment(DECISIONS.labels(action=key[0], reason=key[1]))
-        increment(1)
-        self._observe(decision.elapsed_us / 1e6)
-        if decision.fault is not None:
-            kind, _, rest = decision.fault.partition(": ")
-            FAULTS.labels(kind=kind).inc()
-            if kind == "StoreUnavailable":  # "backend (operation): problem"
-                backend, _, after = rest.partition(" ")
-                operation = after[1:].partition(")")[0] if after.startswith("(") else None
-                store_error(backend.rstrip(":"), operation)
+        key = (decision.action, decision.reasons[0] if decision.reasons else "none")
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = DECISIONS.labels(action=key[0], reason=key[1])
+        counter.inc()
+        DECISION_SECONDS.observe(decision.elapsed_us / 1e6)
+        fault = decision.fault
+        if fault is not None:
+            FAULTS.labels(kind=fault.kind).inc()
+            if fault.backend is not None:  # a store or counter backend failed
+                store_error(fault.backend, fault.operation)
         self.inner.record(decision)  # type: ignore[attr-defined]
 
 

@@ -1,10 +1,11 @@
 """Keep a worker's Guard in step with runtime changes, the policy file and the Twilio snapshot.
 
-A background thread polls, every ``interval`` seconds (0.5 by default, so a change reaches
-every worker and host within a second): the version of the runtime overrides in the database,
-the version of the Twilio snapshot the sync stores there, and the policy file's modification
-time. When any moved it rebuilds the policy (file + overrides + Twilio's picture) and swaps it
-into the Guard; decisions in flight keep the snapshot they started with. A change notice through
+:meth:`PolicyRefresher.refresh_now` looks at the version of the runtime overrides in the
+database, the version of the Twilio snapshot the sync stores there, and the policy file's
+modification time; the runtime runs it on a background worker every ``CALLGUARD_REFRESH_INTERVAL``
+seconds (0.5 by default, so a change reaches every worker and host within a second). When any
+moved it rebuilds the policy (file + overrides + Twilio's picture) and swaps it into the Guard;
+decisions in flight keep the snapshot they started with. A change notice through
 Redis (:mod:`callguard.store.change_notices`) makes the worker call
 :meth:`PolicyRefresher.refresh_now` at once; the poll stays, for changes whose notice was lost
 (and for Twilio syncs, which publish none). A database that cannot be read, or a policy file
@@ -22,7 +23,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .settings import TWILIO_MAX_STALENESS
 from ..engine import Guard
 from ..errors import CallguardError
 from ..policy.loader import load_policy
@@ -32,6 +32,7 @@ from ..store.overrides import OverrideStore
 from ..store.twilio_snapshots import TwilioSnapshotStore
 from ..sync.apply import apply_twilio
 from ..sync.model import EMPTY_SNAPSHOT, TwilioSnapshot
+from .settings import TWILIO_MAX_STALENESS
 
 log = logging.getLogger("callguard.policy")
 
@@ -52,7 +53,6 @@ class PolicyRefresher:
         policy_path: str,
         store: OverrideStore,
         *,
-        interval: float = 0.5,
         twilio: TwilioSnapshotStore | None = None,
         twilio_max_staleness: float = TWILIO_MAX_STALENESS,
         stale_limit: float | None = None,
@@ -60,7 +60,6 @@ class PolicyRefresher:
         self.guard = guard
         self.policy_path = policy_path
         self.store = store
-        self.interval = interval
         self.twilio = twilio
         self.twilio_max_staleness = twilio_max_staleness
         self.stale_limit = stale_limit
@@ -72,9 +71,6 @@ class PolicyRefresher:
         self._last_ok: float | None = None
         self._last_error: str | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        os.register_at_fork(after_in_child=self._after_fork)
 
     def _file_mtime(self) -> float | None:
         try:
@@ -134,25 +130,6 @@ class PolicyRefresher:
     def status(self) -> RefreshStatus:
         return RefreshStatus(self._overrides.version, self._mtime, self._last_ok, self._last_error, self._fresh_until)
 
-    def start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="callguard-policy", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.refresh_now()
-
-    def stop(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-
-    def _after_fork(self) -> None:
-        # Threads do not survive fork (gunicorn --preload): start a fresh one in the child.
+    def after_fork(self) -> None:
+        """In a forked child: the parent's refreshing thread may have held the lock at the fork."""
         self._lock = threading.Lock()
-        if self._thread is not None and not self._stop.is_set():
-            self._thread = None
-            self.start()

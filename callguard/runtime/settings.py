@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..clock import Clock, system_clock
 from ..errors import ConfigError
@@ -77,7 +78,7 @@ class Settings:
     stale_limit: float = 300.0
 
     @classmethod
-    def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
+    def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
         policy = config.get("CALLGUARD_POLICY")
         if not policy:
             raise ConfigError(

@@ -1,13 +1,14 @@
 """Change notices over Redis pub/sub: the publisher every store uses, the listener every worker runs.
 
 Imported only when ``CALLGUARD_REDIS_URL`` is set (it needs the ``redis`` extra); what a notice
-says is :mod:`.change_notices`.
+says is :mod:`.change_notices`. The listener is driven from outside: the runtime runs
+:meth:`ChangeListener.poll` on a background worker, again at once while subscribed (the poll
+waits for a message itself) and every ``retry_interval`` seconds while Redis is unreachable.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +37,7 @@ class RedisChangePublisher:
 
 
 class ChangeListener:
-    """A background thread subscribed to the change channel, calling ``on_notice`` for each notice.
+    """A subscription to the change channel; each :meth:`poll` calls ``on_notice`` for a notice that arrived.
 
     It subscribes before the constructor returns (when Redis answers), so a worker is listening
     once it reports ready. After Redis was unreachable it calls ``on_missed`` on resubscribing:
@@ -65,10 +66,7 @@ class ChangeListener:
         self._pubsub: Any = None
         self._handled = 0
         self._handled_changed = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._subscribe()
-        os.register_at_fork(after_in_child=self._after_fork)
 
     def _subscribe(self) -> None:
         try:
@@ -91,26 +89,26 @@ class ChangeListener:
                 pass
             self._pubsub = None
 
-    def start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="callguard-notices", daemon=True)
-            self._thread.start()
+    def poll(self, timeout: float = 0.25) -> None:
+        """Wait up to ``timeout`` seconds for one message and act on it; subscribe first if not subscribed.
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+        ``timeout`` bounds how long a worker running this takes to notice it should stop."""
+        if self._pubsub is None:
+            self._subscribe()
             if self._pubsub is None:
-                self._subscribe()
-                if self._pubsub is None:
-                    self._stop.wait(self.retry_interval)
-                    continue
-            try:
-                message = self._pubsub.get_message(timeout=0.25)  # how soon stop() is noticed
-            except RedisError as exc:
-                self._lost(exc)
-                continue
-            if message is not None:
-                self._handle(message)
+                return
+        try:
+            message = self._pubsub.get_message(timeout=timeout)
+        except RedisError as exc:
+            self._lost(exc)
+            self._subscribe()  # at once: a blip costs no retry interval
+            return
+        if message is not None:
+            self._handle(message)
+
+    def next_poll_in(self) -> float:
+        """Seconds until the next :meth:`poll`: none while subscribed, ``retry_interval`` while Redis is unreachable."""
+        return 0.0 if self._pubsub is not None else self.retry_interval
 
     def _handle(self, message: dict[str, Any]) -> None:
         try:
@@ -143,22 +141,19 @@ class ChangeListener:
         with self._handled_changed:
             return self._handled_changed.wait_for(lambda: self._handled >= count, timeout)
 
-    def stop(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
+    def close(self) -> None:
+        """Drop the subscription and the connection (once nothing polls any more)."""
         if self._pubsub is not None:
             try:
                 self._pubsub.close()
             except RedisError:
                 pass
+            self._pubsub = None
         self.client.close()
 
-    def _after_fork(self) -> None:
-        # The parent's subscription connection must not be shared (gunicorn --preload).
+    def after_fork(self) -> None:
+        """In a forked child (gunicorn --preload): the parent's subscription connection must not
+        be shared, and notices may be missed until the child has subscribed."""
         self._pubsub = None
         self._missed = True
-        if self._thread is not None and not self._stop.is_set():
-            self._thread = None
-            self.start()
+        self._handled_changed = threading.Condition()

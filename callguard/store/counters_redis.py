@@ -13,12 +13,10 @@ short wait and a :class:`~callguard.errors.StoreUnavailable`, and the fail mode 
 from __future__ import annotations
 
 import math
-import os
-import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import redis
-from redis.connection import Connection
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from ..errors import StoreUnavailable
@@ -40,6 +38,7 @@ from ..traffic.counters import (
     Tally,
     Unhit,
 )
+from ._fast import ThreadConnection
 
 # KEYS: flags..., windows..., gauges...   ARGV: now, member, event, #flags, #windows, #gauges,
 # record (1, or 0 for a what-if), then (window, limit) per window key, then (ttl, limit) per gauge key.
@@ -120,19 +119,10 @@ class RedisCounters(CounterBackend):
         self.prefix = prefix
         self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False)
         self._shas: dict[str, str] = {}
-        self._local = threading.local()
+        self._connection = ThreadConnection(self.client)  # the call path's commands: see store._fast
 
     def _fail(self, exc: Exception, operation: str) -> StoreUnavailable:
         return StoreUnavailable(str(exc) or type(exc).__name__, backend="redis", operation=operation)
-
-    def _connection(self) -> Connection:
-        # A connection of this thread's own, outside the pool: taking one from redis-py's pool
-        # and giving it back costs more than the round trip to a local Redis. Made per process,
-        # as a connection must not cross a fork.
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            local.conn, local.pid = self.client.connection_pool.make_connection(), os.getpid()
-        return local.conn  # type: ignore[no-any-return]
 
     def _load_scripts(self) -> None:
         self._shas = {"admit": self.client.script_load(_ADMIT)}
@@ -152,32 +142,25 @@ class RedisCounters(CounterBackend):
             except NoScriptError:  # Redis restarted or flushed its scripts
                 self._load_scripts()
                 replies = self._execute(ops, now)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise self._fail(exc, "counters batch") from exc
-        return [self._result(op, value, now) for op, value in zip(ops, replies)]
+        return [self._result(op, value, now) for op, value in zip(ops, replies, strict=True)]
 
     def admit(self, op: Admit, now: float) -> AdmitResult:
         # The call path: one script call, without run()'s general batch.
         try:
             if not self._shas:
                 self._load_scripts()
-            (command,) = self._commands(op, now)
-            conn = self._connection()
             try:
-                try:
-                    conn.send_packed_command(conn.pack_command(*command), check_health=False)
-                    reply = conn.read_response()
-                except NoScriptError:  # Redis restarted or flushed its scripts
-                    self._load_scripts()
-                    (command,) = self._commands(op, now)
-                    conn.send_packed_command(conn.pack_command(*command), check_health=False)
-                    reply = conn.read_response()
-            except (RedisError, OSError):
-                conn.disconnect()  # a half-read connection is of no further use
-                raise
+                (command,) = self._commands(op, now)
+                reply = self._connection.execute(command)
+            except NoScriptError:  # Redis restarted or flushed its scripts
+                self._load_scripts()
+                (command,) = self._commands(op, now)
+                reply = self._connection.execute(command)
         except (RedisError, OSError) as exc:
             raise self._fail(exc, "counters batch") from exc
-        return self._result(op, reply, now)  # type: ignore[no-any-return]
+        return self._result(op, reply, now)
 
     def _execute(self, ops: Sequence[Op], now: float) -> list[Any]:
         """Send every operation's commands in one write, read every reply: one round trip.
@@ -186,19 +169,7 @@ class RedisCounters(CounterBackend):
         command); the commands after it only maintain keys (trim, expire)."""
         per_op = [self._commands(op, now) for op in ops]
         commands = [command for group in per_op for command in group]
-        replies: list[Any] = []
-        if commands:
-            conn = self._connection()
-            try:
-                conn.send_packed_command(conn.pack_commands(commands), check_health=False)
-                for _ in commands:
-                    try:
-                        replies.append(conn.read_response())
-                    except ResponseError as exc:  # read on: the other replies are still due
-                        replies.append(exc)
-            except (RedisError, OSError):
-                conn.disconnect()  # a half-read connection is of no further use
-                raise
+        replies = self._connection.execute_many(commands) if commands else []
         errors = [r for r in replies if isinstance(r, ResponseError)]
         if errors:
             raise next((e for e in errors if isinstance(e, NoScriptError)), errors[0])
@@ -255,7 +226,8 @@ class RedisCounters(CounterBackend):
             nf = len(op.flags)
             flags = tuple(_flag(raw, float("-inf")) if raw else None for raw in value[1 + nw + ng : 1 + nw + ng + nf])
             joined = tuple(bool(v) for v in value[1 + nw + ng + nf :])
-            return AdmitResult(bool(value[0]), tuple(int(v) for v in value[1 : 1 + nw]), tuple(int(v) for v in value[1 + nw : 1 + nw + ng]), flags, joined)
+            windows = tuple(int(v) for v in value[1 : 1 + nw])
+            return AdmitResult(bool(value[0]), windows, tuple(int(v) for v in value[1 + nw : 1 + nw + ng]), flags, joined)
         if isinstance(op, OutcomeStats):
             attempts = answered = 0
             seconds = 0.0
@@ -277,14 +249,11 @@ class RedisCounters(CounterBackend):
         if isinstance(op, ReadTallies):
             if not op.buckets:
                 return {}
-            return {b: int(v) for b, v in zip(op.buckets, value) if v is not None}
+            return {b: int(v) for b, v in zip(op.buckets, value, strict=True) if v is not None}
         if isinstance(op, ReadIndex):
             return sorted(m.decode() for m in value)
         return None
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
-            conn.disconnect()
-        self._local = threading.local()
+        self._connection.close()
         self.client.close()

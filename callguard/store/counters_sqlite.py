@@ -7,7 +7,8 @@ restart of the server (the WAL is on disk), but not a power cut's last moments, 
 rate windows is the right trade. Write batches take the lock at once (``BEGIN IMMEDIATE``),
 so two workers never interleave a check and its increment.
 
-Two chores stay off the calls' path, on a background thread of each process: WAL checkpoints
+Two chores stay off the calls' path, in :meth:`SqliteCounters.run_chores`, which the runtime
+runs on a background worker of each process every :data:`CHORES_EVERY` seconds: WAL checkpoints
 (the one step that fsyncs; run inline by SQLite, one call in a few hundred would wait
 milliseconds for it) and pruning rows whose keys are no longer touched (expired windows are
 otherwise dropped as their keys are used). Either may run in any process; both are idempotent.
@@ -21,8 +22,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable
 from ..traffic.counters import (
@@ -87,9 +89,9 @@ DROP TABLE counts;
 
 _READS = (OutcomeStats, GetFlag, ReadTallies, ReadIndex)
 _SCHEMA_VERSION = 4  # PRAGMA user_version; a file of a version before 3 is recreated (counters are soft state)
-_CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
-_PRUNE_EVERY = 60.0  # seconds between background prunes
-# The fallback should the background thread not run: SQLite checkpoints inline past this many pages.
+CHORES_EVERY = 1.0  # seconds between rounds of the chores (a WAL checkpoint each)
+_PRUNE_EVERY = 60.0  # seconds between prunes
+# The fallback should no one run the chores: SQLite checkpoints inline past this many pages.
 _AUTOCHECKPOINT_PAGES = 10_000
 _EVENTS_GONE = "UPDATE events SET n = n - ? WHERE key = ? AND at = 9e999 AND member = ''"
 _MEMBERS_GONE = "UPDATE gauge SET n = n - ? WHERE key = ? AND member = ''"
@@ -115,7 +117,7 @@ class _AdmitShape:
 
     @classmethod
     @functools.lru_cache(maxsize=64)
-    def of(cls, flags: int, windows: int, gauges: int) -> "_AdmitShape":
+    def of(cls, flags: int, windows: int, gauges: int) -> _AdmitShape:
         # One row of scalar subqueries, each one index seek: an IN list would build and sort a
         # temporary b-tree on every call. Per window: its count, and how many of those have left it.
         columns = ["(SELECT until FROM flags WHERE key = ? AND until > ?)"] * flags
@@ -160,15 +162,18 @@ def _execute_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 class SqliteCounters(CounterBackend):
+    """The counters in a SQLite file. ``background``: :meth:`run_chores` runs in the background
+    (SQLite's own inline checkpoints then wait for many more pages)."""
+
     name = "sqlite"
 
-    def __init__(self, path: str, *, background: bool = True) -> None:
+    def __init__(self, path: str, *, background: bool = True, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.path = os.path.abspath(path)
         self.background = background
+        self.monotonic = monotonic
         self._local = threading.local()
         self._last_now: float | None = None
-        self._stop = threading.Event()
-        self._chores: tuple[int, threading.Thread] | None = None  # (pid, thread)
+        self._next_prune = monotonic() + _PRUNE_EVERY
         try:
             self._create_schema(self._connection())
         except sqlite3.Error as exc:
@@ -244,26 +249,19 @@ class SqliteCounters(CounterBackend):
         except sqlite3.Error as exc:
             raise self._fail(exc, "counters batch") from exc
         self._last_now = now
-        if self.background and (self._chores is None or self._chores[0] != os.getpid()):
-            self._start_chores()
         return result
 
-    def _start_chores(self) -> None:
-        thread = threading.Thread(target=self._run_chores, name="callguard-counters", daemon=True)
-        self._chores = (os.getpid(), thread)
-        thread.start()
-
-    def _run_chores(self) -> None:
-        pid = os.getpid()
-        next_prune = time.monotonic() + _PRUNE_EVERY
-        while not self._stop.wait(_CHECKPOINT_EVERY) and os.getpid() == pid:
-            try:
-                self.checkpoint()
-                if time.monotonic() >= next_prune and self._last_now is not None:
-                    next_prune = time.monotonic() + _PRUNE_EVERY
-                    self.prune(self._last_now)
-            except sqlite3.Error as exc:  # the next round tries again; calls are unaffected
-                log.warning("counters file %s: background chore failed: %s", self.path, exc)
+    def run_chores(self) -> None:
+        """One round of the chores: a WAL checkpoint and, every minute, a prune as of the last
+        batch's time. Never raises for SQLite's errors: the next round tries again, and calls are
+        unaffected."""
+        try:
+            self.checkpoint()
+            if self.monotonic() >= self._next_prune and self._last_now is not None:
+                self._next_prune = self.monotonic() + _PRUNE_EVERY
+                self.prune(self._last_now)
+        except sqlite3.Error as exc:
+            log.warning("counters file %s: background chore failed: %s", self.path, exc)
 
     def checkpoint(self) -> tuple[int, int]:
         """Copy the WAL into the database file without blocking anyone (PASSIVE).
@@ -426,10 +424,6 @@ class SqliteCounters(CounterBackend):
         return AdmitResult(admitted, tuple(window_counts), tuple(gauge_counts), flags, joined)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._chores is not None and self._chores[0] == os.getpid():
-            self._chores[1].join(timeout=5)
-        self._chores = None
         conn = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             conn.close()

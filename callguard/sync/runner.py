@@ -12,7 +12,9 @@ retries), the rest of the family is not tried in that run, so an outage costs on
 retries rather than one per account.
 
 Runs take the ``twilio-sync`` lease (:mod:`callguard.store.leases`): a scheduled run only when
-due, ``callguard sync`` whenever no other run is in progress.
+due, ``callguard sync`` whenever no other run is in progress. Each finished run is told to
+``on_run`` (its outcome) and each account it could not read to ``on_account_error`` (the error's
+kind): the runtime counts them in its metrics (:mod:`callguard.runtime.twilio_sync`).
 """
 
 from __future__ import annotations
@@ -21,21 +23,18 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy.engine import Engine
 from twilio.rest import Client
 
 from ..clock import Clock
 from ..errors import TwilioSyncError
-from ..runtime.metrics import TWILIO_RETRIES, TWILIO_SYNC_ERRORS, TWILIO_SYNC_RUNS
 from ..policy.model import Account, Policy, TwilioMode
 from ..store.leases import LeaseStore
 from ..store.twilio_snapshots import SyncWrite, TwilioSnapshotStore
 from .credentials import own_credentials, subaccount_voice_credentials
 from .model import TwilioAccount, TwilioCountry
 from .reader import ListedAccount, TwilioReader
-from .transport import RetryPolicy, Sleep, TwilioTransport
 
 log = logging.getLogger("callguard.sync")
 
@@ -111,6 +110,8 @@ class TwilioSync:
         retry_after_failure: float = 60.0,
         hold_for: float = 900.0,
         holder: str | None = None,
+        on_run: Callable[[str], None] = lambda outcome: None,
+        on_account_error: Callable[[str], None] = lambda kind: None,
     ) -> None:
         self.store = store
         self.leases = leases
@@ -121,6 +122,8 @@ class TwilioSync:
         self.retry_after_failure = retry_after_failure
         self.hold_for = hold_for
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.on_run = on_run
+        self.on_account_error = on_account_error
 
     def run(self, policy: Policy, *, force: bool = False, only: Iterable[str] = ()) -> SyncReport:
         """Sync now if the lease allows (scheduled runs: only when due; ``force``: unless another run is in progress)."""
@@ -141,10 +144,10 @@ class TwilioSync:
             report.finished_at = self.clock()
             due = report.started_at + self.interval if report.ok else report.finished_at + min(self.retry_after_failure, self.interval)
             self.leases.release(LEASE, self.holder, now=report.finished_at, next_run_at=due)
-        TWILIO_SYNC_RUNS.labels(outcome=report.outcome).inc()
+        self.on_run(report.outcome)
         for outcome in report.outcomes:
             if outcome.error is not None:
-                TWILIO_SYNC_ERRORS.labels(kind=outcome.error.kind).inc()
+                self.on_account_error(outcome.error.kind)
                 log.warning("twilio sync: %s", outcome.error)
         log.info("twilio sync finished: %s (%d accounts)", report.outcome, len(report.outcomes))
         return report
@@ -220,18 +223,3 @@ class TwilioSync:
             {c.iso_code for a in synced for c in (root_countries if a.inherits_permissions else a.countries or ()) if c.low_risk_numbers_enabled}
         )
         return {iso: self.reader.special_prefixes(client, iso) for iso in isos}
-
-
-def build_twilio_sync(
-    engine: Engine,
-    *,
-    config: Mapping[str, Any],
-    clock: Clock,
-    sleep: Sleep,
-    interval: float,
-    base_url: str | None = None,
-    retry: RetryPolicy = RetryPolicy(),
-) -> TwilioSync:
-    """A :class:`TwilioSync` on ``engine``, counting retries in the metrics."""
-    transport = TwilioTransport(base_url=base_url, retry=retry, sleep=sleep, clock=clock, on_retry=lambda reason: TWILIO_RETRIES.labels(reason=reason).inc())
-    return TwilioSync(TwilioSnapshotStore(engine), LeaseStore(engine), TwilioReader(transport), config=config, clock=clock, interval=interval)

@@ -39,6 +39,7 @@ from ..errors import StoreUnavailable
 from ..wrapping.chaining import chained_whisper
 from ..numbers.classify import classify_number
 from ..numbers.dialstring import TargetKind, normalize_dial_string
+from ..paths import VOICE_ANSWER, VOICE_DISCLOSURE, VOICE_OPTOUT
 from ..policy.model import DEFAULT_OPT_OUT_WORDS, Campaign, OptOutScope
 from .responses import forbidden, twiml_response
 from .state import CallguardState
@@ -95,7 +96,7 @@ def _next_url(state: CallguardState, campaign: Campaign | None, params: Mapping[
 
 def _optout_action(base: str, campaign: Campaign, next_url: NextUrl | None) -> str:
     query = {"campaign": campaign.id, **(next_url.carry if next_url is not None else {})}
-    return f"{base}/voice/optout?{urlencode(query)}"
+    return f"{base}{VOICE_OPTOUT}?{urlencode(query)}"
 
 
 def disclosure_document(campaign: Campaign, *, base: str, next_url: NextUrl | None) -> str:
@@ -125,7 +126,7 @@ def is_opt_out(campaign: Campaign | None, digits: str | None, speech: str | None
     return any(f" {word} " in said for word in words)
 
 
-@compliance.route("/voice/disclosure", methods=["GET", "POST"])
+@compliance.route(VOICE_DISCLOSURE, methods=["GET", "POST"])
 @twilio_webhook
 def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
     campaign_id, campaign = _campaign(state, params)
@@ -141,7 +142,7 @@ def disclosure(state: CallguardState, params: Mapping[str, str]) -> Response:
     return twiml_response(body, header_value="disclose; reasons=disclosure.played")
 
 
-@compliance.route("/voice/optout", methods=["GET", "POST"])
+@compliance.route(VOICE_OPTOUT, methods=["GET", "POST"])
 @twilio_webhook
 def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
     campaign_id, campaign = _campaign(state, params)
@@ -181,7 +182,7 @@ def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
     return twiml_response(twiml.say_and_hangup(confirmation, voice=voice, language=language), header_value="reject; reasons=optout.recorded")
 
 
-@compliance.route("/voice/answer", methods=["GET", "POST"])
+@compliance.route(VOICE_ANSWER, methods=["GET", "POST"])
 @twilio_webhook
 def answer(state: CallguardState, params: Mapping[str, str]) -> Response:
     campaign_id, campaign = _campaign(state, params)

@@ -3,8 +3,8 @@
 gunicorn runs several workers and each answers ``/healthz`` for itself. What the workers share
 (the policy, the database, the counters backend, the registry files, Twilio's picture) is at
 the top of the answer; what each worker keeps for itself (its audit queue, alert deliveries,
-last good answers, runtime-change refreshes) is under ``worker``, with its pid. ``/metrics``
-adds every worker's counts up.
+last good answers, runtime-change refreshes, and the health of each of its background threads)
+is under ``worker``, with its pid. ``/metrics`` adds every worker's counts up.
 """
 
 from __future__ import annotations
@@ -13,21 +13,21 @@ import os
 import time
 
 from flask import Blueprint, Response, jsonify
-
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..errors import StoreUnavailable
-from ..runtime.metrics import exposition
+from ..paths import HEALTHZ, METRICS
 from ..policy.model import Policy, TwilioMode
-from ..sync.model import TwilioSnapshot
+from ..runtime.metrics import exposition
 from ..store.audit import BatchingAuditLog
 from ..store.database import redact_url
+from ..sync.model import TwilioSnapshot
 from .state import current_state
 
 health = Blueprint("callguard_health", __name__)
 
 
-@health.get("/metrics")
+@health.get(METRICS)
 def metrics() -> Response:
     return Response(exposition(), mimetype="text/plain", headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -56,7 +56,7 @@ def twilio_accounts_health(policy: Policy, snapshot: TwilioSnapshot, now: float,
     return accounts
 
 
-@health.get("/healthz")
+@health.get(HEALTHZ)
 def healthz() -> Response:
     state = current_state()
     policy = state.guard.policy
@@ -76,7 +76,7 @@ def healthz() -> Response:
             counters.update(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
         except StoreUnavailable as exc:
             counters.update(ok=False, error=str(exc))
-    alerts = {"delivered": state.alerts.delivered, "failed": state.alerts.failed} if state.alerts is not None else None
+    alerts = {"delivered": state.alerts.delivered, "failed": state.alerts.failed}
     audit: dict[str, object] = {"mode": state.settings.audit_mode}
     if isinstance(state.audit, BatchingAuditLog):
         stats = state.audit.stats()
@@ -113,9 +113,11 @@ def healthz() -> Response:
             "age_days": round(info.age_days(now), 1),
             "stale": info.is_stale(now),
         }
-        for info in (state.registries.infos() if state.registries is not None else [])
+        for info in state.registries.infos()
     ]
-    registry_errors = getattr(state.registries, "errors", {}) if state.registries is not None else {}
+    registry_errors = state.registries.errors
+    # Each background thread of this worker; one that should run but does not degrades the answer.
+    background = {name: figures.as_dict() for name, figures in state.runtime.health().items()}
     snapshot = state.refresher.twilio_snapshot
     synced_accounts = twilio_accounts_health(policy, snapshot, now, state.settings.twilio_max_staleness)
     degraded = (
@@ -127,6 +129,7 @@ def healthz() -> Response:
         or bool(registry_errors)
         or counters.get("ok") is False
         or any(a["stale"] or a["last_error"] for a in synced_accounts)
+        or any(figures["running"] and not figures["alive"] for figures in background.values())
     )
     body = {
         # Decisions never depend on the database, so an unreachable database degrades the
@@ -144,6 +147,9 @@ def healthz() -> Response:
             "accounts": synced_accounts,
         },
         # This worker's own figures: the others keep theirs.
-        "worker": {"pid": os.getpid(), "audit": audit, "alerts": alerts, "last_good": last_good, "runtime_changes": runtime},
+        "worker": {
+            "pid": os.getpid(), "audit": audit, "alerts": alerts, "last_good": last_good, "runtime_changes": runtime,
+            "background": background,
+        },
     }
     return jsonify(body)

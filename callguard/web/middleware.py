@@ -7,23 +7,29 @@ The app sees the request unchanged, so its own signature check keeps working.
 
 callguard's own endpoints — the disclosure whisper, the opt-out prompt, /voice/status for the
 status callbacks it injects, /voice/answer, /v1, /healthz, /metrics — are served by the
-middleware itself; every other request goes to the app untouched. callguard is configured as
-``callguard serve`` is (``CALLGUARD_*`` environment variables, or ``config``), or given an app
-made by :func:`callguard.create_app`.
+middleware itself, from callguard's blueprints on a small Flask app of its own; every other
+request goes to the app untouched. callguard runs on a :class:`~callguard.runtime.runtime.Runtime`:
+one given (``runtime=``), or one built as ``callguard serve`` builds it (``CALLGUARD_*``
+environment variables, or ``config``); or the middleware serves an app made by
+:func:`callguard.create_app` (``callguard=``).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wsgi import get_content_length
 
 from ..errors import UpstreamError
-from . import create_app
+from ..runtime.assemble import assemble
+from ..runtime.runtime import Runtime
+from ..runtime.settings import Settings, config_from_environment
+from .app import create_app
 from .protect import answer_response
 from .responses import DECISION_HEADER, TWIML_MIMETYPE, forbidden
 from .state import current_state
@@ -55,14 +61,19 @@ class GuardMiddleware:
         app: WsgiApp,
         *,
         paths: Iterable[str],
-        callguard: Flask | None = None,
+        runtime: Runtime | None = None,
         config: Mapping[str, Any] | None = None,
+        callguard: Flask | None = None,
         campaign: str | None = None,
     ) -> None:
         self.app = app
-        self.callguard = callguard if callguard is not None else create_app(config)
         self.campaign = campaign
         self.guarded = _path_matcher(tuple(paths))
+        self.callguard = callguard if callguard is not None else _callguard_app(runtime, config)
+
+    def close(self) -> None:
+        """Close callguard's runtime: its workers stopped, the audit backlog written, connections released."""
+        self.callguard.extensions["callguard"].close()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self._serves_itself(environ):  # callguard's own paths first: its callbacks must reach it
@@ -86,7 +97,7 @@ class GuardMiddleware:
         with self.callguard.request_context(ours):
             state = current_state()
             verified = None if body is None else verified_request(state)
-            if verified is None:
+            if body is None or verified is None:
                 return forbidden()(ours, start_response)
             call_sid = verified.params.get("CallSid")
             environ["wsgi.input"] = io.BytesIO(body)  # the app reads the same request
@@ -110,7 +121,20 @@ class GuardMiddleware:
                 headers += [("Content-Type", f"{TWIML_MIMETYPE}; charset=utf-8"), ("Content-Length", str(len(answer)))]
             headers.append((DECISION_HEADER, policed.header))
             start_response(status_line, headers)
-            return [answer]  # type: ignore[list-item]
+            return [answer]
+
+
+def _callguard_app(runtime: Runtime | None, config: Mapping[str, Any] | None) -> Flask:
+    """callguard's own endpoints on ``runtime``, or on one built from the environment and ``config``."""
+    merged = {**config_from_environment(), **(config or {})}
+    if runtime is not None:
+        return create_app(merged, runtime=runtime)
+    built = assemble(Settings.from_mapping(merged), merged)
+    try:
+        return create_app(merged, runtime=built)
+    except BaseException:
+        built.close()  # an auth token or API token missing: nothing built stays open
+        raise
 
 
 def _read_body(environ: dict[str, Any], limit: int) -> bytes | None:

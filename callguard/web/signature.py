@@ -11,13 +11,15 @@ from __future__ import annotations
 import base64
 import functools
 import hmac
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 from werkzeug.datastructures import MultiDict
 
 from ..policy.auth_tokens import resolve_auth_tokens
+from ._fast import multidict_lists
 
 __all__ = ["SignatureValidator", "resolve_auth_tokens"]
 
@@ -44,22 +46,14 @@ def _url_forms(url: str) -> Iterator[str]:
 _DIGESTS = {HMAC_SHA1: "sha1", HMAC_SHA256: "sha256"}
 
 
-try:  # OpenSSL's HMAC object, which hmac.HMAC wraps in Python: copy, update and digest in C
-    from _hashlib import hmac_new as _openssl_hmac
-except ImportError:  # a Python built without OpenSSL
-    _openssl_hmac = None
-
-
 @functools.lru_cache(maxsize=256)
-def _keyed_hmac(token: bytes, digest: str) -> Any:
+def _keyed_hmac(token: bytes, digest: str) -> hmac.HMAC:
     """An HMAC with ``token`` already keyed in, to be copied for each message.
 
     ``hmac.digest`` would key it afresh each time, and it releases the GIL for every call however
     short the message: in a worker with background threads (the audit writer), the request then
     waits for the GIL to come back. A copy is one context copy, and ``update`` keeps the GIL
     for the few hundred bytes a webhook signs."""
-    if _openssl_hmac is not None:
-        return _openssl_hmac(token, digestmod=digest)
     return hmac.new(token, digestmod=digest)
 
 
@@ -74,8 +68,8 @@ def compute_signature(token: bytes, url: str, params: Any, algorithm: str | None
         raise ValueError(f"Unsupported webhook signature algorithm: {algorithm}")
     parts = [url]
     if params:
-        if isinstance(params, MultiDict):  # as Flask parses a form: a dict of each name's list of values
-            named: Any = dict.items(params)  # what MultiDict.lists() walks, without copying each list
+        if isinstance(params, MultiDict):  # as Flask parses a form
+            named: Any = multidict_lists(params)
         elif (lists := getattr(params, "lists", None)) is not None:
             named = lists()
         else:

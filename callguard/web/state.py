@@ -1,30 +1,37 @@
-"""What the callguard extension keeps in ``app.extensions["callguard"]``."""
+"""What the callguard extension keeps in ``app.extensions["callguard"]``: the :class:`~callguard.runtime.runtime.Runtime`
+it serves, and what only the web needs (the signature validator, the API tokens, the upstream client).
+
+The runtime's parts are read through the state (``state.guard``, ``state.optouts`` …), so a view
+names what it uses whichever of the two holds it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from ..runtime.settings import Settings
 from ..engine import Guard
-from ..lookups import RegistryLookup
-from .upstream import UpstreamClient
+from ..registry import RegistryDirectory
+from ..runtime.admin_tokens import ApiToken
+from ..runtime.alerts import AlertSink
 from ..runtime.refresh import PolicyRefresher
-from ..store.last_good import LastGood
-from ..store.overrides import OverrideStore
+from ..runtime.runtime import Runtime
+from ..runtime.settings import Settings
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
+from ..store.last_good import LastGood
 from ..store.optouts import OptOutStore
-from ..traffic.counters import CounterBackend
+from ..store.overrides import OverrideStore
 from ..sync.runner import TwilioSync
 from ..sync.scheduler import SyncScheduler
-from ..traffic.alerts import AlertSink
+from ..traffic.counters import CounterBackend
 from ..traffic.monitor import TrafficMonitor
-from .admin.tokens import ApiToken
 from .signature import SignatureValidator
+from .upstream import UpstreamClient
 
 if TYPE_CHECKING:  # the redis extra, imported only when CALLGUARD_REDIS_URL is set
     from ..store.change_notices_redis import ChangeListener, RedisChangePublisher
@@ -32,45 +39,89 @@ if TYPE_CHECKING:  # the redis extra, imported only when CALLGUARD_REDIS_URL is 
 
 @dataclass
 class CallguardState:
-    settings: Settings
-    guard: Guard
+    runtime: Runtime
     validator: SignatureValidator
-    engine: Engine
-    audit_sql: SqlAuditLog
-    audit: BatchingAuditLog | SqlAuditLog
-    optouts: OptOutStore
-    consents: ConsentStore
-    overrides: OverrideStore
-    refresher: PolicyRefresher
-    registries: RegistryLookup | None = None
     api_tokens: tuple[ApiToken, ...] = ()
-    counters: CounterBackend | None = None
-    traffic: TrafficMonitor | None = None
-    alerts: AlertSink | None = None
-    twilio_sync: TwilioSync | None = None
-    sync_scheduler: SyncScheduler | None = None
     upstream: UpstreamClient = field(default_factory=UpstreamClient)
-    change_publisher: RedisChangePublisher | None = None
-    change_listener: ChangeListener | None = None
-    last_good: Mapping[str, LastGood[Any]] = field(default_factory=dict)
 
     def close(self) -> None:
-        """Stop background work, write the audit backlog and release database connections."""
-        if self.change_listener is not None:
-            self.change_listener.stop()
-        self.refresher.stop()
-        if self.sync_scheduler is not None:
-            self.sync_scheduler.stop()
-        if isinstance(self.audit, BatchingAuditLog):
-            self.audit.close()
-        if self.traffic is not None:
-            self.traffic.close()
-        if self.counters is not None:
-            self.counters.close()
+        """Close the runtime (its workers stopped, the audit backlog written, connections released) and the upstream client."""
+        self.runtime.close()
         self.upstream.close()
-        if self.change_publisher is not None:
-            self.change_publisher.close()
-        self.engine.dispose()
+
+    # -- the runtime's parts ------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def guard(self) -> Guard:
+        return self.runtime.guard
+
+    @property
+    def engine(self) -> Engine:
+        return self.runtime.engine
+
+    @property
+    def audit_sql(self) -> SqlAuditLog:
+        return self.runtime.audit_sql
+
+    @property
+    def audit(self) -> BatchingAuditLog | SqlAuditLog:
+        return self.runtime.audit
+
+    @property
+    def optouts(self) -> OptOutStore:
+        return self.runtime.optouts
+
+    @property
+    def consents(self) -> ConsentStore:
+        return self.runtime.consents
+
+    @property
+    def overrides(self) -> OverrideStore:
+        return self.runtime.overrides
+
+    @property
+    def refresher(self) -> PolicyRefresher:
+        return self.runtime.refresher
+
+    @property
+    def registries(self) -> RegistryDirectory:
+        return self.runtime.registries
+
+    @property
+    def counters(self) -> CounterBackend | None:
+        return self.runtime.counters
+
+    @property
+    def traffic(self) -> TrafficMonitor | None:
+        return self.runtime.traffic
+
+    @property
+    def alerts(self) -> AlertSink:
+        return self.runtime.alerts
+
+    @property
+    def twilio_sync(self) -> TwilioSync:
+        return self.runtime.twilio_sync
+
+    @property
+    def sync_scheduler(self) -> SyncScheduler:
+        return self.runtime.sync_scheduler
+
+    @property
+    def change_publisher(self) -> RedisChangePublisher | None:
+        return self.runtime.change_publisher
+
+    @property
+    def change_listener(self) -> ChangeListener | None:
+        return self.runtime.change_listener
+
+    @property
+    def last_good(self) -> Mapping[str, LastGood[Any]]:
+        return self.runtime.last_good
 
 
 def current_state() -> CallguardState:

@@ -20,6 +20,7 @@ import twiml
 
 from ..checks.traffic import effective_traffic
 from ..errors import StoreUnavailable
+from ..paths import VOICE_STATUS
 from ..runtime.metrics import store_error
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from .responses import forbidden, twiml_response
@@ -32,7 +33,7 @@ log = logging.getLogger("callguard.web")
 
 status = Blueprint("callguard_status", __name__)
 
-@status.route("/voice/status", methods=["GET", "POST"])
+@status.route(VOICE_STATUS, methods=["GET", "POST"])
 @twilio_webhook
 def call_status(state: CallguardState, params: Mapping[str, str]) -> Response:
     forward_status_callback(state, params)  # the app's own statusCallback, if callguard chained one

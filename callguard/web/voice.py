@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ..decision import Decision, DialRequest
+from ..paths import VOICE_OUTBOUND
 from ..rendering import render_decision
 from .responses import forbidden, twiml_response
 from .state import CallguardState, current_state
@@ -30,7 +31,7 @@ voice = Blueprint("callguard_voice", __name__)
 _LAST_RESORT = '<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="rejected" /></Response>'
 
 
-@voice.route("/voice/outbound", methods=["GET", "POST"])
+@voice.route(VOICE_OUTBOUND, methods=["GET", "POST"])
 @twilio_webhook
 def outbound(state: CallguardState, params: Mapping[str, str]) -> Response:
     dial = dial_request_from_params(params, campaign=request.args.get("campaign") or None)

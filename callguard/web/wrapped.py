@@ -22,11 +22,11 @@ from twiml.document import parse_twiml
 
 from ..checks.traffic import effective_traffic
 from ..errors import TwimlError, UpstreamError
-from ..runtime.metrics import upstream_failure
-from ..wrapping.policing import Callbacks, WrappedCall, dial_string, police_twiml
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..policy.model import FailMode
 from ..rendering import render_refusal
+from ..runtime.metrics import upstream_failure
+from ..wrapping.policing import Callbacks, WrappedCall, dial_string, police_twiml
 from .state import CallguardState
 from .urls import callback_base
 from .webhook import VerifiedRequest
@@ -34,7 +34,7 @@ from .webhook import VerifiedRequest
 log = logging.getLogger("callguard.web")
 
 
-@dataclass(slots=True)  # made per request, never changed
+@dataclass(slots=True)  # made per request, never changed (not frozen: see callguard.wrapping.policing)
 class PolicedAnswer:
     """What to answer Twilio with. ``as_written``: ``body`` is the app's own bytes, unchanged."""
 
@@ -93,10 +93,11 @@ def _dials_emergency(state: CallguardState, body: bytes, call: WrappedCall) -> b
         account = policy.account(call.account_sid)
         region = account.default_region if account is not None else policy.defaults.default_region
         prefix = account.outside_line_prefix if account is not None else None
-        return any(
-            normalize_dial_string(dial_string(target.described), default_region=region, outside_line_prefix=prefix).kind is TargetKind.EMERGENCY
-            for target in find_dial_targets(parse_twiml(body))
-        )
+        for target in find_dial_targets(parse_twiml(body)):
+            dialled = normalize_dial_string(dial_string(target.described), default_region=region, outside_line_prefix=prefix)
+            if dialled.kind is TargetKind.EMERGENCY:
+                return True
+        return False
     except Exception:
         log.exception("could not look for emergency numbers after a fault")
         return False

@@ -23,13 +23,19 @@ A document with nothing to change goes back byte for byte as the app wrote it. A
 the same few documents again and again: what a document dials is read once per distinct
 document, and its rewrite made once per distinct document and set of decisions' effects
 (LRUs of documents up to 4 KB); every target is still decided, counted and audited per call.
+
+What it makes per call (:class:`WrappedCall`, :class:`PolicedTarget`, :class:`PolicedDocument`)
+are slotted dataclasses that nothing changes once made, not frozen ones: a frozen dataclass sets
+each field through ``object.__setattr__``, which costs a wrapped request more than 1 %
+(benchmarks/README.md), as it does :class:`~callguard.decision.Decision`.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
@@ -60,21 +66,13 @@ from .chaining import callback_events, chained_disclosure_url, chained_status_ca
 
 NO_DIAL = "no_dial"
 
-# How each noun is written as a dial string for the engine (keyed by the kind's value: an
-# enum member hashes through a Python-level __hash__, every target of every call).
-_SCHEMES = {NounKind.CLIENT._value_: "client:", NounKind.CONFERENCE._value_: "conference:", NounKind.QUEUE._value_: "queue:"}
-# Bound once: on Python 3.11 an enum member read through its class costs EnumType's __getattr__ hook.
-_CONNECT, _REJECT, _DISCLOSE = Action.CONNECT, Action.REJECT, Action.DISCLOSE
-_SIP, _PSTN = NounKind.SIP, TargetKind.PSTN
+# How each noun is written as a dial string for the engine.
+_SCHEMES = {NounKind.CLIENT: "client:", NounKind.CONFERENCE: "conference:", NounKind.QUEUE: "queue:"}
 
 
 @dataclass(slots=True)
 class WrappedCall:
-    """What policing needs of the webhook request the app answered.
-
-    (Like :class:`~callguard.Decision`, a plain slotted class, not a frozen one: one is made per
-    call, and a frozen dataclass sets each field through ``object.__setattr__``, five times the
-    cost. Nothing changes one once made.)"""
+    """What policing needs of the webhook request the app answered."""
 
     account_sid: str | None
     from_: str | None
@@ -85,7 +83,7 @@ class WrappedCall:
     source: str = "wrapped"
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], *, campaign: str | None, source: str) -> "WrappedCall":
+    def from_params(cls, params: Mapping[str, str], *, campaign: str | None, source: str) -> WrappedCall:
         return cls(
             account_sid=params.get("AccountSid") or None,
             from_=params.get("From") or None,
@@ -119,7 +117,7 @@ class PolicedTarget:
 
     @property
     def kept(self) -> bool:
-        return self.decision.action is not _REJECT
+        return self.decision.action is not Action.REJECT
 
 
 @dataclass(slots=True)
@@ -143,23 +141,23 @@ class PolicedDocument:
             return f"connect; reasons={NO_DIAL}"
         if len(self.targets) == 1:  # the common document: one number
             decision = self.targets[0].decision
-            return f"{decision.action._value_}; reasons={','.join(dict.fromkeys(decision.reasons))}"
+            return f"{decision.action}; reasons={','.join(dict.fromkeys(decision.reasons))}"
         kept = [t for t in self.targets if t.kept]
         if not kept:
-            action = _REJECT
-        elif any(t.decision.action is _DISCLOSE for t in kept):
-            action = _DISCLOSE
+            action = Action.REJECT
+        elif any(t.decision.action is Action.DISCLOSE for t in kept):
+            action = Action.DISCLOSE
         else:
-            action = _CONNECT
+            action = Action.CONNECT
         reasons = dict.fromkeys(reason for t in self.targets for reason in t.decision.reasons)
-        return f"{action._value_}; reasons={','.join(reasons)}"
+        return f"{action}; reasons={','.join(reasons)}"
 
 
 def dial_string(target: DescribedTarget) -> str:
     """The target as the engine reads a ``To``: a number, a SIP URI, ``client:NAME`` …"""
-    if target.kind is _SIP and ":" not in target.value:
+    if target.kind is NounKind.SIP and ":" not in target.value:
         return "sip:" + target.value
-    return _SCHEMES.get(target.kind._value_, "") + target.value
+    return _SCHEMES.get(target.kind, "") + target.value
 
 
 def dial_request(target: DescribedTarget, call: WrappedCall) -> DialRequest:
@@ -186,9 +184,9 @@ def _absolute(callback: Callback, document_url: str) -> Callback:
 def _gets_callbacks(target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> bool:
     """Whether a kept target gets callguard's whisper or status callback: a number that is disclosed,
     or connected while the account's traffic is counted."""
-    if decision.target.kind is not _PSTN or target.kind not in ATTRIBUTE_CARRIERS:
+    if decision.target.kind is not TargetKind.PSTN or target.kind not in ATTRIBUTE_CARRIERS:
         return False
-    return (decision.action is _DISCLOSE and decision.campaign is not None) or callbacks.status
+    return (decision.action is Action.DISCLOSE and decision.campaign is not None) or callbacks.status
 
 
 class _Edit(NamedTuple):  # part of the rewrite cache's key: a tuple hashes and compares in C
@@ -202,22 +200,21 @@ class _Edit(NamedTuple):  # part of the rewrite cache's key: a tuple hashes and 
     notice: str
 
     @classmethod
-    def of(cls, target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> "_Edit":
-        if decision.action is _CONNECT and not callbacks.status:
+    def of(cls, target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> _Edit:
+        if decision.action is Action.CONNECT and not callbacks.status:
             return _UNTOUCHED
-        kept = decision.action is not _REJECT
-        disclose = decision.action is _DISCLOSE and decision.campaign is not None
-        return _make_edit((
+        kept = decision.action is not Action.REJECT
+        disclose = decision.action is Action.DISCLOSE and decision.campaign is not None
+        return cls(
             kept,
             kept and _gets_callbacks(target, decision, callbacks),
             decision.campaign if disclose else None,
             decision.campaign,
             () if kept else decision.reasons,
             "" if kept else refusal_notice(decision),
-        ))
+        )
 
 
-_make_edit = functools.partial(tuple.__new__, _Edit)  # without NamedTuple's Python-level __new__
 _UNTOUCHED = _Edit(True, False, None, None, (), "")  # a target connected as the app wrote it
 
 
@@ -288,7 +285,8 @@ def police_twiml(
         return PolicedDocument(body, False, policed)
     # The same document decided the same way is rewritten the same way: done once per distinct answer.
     defaults = guard.policy.defaults
-    rewritten = _cached_rewrite(data, max_bytes, edits, callbacks, defaults) if small else _rewrite(data, max_bytes, edits, callbacks, defaults)
+    rewrite = _cached_rewrite if small else _rewrite
+    rewritten = rewrite(data, max_bytes, edits, callbacks, defaults)
     return PolicedDocument(rewritten, True, policed)
 
 
@@ -302,7 +300,7 @@ def _rewrite(data: bytes, max_bytes: int, edits: tuple[_Edit, ...], callbacks: C
     document = parse_twiml(data, max_bytes=max_bytes)
     refused_dials: dict[Element, _Edit] = {}
     carriers: dict[Element, _Edit] = {}
-    for node, edit in zip(find_dial_targets(document), edits):
+    for node, edit in zip(find_dial_targets(document), edits, strict=True):
         if not edit.kept:
             remove_target(node)
             refused_dials.setdefault(node.dial, edit)

@@ -31,6 +31,7 @@ from ..allowed_urls import url_allowed
 from ..decision import Action, Decision, DialRequest
 from ..engine import Guard
 from ..errors import CallBlocked, ConfigError, PolicyError
+from ..paths import VOICE_ANSWER
 from .chaining import callback_events, chained_status_callback_url
 
 log = logging.getLogger("callguard.rest")
@@ -125,7 +126,7 @@ class GuardedCalls:
             )
         method = str(kwargs.get("method") or "POST").upper()
         query = urlencode({"campaign": campaign_id, "next": url, "next_method": method})
-        return {**kwargs, "url": f"{self._answer_base_url}/voice/answer?{query}", "method": "POST"}
+        return {**kwargs, "url": f"{self._answer_base_url}{VOICE_ANSWER}?{query}", "method": "POST"}
 
     def __call__(self, sid: str) -> Any:
         return self._calls(sid)

@@ -152,7 +152,7 @@ def test_gunicorn_wsgi_app_serves_with_callguards_hooks(policy_path: Path, tmp_p
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
-        cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
+        cwd=ROOT, bufsize=0, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
         env={
             "PATH": os.environ.get("PATH", ""), "CALLGUARD_POLICY": str(policy_path), "TWILIO_AUTH_TOKEN": MAIN_TOKEN,
             "TWILIO_AUTH_TOKEN_TENANT": TENANT_TOKEN, "CALLGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'cg.db'}",

@@ -42,17 +42,3 @@ def test_every_option_has_help_and_shows_its_environment_variable(name: str) -> 
     for option in options:
         if option.envvar:
             assert f"env var: {option.envvar}" in " ".join(usage.stdout.split()), (name, option.opts)
-
-
-def test_block_list_has_a_header(policy_path: Path, sqlite_url: str) -> None:
-    def cli(*args: str) -> str:
-        result = CliRunner().invoke(main, [*args, "--policy", str(policy_path), "--database-url", sqlite_url])
-        assert result.exit_code == 0, result.stderr
-        return result.stdout
-
-    assert cli("block", "list") == "id\tprefix\taccount\texpires\tcreated_by\treason\n"
-    cli("block", "add", "+2474", "--reason", "investigation", "--actor", "bob")
-    rows = list(csv.DictReader(io.StringIO(cli("block", "list")), delimiter="\t"))
-    assert [(r["id"], r["prefix"], r["account"], r["expires"], r["created_by"], r["reason"]) for r in rows] == [
-        ("1", "+2474", "*", "-", "bob", "investigation")
-    ]

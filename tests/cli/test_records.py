@@ -61,7 +61,7 @@ def test_import_is_all_or_nothing_unless_told_to_skip(policy_path: Path, sqlite_
     bad = tmp_path / "bad.txt"
     bad.write_text("+14155550103\nnot-a-number\n+14155550104\n", encoding="utf-8")
     code, _, err = run(policy_path, sqlite_url, "optout", "import", str(bad), "--account", MAIN)
-    assert code == 1 and err == f"callguard: {bad}:2: 'not-a-number' is not a valid phone number (read with region US)\n"
+    assert code == 2 and err == f"callguard: {bad}:2: 'not-a-number' is not a valid phone number (read with region US)\n"
     store = OptOutStore(create_database_engine(sqlite_url))
     assert store.find("+14155550103", MAIN, None) is None  # nothing from the failed import
 
@@ -87,7 +87,7 @@ def test_non_utf8_import_files(policy_path: Path, sqlite_url: str, tmp_path: Pat
     latin = tmp_path / "latin1.txt"
     latin.write_bytes(b"+14155550101\n\xe9\n")
     code, _, err = run(policy_path, sqlite_url, "optout", "import", str(latin), "--account", MAIN)
-    assert code == 1 and err == f"callguard: {latin}: not UTF-8 text\n"
+    assert code == 2 and err == f"callguard: {latin}: not UTF-8 text\n"
 
 
 def test_consent_commands(policy_path: Path, sqlite_url: str) -> None:
@@ -119,7 +119,7 @@ def test_a_campaign_the_policy_lacks_is_refused(policy_path: Path, sqlite_url: s
     lines = tmp_path / "lines.csv"
     lines.write_text("+14155550101,spring\n+14155550102,nope\n", encoding="utf-8")
     code, _, err = run(policy_path, sqlite_url, "optout", "import", str(lines), "--account", MAIN)
-    assert code == 1 and err == f"callguard: {lines}:2: 'nope' is not a campaign in {policy_path}\n"
+    assert code == 2 and err == f"callguard: {lines}:2: 'nope' is not a campaign in {policy_path}\n"
     assert OptOutStore(create_database_engine(sqlite_url)).list() == []  # nothing from the failed import
 
 

@@ -44,7 +44,7 @@ def test_malformed_input_fails_with_one_line_and_writes_nothing(tmp_path: Path) 
     bad.write_text("4155550123\n41555\n")
     directory = tmp_path / "reg"
     code, _, err = run("registry", "build", "--name", "us_ftc", "--format", "ftc", "--dir", str(directory), str(bad))
-    assert code == 1 and err == f"callguard: {bad}:2: expected 10 digits or AAA,NNNNNNN (a North American number), got '41555'\n"
+    assert code == 2 and err == f"callguard: {bad}:2: expected 10 digits or AAA,NNNNNNN (a North American number), got '41555'\n"
     assert not directory.exists() or os.listdir(directory) == []
     code, out, err = run("registry", "build", "--name", "us_ftc", "--format", "ftc", "--dir", str(directory), "--skip-bad-lines", str(bad))
     assert code == 0 and "1 numbers from 2 lines (1 skipped)" in out and f"{bad}:2" in err
@@ -86,5 +86,5 @@ def test_install_copies_atomically_and_refuses_corrupt_files(tmp_path: Path) -> 
     data[-1] ^= 1
     corrupt.write_bytes(bytes(data))
     code, _, err = run("registry", "install", "--dir", str(target), str(corrupt))
-    assert code == 1 and "checksum" in err
+    assert code == 2 and "checksum" in err
     assert sorted(os.listdir(target)) == ["us_ftc.cgreg"]

@@ -1,10 +1,10 @@
-"""Campaigns and calling-hours sections of the policy (callguard.policy.loader)."""
+"""Campaigns (callguard.policy.campaigns) and the calling-hours section of the policy."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Change notices over the real Redis (callguard.store.change_notices)."""
+"""Change notices over the real Redis (callguard.store.change_notices), the listener on the worker the runtime gives it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Callable, Iterator
 import pytest
 import redis
 
+from callguard.runtime.worker import BackgroundWorker
+from callguard.runtime.workers import change_listener_worker
 from callguard.store import create_database_engine, ensure_schema
 from callguard.store.change_notices import CONSENT, OPTOUT, OVERRIDES, ChangeNotice
 from callguard.store.change_notices_redis import ChangeListener, RedisChangePublisher
@@ -38,18 +40,19 @@ class Heard:
 
 @pytest.fixture
 def listen(redis_prefix: str) -> Iterator[Callable[..., tuple[ChangeListener, Heard]]]:
-    listeners: list[ChangeListener] = []
+    workers: list[BackgroundWorker] = []
 
     def start(url: str, prefix: str = redis_prefix) -> tuple[ChangeListener, Heard]:
         heard = Heard()
         listener = ChangeListener(url, prefix=prefix, on_notice=heard.notices.put, on_missed=heard.missed.set, retry_interval=0.05)
-        listener.start()
-        listeners.append(listener)
+        worker = change_listener_worker(listener)
+        worker.start()
+        workers.append(worker)
         return listener, heard
 
     yield start
-    for listener in listeners:
-        listener.stop()
+    for worker in workers:
+        worker.stop()
 
 
 @pytest.fixture

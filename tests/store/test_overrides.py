@@ -49,7 +49,7 @@ def test_a_refresher_picks_changes_up_and_survives_a_lost_database(
     store: OverrideStore, policy_path: Path, clock: FakeClock, tmp_path: Path
 ) -> None:
     guard = Guard(load_policy(policy_path), clock=clock)
-    refresher = PolicyRefresher(guard, str(policy_path), store, interval=0)
+    refresher = PolicyRefresher(guard, str(policy_path), store)
     request = DialRequest(MAIN, "+14155550123", "+14155550100")
     assert not refresher.refresh_now()
     store.set_suspended(MAIN, True, reason="fraud", actor="ops", now=clock())
@@ -68,7 +68,7 @@ def test_with_a_stale_limit_a_lost_database_ends_in_the_fail_mode(
     store: OverrideStore, policy_path: Path, clock: FakeClock, tmp_path: Path
 ) -> None:
     guard = Guard(load_policy(policy_path), clock=clock)
-    refresher = PolicyRefresher(guard, str(policy_path), store, interval=0, stale_limit=300)
+    refresher = PolicyRefresher(guard, str(policy_path), store, stale_limit=300)
     store.set_suspended(MAIN, True, reason="fraud", actor="ops", now=clock())
     assert refresher.refresh_now() and refresher.status().fresh_until == clock() + 300
     clock.advance(200)
@@ -93,7 +93,7 @@ def test_editing_the_policy_file_is_picked_up_and_a_broken_edit_is_not(
     import os
 
     guard = Guard(load_policy(policy_path), clock=clock)
-    refresher = PolicyRefresher(guard, str(policy_path), store, interval=0)
+    refresher = PolicyRefresher(guard, str(policy_path), store)
     text = policy_path.read_text()
     policy_path.write_text(text.replace('US = { low_risk = true }\nCA = { low_risk = true }', 'CA = { low_risk = true }', 1))
     os.utime(policy_path, (1, 1))

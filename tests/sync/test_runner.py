@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 
 from callguard import FakeClock, load_policy
 from callguard.policy import Policy
+from callguard.runtime.twilio_sync import count_account_error, count_run
 from callguard.store import create_database_engine
 from callguard.store.leases import LeaseStore
 from callguard.store.twilio_snapshots import TwilioSnapshotStore
@@ -31,7 +32,10 @@ def policy(sync_policy_path: Path) -> Policy:
 
 @pytest.fixture
 def runner(engine: Any, reader: TwilioReader, sync_config: dict[str, str], clock: FakeClock) -> TwilioSync:
-    return TwilioSync(TwilioSnapshotStore(engine), LeaseStore(engine), reader, config=sync_config, clock=clock, interval=INTERVAL, holder="test")
+    return TwilioSync(
+        TwilioSnapshotStore(engine), LeaseStore(engine), reader, config=sync_config, clock=clock, interval=INTERVAL, holder="test",
+        on_run=count_run, on_account_error=count_account_error,  # the runtime's metrics
+    )
 
 
 def metric(name: str, **labels: str) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 def test_healthy(app: Any) -> None:
     body = app.test_client().get("/healthz").get_json()
     assert body["status"] == "ok"
@@ -19,7 +20,7 @@ def test_database_unreachable(make_app: Any, app_config: dict[str, Any], tmp_pat
 
     app = make_app(app_config)
     state = app.extensions["callguard"]
-    state.audit_sql = SqlAuditLog(create_database_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}"))
+    state.runtime.audit_sql = SqlAuditLog(create_database_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}"))
     response = app.test_client().get("/healthz")
     body = response.get_json()
     assert response.status_code == 200
@@ -39,7 +40,32 @@ def test_each_workers_own_figures_are_labelled_as_such(app: Any) -> None:
     body = app.test_client().get("/healthz").get_json()
     worker = body["worker"]
     assert worker["pid"] == os.getpid()
-    assert set(worker) == {"pid", "audit", "alerts", "last_good", "runtime_changes"}
+    assert set(worker) == {"pid", "audit", "alerts", "last_good", "runtime_changes", "background"}
     # What every worker shares stays at the top, and nothing per worker is left there.
     assert {"status", "policy", "database", "registries", "traffic_counters", "twilio_sync"} <= set(body)
-    assert not {"pid", "audit", "last_good", "runtime_changes"} & set(body) and "alerts" not in body["traffic_counters"]
+    assert not {"pid", "audit", "last_good", "runtime_changes", "background"} & set(body) and "alerts" not in body["traffic_counters"]
+
+
+def test_each_background_thread_of_the_worker_reports_its_health(make_app: Any, app_config: dict[str, Any]) -> None:
+    app = make_app({**app_config, "CALLGUARD_AUDIT_MODE": "batched", "CALLGUARD_REFRESH_INTERVAL": 60})
+    state = app.extensions["callguard"]
+    audit_writer = next(w for w in state.runtime.workers if w.name == "audit-writer")
+    audit_writer.wake()
+    assert audit_writer.wait_for_runs(1, 10.0)
+    body = app.test_client().get("/healthz").get_json()
+    background = body["worker"]["background"]
+    assert set(background) == {"policy-refresh", "alerts", "audit-writer", "traffic-tallies", "counter-chores"}
+    assert all(figures["running"] and figures["alive"] and figures["last_error"] is None for figures in background.values())
+    assert background["audit-writer"]["runs"] >= 1 and body["status"] == "ok"
+
+
+def test_a_background_thread_that_died_degrades_the_answer(make_app: Any, app_config: dict[str, Any]) -> None:
+    app = make_app({**app_config, "CALLGUARD_AUDIT_MODE": "batched"})
+    audit_writer = next(w for w in app.extensions["callguard"].runtime.workers if w.name == "audit-writer")
+    thread = audit_writer._thread
+    assert thread is not None
+    audit_writer._stopping.set()  # what no task can do: the thread ends while the worker should run
+    audit_writer.wake()
+    thread.join(10.0)
+    body = app.test_client().get("/healthz").get_json()
+    assert body["worker"]["background"]["audit-writer"]["alive"] is False and body["status"] == "degraded"

@@ -12,6 +12,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.test import Client, EnvironBuilder
 
 from callguard import GuardMiddleware
+from callguard.runtime.assemble import assemble
+from callguard.runtime.settings import Settings
 
 from ..conftest import MAIN_TOKEN, PUBLIC_URL, TwilioClient, dial_params, parse_twiml
 
@@ -61,8 +63,11 @@ def voice_app() -> VoiceApp:
 
 
 @pytest.fixture
-def middleware(voice_app: VoiceApp, make_app: Callable[..., Any], app_config: dict[str, Any]) -> Iterator[GuardMiddleware]:
-    yield GuardMiddleware(voice_app, paths=["/twilio/", "/voice-exact"], callguard=make_app(app_config))
+def middleware(voice_app: VoiceApp, app_config: dict[str, Any]) -> Iterator[GuardMiddleware]:
+    runtime = assemble(Settings.from_mapping(app_config), app_config)
+    guarded = GuardMiddleware(voice_app, paths=["/twilio/", "/voice-exact"], runtime=runtime)
+    yield guarded
+    guarded.close()
 
 
 @pytest.fixture
@@ -159,3 +164,42 @@ def test_a_chunked_webhook_is_read_where_the_server_ends_the_stream(middleware: 
     status, _ = call(middleware, chunked(dial_params("+14155550123"), "/twilio/voice", terminated=False))
     assert status.startswith("403")  # no end to the stream that the server vouches for: nothing is read
     assert voice_app.calls == ["/twilio/voice"]
+
+
+def test_the_middleware_serves_the_runtime_it_is_given(middleware: GuardMiddleware, tw: TwilioClient) -> None:
+    runtime = middleware.callguard.extensions["callguard"].runtime
+    assert runtime.started and tw.post("/twilio/voice", dial_params("+14155550123", CallSid="CA-served")).status_code == 200
+    assert [(r.call_sid, r.source) for r in runtime.audit_sql.recent(10)] == [("CA-served", "wrapped")]
+    middleware.close()
+    assert runtime.closed
+
+
+def test_the_middleware_builds_a_runtime_from_config(voice_app: VoiceApp, app_config: dict[str, Any]) -> None:
+    guarded = GuardMiddleware(voice_app, paths=["/twilio/"], config=app_config)
+    try:
+        runtime = guarded.callguard.extensions["callguard"].runtime
+        assert runtime.started and runtime.settings.public_url == PUBLIC_URL
+        response = TwilioClient(Client(guarded)).post("/twilio/voice", dial_params("+14155550123"))
+        assert response.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    finally:
+        guarded.close()
+
+
+def test_a_runtime_built_for_a_middleware_that_cannot_start_is_closed(
+    voice_app: VoiceApp, app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callguard import ConfigError
+    from callguard.runtime.runtime import Runtime
+
+    closed: list[Runtime] = []
+    close = Runtime.close
+
+    def recording_close(self: Runtime) -> None:
+        closed.append(self)
+        close(self)
+
+    monkeypatch.setattr(Runtime, "close", recording_close)
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN_TENANT", raising=False)
+    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN_TENANT"):
+        GuardMiddleware(voice_app, paths=["/twilio/"], config={k: v for k, v in app_config.items() if k != "TWILIO_AUTH_TOKEN_TENANT"})
+    assert len(closed) == 1 and closed[0].closed and not closed[0].started

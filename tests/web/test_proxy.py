@@ -165,12 +165,12 @@ def test_without_traffic_limits_the_apps_status_callback_is_left_alone(tw: Twili
 
 
 def test_every_callguard_route_is_protected_from_proxy_routes(app: Any) -> None:
-    from callguard.policy.loader import CALLGUARD_PATHS, CALLGUARD_PREFIXES
+    from callguard.paths import OWN_PATHS, OWN_PREFIXES
 
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":  # Flask's, and empty
             continue
-        assert rule.rule in CALLGUARD_PATHS or rule.rule.startswith(CALLGUARD_PREFIXES), rule.rule
+        assert rule.rule in OWN_PATHS or rule.rule.startswith(OWN_PREFIXES), rule.rule
 
 
 def test_a_fault_on_a_proxy_route_is_valid_twiml(tw: TwilioClient, proxy_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:

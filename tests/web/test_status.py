@@ -1,18 +1,12 @@
-"""Traffic limits through the webhooks: /voice/status, statusCallback injection, fail mode, alerts
-and automatic suspension (callguard.web.status, callguard.traffic.alerts)."""
+"""Traffic limits through the webhooks: /voice/status, statusCallback injection, fail mode and
+automatic suspension (callguard.web.status; the alert webhook: tests/runtime/test_alerts.py)."""
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
-
-from callguard.traffic.alerts import AlertSink
-from callguard.traffic.monitor import TrafficEvent
 
 from ..conftest import BASE_POLICY, MAIN, PUBLIC_URL, TwilioClient, dial_params, parse_twiml
 from .test_metrics import sample
@@ -142,64 +136,3 @@ def test_a_redis_outage_follows_the_fail_mode_never_5xx(make_app: Callable[..., 
 def test_status_callbacks_are_signed(traffic_app: Any) -> None:
     client = traffic_app.test_client()
     assert client.post("/voice/status", data=dial_params("+14155550123", CallStatus="completed"), headers={"X-Twilio-Signature": "x"}).status_code == 403
-
-
-# -- the alert webhook ---------------------------------------------------------------------------
-
-
-class Receiver(http.server.BaseHTTPRequestHandler):
-    answers: list[int] = []
-    received: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        code = self.answers.pop(0) if self.answers else 204
-        if code < 300:
-            self.received.append(json.loads(body))
-        self.send_response(code)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        return None
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, type[Receiver]]]:
-    handler = type("Handler", (Receiver,), {"answers": [], "received": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", handler
-    server.shutdown()
-    server.server_close()
-
-
-EVENT = TrafficEvent("velocity_block", MAIN, "+371", "Account …: more than 20 calls to +371 within 600 s.", 1.0, 86401.0)
-
-
-def test_alerts_are_posted_with_retries(receiver: tuple[str, type[Receiver]]) -> None:
-    url, handler = receiver
-    handler.answers = [503, 500]
-    delays: list[float] = []
-    sink = AlertSink(lambda: url, attempts=3, backoff=0.5, sleep=delays.append)
-    assert sink.deliver(url, json.dumps(EVENT.as_dict()).encode())
-    assert handler.received == [EVENT.as_dict()] and delays == [0.5, 1.0]
-
-
-def test_alert_retries_are_bounded(receiver: tuple[str, type[Receiver]]) -> None:
-    url, handler = receiver
-    handler.answers = [500, 500, 500, 500]
-    delays: list[float] = []
-    sink = AlertSink(lambda: url, attempts=3, sleep=delays.append)
-    assert not sink.deliver(url, b"{}") and sink.failed == 1 and len(delays) == 2 and handler.received == []
-
-
-def test_alerts_go_to_the_log_and_the_queue(receiver: tuple[str, type[Receiver]], caplog: pytest.LogCaptureFixture) -> None:
-    url, handler = receiver
-    sink = AlertSink(lambda: url, sleep=lambda s: None)
-    sink._thread = threading.current_thread()  # keep the background thread out: drain on this thread
-    with caplog.at_level("WARNING", logger="callguard.alerts"):
-        sink(EVENT)
-    assert '"kind": "velocity_block"' in caplog.text
-    sink.drain()
-    assert handler.received == [EVENT.as_dict()]

@@ -1,4 +1,5 @@
-"""The JSON API under ``/v1``: the blueprint, authentication, errors, and ``POST /v1/check``.
+"""The JSON API under ``/v1``: the blueprint every resource registers on, authentication, the
+bookkeeping of a write, and errors.
 
 Every answer is JSON (``application/json``); errors are ``{"error": {"code", "message", "field"}}``
 with 400 (bad input), 401 (no or unknown token), 403 (read-only token on a write), 404, 405, 409
@@ -9,24 +10,21 @@ from __future__ import annotations
 
 import functools
 import logging
-import uuid
-from typing import Any, Callable
-from urllib.parse import urlencode
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from ...decision import Action, DialRequest
 from ...errors import CallguardError, StoreUnavailable
-from ...rendering import status_callback_url
+from ...paths import API_PREFIX
+from ...runtime.admin_tokens import ApiToken
 from ..body_limit import limit_body
-from ..state import current_state
-from ..urls import callback_base
-from .tokens import ApiToken, authenticate
+from ..state import CallguardState, current_state
+from .tokens import authenticate
 
 log = logging.getLogger("callguard.api")
 
-API_PREFIX = "/v1"
 api = Blueprint("callguard_api", __name__, url_prefix=API_PREFIX)
 
 
@@ -72,93 +70,19 @@ def endpoint(*, write: bool = False) -> Callable[[Callable[..., Response]], Call
 
 
 def actor() -> str:
+    """Who a write is recorded as having made: the request's token, by name."""
     token: ApiToken = g.callguard_token
     return f"api:{token.name}"
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400."""
-    if not request.is_json:
-        raise ApiError(400, "bad_request", "the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "the body must be a JSON object")
-    return body
+def write_time(state: CallguardState) -> float:
+    """The time a write is recorded at (the guard's clock, so that tests set it)."""
+    return state.guard.clock()
 
 
-def text_field(body: dict[str, Any], name: str, *, required: bool = False, max_length: int = 512) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise ApiError(400, "bad_request", f"{name} is required", name)
-        return None
-    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
-        raise ApiError(400, "bad_request", f"{name} must be a string of at most {max_length} characters", name)
-    return value
-
-
-# How long a reservation's concurrency slot is held unless the call's status callback frees it.
-RESERVE_SECONDS = 60.0
-MAX_RESERVE_SECONDS = 14_400.0  # four hours, the default max_call_seconds
-
-
-def _reservation_fields(body: dict[str, Any]) -> tuple[bool, float]:
-    """``reserve`` (a boolean, default false) and ``reserve_seconds`` (1 to 14 400, default 60), or a 400."""
-    reserve = body.get("reserve", False)
-    if not isinstance(reserve, bool):
-        raise ApiError(400, "bad_request", "reserve must be true or false", "reserve")
-    seconds = body.get("reserve_seconds", RESERVE_SECONDS)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 1 <= seconds <= MAX_RESERVE_SECONDS:
-        raise ApiError(400, "bad_request", f"reserve_seconds must be a number from 1 to {MAX_RESERVE_SECONDS:g}", "reserve_seconds")
-    return reserve, float(seconds)
-
-
-@api.post("/check")
-@endpoint()
-def check() -> Response:
-    """Decide one dial, as the webhook would, without placing it; the decision is audited.
-
-    A what-if by default: the traffic limits are read, nothing is counted. With ``"reserve":
-    true`` the call is counted for real under a slot name (its ``call_sid``, else one made up),
-    whose concurrency slot is held for ``reserve_seconds`` unless the ``status_callback`` the
-    answer names reports the call's end first.
-    """
-    body = json_body()
-    account_sid = text_field(body, "account_sid", required=True, max_length=64)
-    to = text_field(body, "to", required=True, max_length=256) or ""
-    from_ = text_field(body, "from", max_length=256)
-    caller_id = text_field(body, "caller_id", max_length=256)
-    sip_domain = text_field(body, "sip_domain", max_length=255)
-    campaign = text_field(body, "campaign", max_length=64)
-    call_sid = text_field(body, "call_sid", max_length=64)
-    reserve, reserve_seconds = _reservation_fields(body)
-    if reserve and not call_sid:
-        call_sid = f"cg-{uuid.uuid4().hex}"
-    state = current_state()
-    decision = state.guard.check(
-        DialRequest(
-            account_sid=account_sid,
-            to=to,
-            from_=from_,
-            caller_id=caller_id,
-            sip_domain=sip_domain,
-            campaign=campaign,
-            call_sid=call_sid,
-            source="api",
-            what_if=not reserve,
-            hold_seconds=reserve_seconds if reserve else None,
-        )
-    )
-    answer = decision.as_dict()
-    if reserve and "traffic" in decision.checks and decision.action is not Action.REJECT:
-        # The traffic check counted the call: its end, reported here, frees what it took.
-        url = status_callback_url(callback_base(state), decision.campaign)
-        answer["reservation"] = {
-            "slot": call_sid,
-            "expires_at": decision.decided_at + reserve_seconds,
-            "status_callback": url + ("&" if "?" in url else "?") + urlencode({"slot": call_sid}),
-        }
-    return jsonify(answer)
+def applied(state: CallguardState) -> None:
+    """After a write: the change takes effect in this worker at once, in the others within a second."""
+    state.refresher.refresh_now()
 
 
 def api_routing_error() -> Response | None:

@@ -1,6 +1,6 @@
 """The OpenAPI 3.0 document of the JSON API, served at ``/v1/openapi.json``.
 
-tests/web/test_openapi.py runs schemathesis against it: every operation, with generated input,
+tests/web/admin/test_openapi.py runs schemathesis against it: every operation, with generated input,
 must answer without a 5xx and with a body that matches the schema declared here.
 """
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from ...paths import API_PREFIX
 from ...version import __version__
 from .api import api
 
@@ -128,8 +129,9 @@ def _list(name: str, item: str) -> dict[str, Any]:
     return _json(_obj({name: {"type": "array", "items": _ref(item)}}))
 
 
-PATHS: dict[str, Any] = {
-    "/v1/check": {
+# Each operation by its path under the blueprint's prefix (API_PREFIX), in OpenAPI's path syntax.
+_OPERATIONS: dict[str, Any] = {
+    "/check": {
         "post": _op(
             "Decide one dial without placing it (audited): a what-if that counts nothing, unless reserve is true",
             {"200": _json({"allOf": [_ref("Decision"), {"type": "object", "properties": {"reservation": _ref("Reservation")}}]})},
@@ -151,28 +153,28 @@ PATHS: dict[str, Any] = {
             errors=(400, 401),
         )
     },
-    "/v1/accounts": {"get": _op("Accounts with their effective settings", {"200": _list("accounts", "Account")})},
-    "/v1/accounts/{sid}": {
+    "/accounts": {"get": _op("Accounts with their effective settings", {"200": _list("accounts", "Account")})},
+    "/accounts/{sid}": {
         "parameters": [_ACCOUNT],
         "get": _op("One account", {"200": _json(_ref("Account"))}, errors=(401, 404)),
     },
-    "/v1/accounts/{sid}/permissions/{geo_key}": {
+    "/accounts/{sid}/permissions/{geo_key}": {
         "parameters": [_ACCOUNT, _path_param("geo_key", {"type": "string", "pattern": "^([A-Z]{2}|\\+[0-9]{3})$"})],
         "put": _op("Set a country's permission at runtime", {"200": _json(_ref("Account"))},
                    body=PERMISSION | {"required": []}, errors=(400, 401, 403, 404)),
         "delete": _op("Remove the runtime permission (the policy file's applies again)", {"200": _json(_ref("Account"))},
                       errors=(400, 401, 403, 404)),
     },
-    "/v1/accounts/{sid}/suspend": {
+    "/accounts/{sid}/suspend": {
         "parameters": [_ACCOUNT],
         "post": _op("Suspend an account and its subaccounts", {"200": _json(_ref("Account"))}, body=_obj({"reason": _STR}),
                     errors=(400, 401, 403, 404)),
     },
-    "/v1/accounts/{sid}/resume": {
+    "/accounts/{sid}/resume": {
         "parameters": [_ACCOUNT],
         "post": _op("Lift a suspension", {"200": _json(_ref("Account"))}, errors=(401, 403, 404)),
     },
-    "/v1/prefix-blocks": {
+    "/prefix-blocks": {
         "get": _op("Blocked prefixes (policy file and runtime)", {"200": _list("prefix_blocks", "PrefixBlock")}),
         "post": _op(
             "Block a prefix", {"201": _json(_ref("PrefixBlock"), "Created")},
@@ -180,11 +182,11 @@ PATHS: dict[str, Any] = {
             errors=(400, 401, 403, 404),
         ),
     },
-    "/v1/prefix-blocks/{id}": {
+    "/prefix-blocks/{id}": {
         "parameters": [_path_param("id", _ID)],
         "delete": _op("Lift a runtime block", {"200": _json(_obj({"id": {"type": "integer"}, "lifted": _BOOL}))}, errors=(401, 403, 404)),
     },
-    "/v1/optouts": {
+    "/optouts": {
         "get": _op("Opt-outs", {"200": _list("optouts", "OptOut")},
                    params=[_query("account_sid"), _query("number"), _LIMIT], errors=(400, 401, 404)),
         "post": _op(
@@ -199,7 +201,7 @@ PATHS: dict[str, Any] = {
             errors=(400, 401, 403, 404),
         ),
     },
-    "/v1/consents": {
+    "/consents": {
         "get": _op("Consent records", {"200": _list("consents", "Consent")},
                    params=[_query("account_sid"), _query("number")], errors=(401, 404)),
         "post": _op(
@@ -212,16 +214,16 @@ PATHS: dict[str, Any] = {
             errors=(400, 401, 403, 404),
         ),
     },
-    "/v1/consents/{id}/revoke": {
+    "/consents/{id}/revoke": {
         "parameters": [_path_param("id", _ID)],
         "post": _op("Revoke consent", {"200": _json(_obj({"id": {"type": "integer"}, "revoked": _BOOL}))}, errors=(400, 401, 403, 404)),
     },
-    "/v1/campaigns": {"get": _op("Campaigns", {"200": _list("campaigns", "Campaign")})},
-    "/v1/campaigns/{campaign_id}": {
+    "/campaigns": {"get": _op("Campaigns", {"200": _list("campaigns", "Campaign")})},
+    "/campaigns/{campaign_id}": {
         "parameters": [_path_param("campaign_id")],
         "get": _op("One campaign", {"200": _json(_ref("Campaign"))}, errors=(401, 404)),
     },
-    "/v1/decisions": {
+    "/decisions": {
         "get": _op(
             "Audited decisions, newest first (format=csv for a CSV export)",
             {"200": {"description": "OK", "content": {
@@ -235,11 +237,13 @@ PATHS: dict[str, Any] = {
             errors=(400, 401),
         )
     },
-    "/v1/changes": {
+    "/changes": {
         "get": _op("The change log: who changed what, when, from what to what", {"200": _list("changes", "Change")},
                    params=[_query("entity"), _LIMIT], errors=(400, 401)),
     },
 }
+
+PATHS: dict[str, Any] = {API_PREFIX + path: item for path, item in _OPERATIONS.items()}
 
 
 def openapi_document() -> dict[str, Any]:

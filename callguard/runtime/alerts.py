@@ -1,8 +1,8 @@
 """Alerts for traffic events: a structured log line always, and an optional webhook.
 
-The webhook gets the event as JSON (POST), from a background thread so no call waits for it,
-with a bounded number of retries and a bounded queue: an alert endpoint that is down costs
-log lines, never calls.
+The webhook gets the event as JSON (POST) from the sink's background worker, so no call waits
+for it, with a bounded number of retries and a bounded queue: an alert endpoint that is down
+costs log lines, never calls.
 """
 
 from __future__ import annotations
@@ -10,19 +10,23 @@ from __future__ import annotations
 import collections
 import json
 import logging
-import os
-import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
-from .monitor import TrafficEvent
+from ..clock import Clock, system_clock
+from ..traffic.events import TrafficEvent
+from .worker import BackgroundWorker
 
 log = logging.getLogger("callguard.alerts")
 
+IDLE_WAKE = 60.0  # seconds between looks at an empty queue; an alert wakes the sender at once
+
 
 class AlertSink:
+    """Called with each traffic event; :attr:`worker` posts the queued ones to the webhook."""
+
     def __init__(
         self,
         webhook: Callable[[], str | None],
@@ -32,18 +36,14 @@ class AlertSink:
         timeout: float = 2.0,
         max_queue: int = 1_000,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = system_clock,
     ) -> None:
         self.webhook = webhook  # read per alert: a reloaded policy may change it
         self.attempts, self.backoff, self.timeout, self.max_queue, self.sleep = attempts, backoff, timeout, max_queue, sleep
         self.delivered = 0
         self.failed = 0
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
         self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.worker = BackgroundWorker("alerts", self.drain, interval=IDLE_WAKE, after_fork=self._queue.clear, clock=clock)
 
     def __call__(self, event: TrafficEvent) -> None:
         payload = event.as_dict()
@@ -56,18 +56,11 @@ class AlertSink:
             log.error("alert queue full; alert not sent to the webhook: %s", event.kind)
             return
         self._queue.append((url, json.dumps(payload).encode()))
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="callguard-alerts", daemon=True)
-            self._thread.start()
-        self._wake.set()
+        self.worker.wake()
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(timeout=60)
-            self._wake.clear()
-            while self._queue:
-                url, body = self._queue.popleft()
-                self.deliver(url, body)
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
 
     def deliver(self, url: str, body: bytes) -> bool:
         for attempt in range(1, self.attempts + 1):
@@ -86,7 +79,7 @@ class AlertSink:
         return False
 
     def drain(self) -> None:
-        """Deliver everything queued now, on this thread (shutdown, tests)."""
+        """Deliver everything queued now, on this thread (what the worker runs; shutdown, tests)."""
         while self._queue:
             url, body = self._queue.popleft()
             self.deliver(url, body)
