@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from callguard import DialRequest, FakeClock, Guard, parse_policy  # noqa: E402
-from callguard.lookups import Lookups  # noqa: E402
 from callguard.cli.gunicorn import freeze_startup_objects  # noqa: E402
+from callguard.lookups import Lookups  # noqa: E402
 from callguard.store.counters import open_counters  # noqa: E402
 from callguard.traffic import TrafficMonitor  # noqa: E402
 

@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from callguard import DialRequest, Guard, parse_policy  # noqa: E402
+from callguard.policy.twilio_apply import apply_twilio  # noqa: E402
+from callguard.policy.twilio_snapshot import TwilioAccount, TwilioCountry  # noqa: E402
 from callguard.store import create_database_engine, ensure_schema  # noqa: E402
 from callguard.store.overrides import OverrideStore  # noqa: E402
 from callguard.store.twilio_snapshots import SyncWrite, TwilioSnapshotStore  # noqa: E402
-from callguard.sync.apply import apply_twilio  # noqa: E402
-from callguard.sync.model import TwilioAccount, TwilioCountry  # noqa: E402
 
 ACCOUNT = "AC00000000000000000000000000000001"
 COUNTRIES = {"US": "+1", "CA": "+1", "GB": "+44", "DE": "+49", "FR": "+33", "AU": "+61", "NL": "+31"}
@@ -48,7 +48,7 @@ def policies(caller_ids: list[str]) -> tuple[object, object]:
     mirrored = parse_policy({"accounts": {ACCOUNT: {"twilio": "mirror", "default_region": "US"}}})
     countries = tuple(TwilioCountry(iso, (code,), True, False, False) for iso, code in COUNTRIES.items() if iso != "CA")
     picture = TwilioAccount(ACCOUNT, ACCOUNT, "Benchmark", "active", synced_at=time.time(), incoming_numbers=frozenset(caller_ids), countries=countries)
-    from callguard.sync.model import TwilioSnapshot
+    from callguard.policy.twilio_snapshot import TwilioSnapshot
 
     synced = apply_twilio(mirrored, TwilioSnapshot(1, {ACCOUNT: picture}), max_staleness=86_400)
     declared = parse_policy({"accounts": {ACCOUNT: {"caller_ids": caller_ids, "default_region": "US", "permissions": permissions}}})

@@ -8,8 +8,8 @@ sleeping.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 Clock = Callable[[], float]
 
@@ -34,4 +34,4 @@ class FakeClock:
 
 def utc_datetime(epoch_seconds: float) -> datetime:
     """The aware UTC datetime for an epoch timestamp."""
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC)

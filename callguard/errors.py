@@ -182,6 +182,6 @@ class CallBlocked(CallguardError):
     ``decision`` is the engine's :class:`~callguard.decision.Decision` (action, reasons, sentence).
     """
 
-    def __init__(self, decision: "Decision") -> None:
+    def __init__(self, decision: Decision) -> None:
         self.decision = decision
         super().__init__(f"call to {decision.request.to!r} blocked ({','.join(decision.reasons)}): {decision.sentence}")

@@ -8,8 +8,9 @@ database-backed stores and the memory-mapped registry files.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from .records import Consent, OptOut
 from .traffic.monitor import TrafficMonitor

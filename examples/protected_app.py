@@ -22,9 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from voice_app import create_app  # noqa: E402
+
 from callguard import CallGuard  # noqa: E402
 from callguard.runtime.settings import config_from_environment  # noqa: E402
-from voice_app import create_app  # noqa: E402
 
 app = create_app()
 app.config.update(config_from_environment())

@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from twilio.rest import Client
 
@@ -28,8 +29,8 @@ from callguard.registry import RegistryDirectory
 from callguard.store.audit import SqlAuditLog
 from callguard.store.consents import ConsentStore
 from callguard.store.database import create_database_engine, default_database_url
-from callguard.store.optouts import OptOutStore
 from callguard.store.migrate import ensure_schema
+from callguard.store.optouts import OptOutStore
 
 
 @dataclass

@@ -9,9 +9,10 @@ import socket
 import textwrap
 import threading
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
@@ -122,7 +123,7 @@ def policy(policy_path: Path) -> Policy:
 @pytest.fixture
 def clock() -> FakeClock:
     # A Monday in June 2026, 15:00 UTC: before the +1415555019 block expires.
-    return FakeClock(datetime(2026, 6, 1, 15, 0, tzinfo=timezone.utc))
+    return FakeClock(datetime(2026, 6, 1, 15, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -230,7 +231,7 @@ class TcpProxy:
         while not self._stop.is_set():
             try:
                 client, _ = listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

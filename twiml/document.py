@@ -15,7 +15,7 @@ nobody uses, so :class:`TwimlDocument` remembers each element's namespace declar
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 from xml.etree.ElementTree import Comment, Element, ParseError, ProcessingInstruction, TreeBuilder
 
 from defusedxml import DefusedXmlException

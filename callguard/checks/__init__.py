@@ -3,14 +3,14 @@
 from .account import check_account
 from .callerid import check_caller_id
 from .campaign import check_campaign
-from .dnc import check_national_dnc, check_optout
-from .hours import check_hours
-from .traffic import check_traffic
 from .context import SKIP, Check, DialContext, Outcome
 from .destination import check_destination
+from .dnc import check_national_dnc, check_optout
 from .emergency import check_emergency
 from .geo import check_geo
+from .hours import check_hours
 from .prefix import check_prefix
+from .traffic import check_traffic
 from .twilio import check_twilio
 
 # (name, check) in decision order: the first refusal wins, every result is recorded.

@@ -8,8 +8,9 @@ account, no number) and is not recorded as having run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Final, Union
+from typing import Final, Union
 
 from ..decision import Allow, DialRequest, Refusal
 from ..lookups import Lookups

@@ -7,14 +7,14 @@ them: if one is not loaded the call is refused rather than connected unchecked.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..decision import Refusal
 from .context import SKIP, DialContext, Outcome
 
 
 def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def check_optout(ctx: DialContext) -> Outcome:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..decision import Refusal
 from ..numbers.regions import region_name
 from ..numbers.risk import RiskCategory
-from .context import DialContext, SKIP, Outcome
+from .context import SKIP, DialContext, Outcome
 
 _CATEGORY_WORDS = {
     RiskCategory.LOW_RISK: "low-risk numbers",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..decision import Refusal
-from .context import DialContext, SKIP, Outcome
+from .context import SKIP, DialContext, Outcome
 
 
 def check_prefix(ctx: DialContext) -> Outcome:
@@ -19,5 +19,5 @@ def check_prefix(ctx: DialContext) -> Outcome:
     scope = "for every account" if block.account is None else f"for account {block.account}"
     until = ""
     if block.expires is not None:
-        until = f" until {datetime.fromtimestamp(block.expires, tz=timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
+        until = f" until {datetime.fromtimestamp(block.expires, tz=UTC).strftime('%Y-%m-%d %H:%M UTC')}"
     return Refusal("prefix", "prefix.blocked", f"{e164} is under the blocked prefix {block.prefix} {scope}{until}: {block.reason}.")

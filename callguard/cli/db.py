@@ -13,7 +13,6 @@ from ..store.database import create_database_engine, default_database_url, redac
 from ..store.migrate import current_revision, ensure_schema, head_revision, history, schema_differences
 from .errors import BadUsage, Failed
 
-
 _database_option = click.option(
     "--database-url", envvar="CALLGUARD_DATABASE_URL", show_envvar=True, help="Database (default: ./callguard.db)."
 )

@@ -14,7 +14,6 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-
 log = logging.getLogger("callguard")
 
 

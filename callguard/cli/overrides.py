@@ -7,7 +7,7 @@ recorded in the change log (who, when, before, after).
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -54,7 +54,7 @@ def _expiry(value: str | None) -> float | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise BadUsage(f"--expires: {value!r} is not an ISO 8601 date-time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 @block.command("add")
@@ -88,7 +88,7 @@ def block_list(cli: CliContext) -> None:
     blocks = OverrideStore(cli.engine()).blocks()
     click.echo("id\tprefix\taccount\texpires\tcreated_by\treason")
     for b in blocks:
-        until = datetime.fromtimestamp(b.expires_at, tz=timezone.utc).isoformat() if b.expires_at else "-"
+        until = datetime.fromtimestamp(b.expires_at, tz=UTC).isoformat() if b.expires_at else "-"
         click.echo(f"{b.id}\t{b.prefix}\t{b.account_sid or '*'}\t{until}\t{b.created_by}\t{b.reason}")
 
 

@@ -11,15 +11,15 @@ import csv
 import sys
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO
 
 import click
 
+from ..numbers.e164 import valid_e164
 from ..records import CONSENT_KINDS, OptOut
 from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
-from ..numbers.e164 import valid_e164
 from .context import CliContext, actor, pass_cli, records_options
 from .errors import BadUsage, Failed
 
@@ -27,7 +27,7 @@ _EXPORT_FIELDS = ("number", "account_sid", "campaign", "source", "created_at", "
 
 
 def _iso(epoch: float | None) -> str:
-    return "" if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")
+    return "" if epoch is None else datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds")
 
 
 def _timestamp(value: str, option: str) -> float:
@@ -36,7 +36,7 @@ def _timestamp(value: str, option: str) -> float:
     except ValueError:
         raise BadUsage(f"{option}: {value!r} is not an ISO 8601 date or date-time") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 import numpy as np
 import phonenumbers
 
 from ..errors import ConfigError
-from ..registry.builder import build as build_file, install_file
+from ..registry.builder import build as build_file
+from ..registry.builder import install_file
 from ..registry.format import EXTENSION, RegistryKind
 from ..registry.parsers import MalformedLine, ParseReport, parse_e164, parse_ftc_changes, parse_nanp, parse_tps
 from ..registry.reader import STALE_AFTER_DAYS, RegistryFile
@@ -41,7 +42,7 @@ def _as_of(value: str | None, inputs: list[str]) -> float:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise BadUsage(f"--as-of: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def _regions(value: str | None, name: str, format_: str, keys: np.ndarray) -> set[str]:
@@ -208,7 +209,7 @@ def info(verify: bool, directory: str) -> None:
             continue
         i = registry_file.info()
         age = i.age_days(now)
-        as_of = datetime.fromtimestamp(i.as_of, tz=timezone.utc).strftime("%Y-%m-%d")
+        as_of = datetime.fromtimestamp(i.as_of, tz=UTC).strftime("%Y-%m-%d")
         flag = f"  STALE (older than {STALE_AFTER_DAYS:.0f} days)" if i.is_stale(now) else ""
         click.echo(f"{i.name}\t{','.join(sorted(i.regions))}\t{i.count:,} numbers\t{i.size_bytes / 1e6:.1f} MB\tas of {as_of}\t{age:.1f} days old{flag}")
     if not found:

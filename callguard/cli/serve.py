@@ -28,8 +28,8 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
     from .gunicorn import prepare_metrics_directory
 
     prepare_metrics_directory()  # before anything imports prometheus-client
-    from ..runtime.settings import config_from_environment
     from ..runtime.preflight import preflight
+    from ..runtime.settings import config_from_environment
     from .gunicorn import configure_logging
     from .gunicorn import serve as run_server
 

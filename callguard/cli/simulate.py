@@ -8,12 +8,12 @@ import os
 import click
 import requests
 
-from ..policy.auth_tokens import split_tokens
-from .errors import BadUsage, Failed
 from ..errors import ConfigError
+from ..paths import VOICE_OUTBOUND
+from ..policy.auth_tokens import split_tokens
 from ..policy.loader import load_policy
 from ..policy.model import Policy
-from ..paths import VOICE_OUTBOUND
+from .errors import BadUsage, Failed
 from .simulated_call import DEFAULT_URL, SimulatedCall, random_sid, simulate
 
 DEFAULT_TOKEN_ENV = "TWILIO_AUTH_TOKEN"

@@ -9,10 +9,11 @@ only. Holidays (closed all day) add up: global, then the country's, then the sta
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 import phonenumbers
 

@@ -8,9 +8,10 @@ the most specific key winning, each value ``"HH:MM-HH:MM"`` or ``"closed"``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -33,7 +34,7 @@ class DayWindow:
     def __str__(self) -> str:
         return f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
 
-    def intersect(self, other: "DayWindow | None") -> "DayWindow | None":
+    def intersect(self, other: DayWindow | None) -> DayWindow | None:
         if other is None:
             return None
         start, end = max(self.start, other.start), min(self.end, other.end)
@@ -57,12 +58,12 @@ class WeeklyWindows:
         window = self.window_on(local.date())
         return window is not None and window.contains(local.hour * 60 + local.minute)
 
-    def intersect(self, other: "WeeklyWindows") -> "WeeklyWindows":
+    def intersect(self, other: WeeklyWindows) -> WeeklyWindows:
         days = tuple(a.intersect(b) if a is not None else None for a, b in zip(self.days, other.days))
         sources = "; ".join(s for s in (self.source, other.source) if s)
         return WeeklyWindows(days, sources, self.holidays | other.holidays)
 
-    def with_holidays(self, holidays: frozenset[date]) -> "WeeklyWindows":
+    def with_holidays(self, holidays: frozenset[date]) -> WeeklyWindows:
         return WeeklyWindows(self.days, self.source, self.holidays | holidays) if holidays else self
 
     def describe(self, day: date) -> str:

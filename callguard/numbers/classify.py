@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 from cachetools import LRUCache
-from phonenumbers import PhoneMetadata, PhoneNumberType, timezone as pn_timezone
+from phonenumbers import PhoneMetadata, PhoneNumberType
+from phonenumbers import timezone as pn_timezone
 
 from .risk import RiskCategory, RiskTable, shipped_risk_data
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import enum
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Iterable, Mapping
 
 from phonenumbers import PhoneNumberType
 
@@ -90,7 +90,7 @@ class RiskTable:
             return RiskCategory.HIGH_RISK_SPECIAL
         return RiskCategory.LOW_RISK
 
-    def with_overrides(self, overrides: Iterable[RiskPrefix], *, keep_shipped: bool = True) -> "RiskTable":
+    def with_overrides(self, overrides: Iterable[RiskPrefix], *, keep_shipped: bool = True) -> RiskTable:
         """A table with ``overrides`` replacing or adding to (or, without ``keep_shipped``, replacing) these entries."""
         merged: dict[str, RiskPrefix] = {e.prefix: e for e in self.entries} if keep_shipped else {}
         for entry in overrides:

@@ -9,7 +9,8 @@ token can be rotated without refusing calls.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import ConfigError
 from .model import Policy

@@ -8,8 +8,8 @@ check reads one :class:`Account` and never walks a parent chain on the hot path.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from ..hours.rules import CallingHours, shipped_calling_hours
 from ..hours.windows import WeeklyWindows

@@ -9,8 +9,8 @@ suspension binds the account's subaccounts, a block applies to the account's fam
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from .model import Account, BlockedPrefix, Permission, Policy, PrefixBlockIndex
 

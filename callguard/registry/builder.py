@@ -13,7 +13,8 @@ import shutil
 import tempfile
 import time
 import zlib
-from typing import BinaryIO, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 import numpy as np
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..clock import Clock, system_clock
 from ..errors import ConfigError

@@ -24,9 +24,10 @@ import io
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 

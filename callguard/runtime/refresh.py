@@ -28,10 +28,10 @@ from ..errors import CallguardError
 from ..policy.loader import load_policy
 from ..policy.model import Policy
 from ..policy.overrides import NO_OVERRIDES, Overrides, apply_overrides
+from ..policy.twilio_apply import apply_twilio
+from ..policy.twilio_snapshot import EMPTY_SNAPSHOT, TwilioSnapshot
 from ..store.overrides import OverrideStore
 from ..store.twilio_snapshots import TwilioSnapshotStore
-from ..sync.apply import apply_twilio
-from ..sync.model import EMPTY_SNAPSHOT, TwilioSnapshot
 from .settings import TWILIO_MAX_STALENESS
 
 log = logging.getLogger("callguard.policy")

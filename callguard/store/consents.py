@@ -7,16 +7,16 @@ of past lookups only serves while the database is unreachable: :mod:`callguard.s
 
 from __future__ import annotations
 
-
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 
-from .change_notices import CONSENT, ChangeNotice, ChangePublisher
 from ..clock import utc_datetime
 from ..records import EVERY_CAMPAIGN, Consent, choose_consent
+from .change_notices import CONSENT, ChangeNotice, ChangePublisher
 from .changes import record_change
 from .database import connection, transaction
 from .schema import aware, consents
+
 
 def _row(row: object) -> Consent:
     m = row._mapping  # type: ignore[attr-defined]

@@ -8,8 +8,9 @@ psycopg 3 driver (SQLAlchemy would otherwise pick psycopg2, which callguard does
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Insert, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert

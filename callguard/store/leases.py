@@ -10,7 +10,7 @@ mid-run loses the lease when ``held_until`` passes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -19,7 +19,7 @@ from ..clock import utc_datetime
 from .database import connection, insert_ignoring_duplicates, transaction
 from .schema import aware, leases
 
-_NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ import fcntl
 import functools
 import logging
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata

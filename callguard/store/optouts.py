@@ -11,17 +11,18 @@ only serves while the database is unreachable: :mod:`callguard.store.last_good`)
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .change_notices import OPTOUT, ChangeNotice, ChangePublisher
 from ..clock import utc_datetime
 from ..records import EVERY_CAMPAIGN, OptOut, choose_optout
+from .change_notices import OPTOUT, ChangeNotice, ChangePublisher
 from .changes import record_change
 from .database import connection, insert_ignoring_duplicates, transaction
 from .schema import aware, consents, optouts
+
 
 def _row(row: object) -> OptOut:
     m = row._mapping  # type: ignore[attr-defined]

@@ -9,9 +9,9 @@ arrives through Redis, else at its next poll.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine

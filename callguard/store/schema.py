@@ -6,7 +6,7 @@ tests/store/test_migrate.py fails until the migrated schema matches these tables
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -210,8 +210,8 @@ leases = Table(
 COLUMN_LENGTHS = {c.name: c.type.length for c in decisions.columns if isinstance(c.type, String) and c.type.length}
 
 
-def aware(value: "datetime | None") -> "datetime | None":
+def aware(value: datetime | None) -> datetime | None:
     """A datetime read back from the database as aware UTC (SQLite returns naive UTC)."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value

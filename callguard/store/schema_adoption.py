@@ -7,7 +7,7 @@ lists — and only the missing ones are created.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op

@@ -9,14 +9,14 @@ same picture. A failed read leaves an account's last good data in place and reco
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..clock import utc_datetime
-from ..sync.model import TwilioAccount, TwilioCountry, TwilioSnapshot
+from ..policy.twilio_snapshot import TwilioAccount, TwilioCountry, TwilioSnapshot
 from .database import connection, transaction
 from .overrides import bump_version
 from .schema import (

@@ -14,11 +14,12 @@ Twilio's Accounts list gives its parent, else with its webhook auth token.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from ..policy.auth_tokens import secret_from, split_tokens
 from ..errors import TwilioSyncError
+from ..policy.auth_tokens import secret_from, split_tokens
 from ..policy.model import Account
 
 

@@ -24,9 +24,10 @@ resource                                                  fields read
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -34,8 +35,8 @@ from twilio.rest import Client
 
 from ..errors import TwilioSyncError
 from ..numbers.risk import validate_e164_prefix
+from ..policy.twilio_snapshot import TwilioCountry
 from .credentials import Credentials
-from .model import TwilioCountry
 from .transport import TwilioTransport
 
 # What one sync keeps at most, so a runaway answer cannot exhaust a worker's memory.

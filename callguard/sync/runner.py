@@ -22,18 +22,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from twilio.rest import Client
 
 from ..clock import Clock
 from ..errors import TwilioSyncError
 from ..policy.model import Account, Policy, TwilioMode
+from ..policy.twilio_snapshot import TwilioAccount, TwilioCountry
 from ..store.leases import LeaseStore
 from ..store.twilio_snapshots import SyncWrite, TwilioSnapshotStore
 from .credentials import own_credentials, subaccount_voice_credentials
-from .model import TwilioAccount, TwilioCountry
 from .reader import ListedAccount, TwilioReader
 
 log = logging.getLogger("callguard.sync")

@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 import random as random_module
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -88,7 +88,7 @@ class TwilioTransport(TwilioHttpClient):
         self.random = random
         self.on_retry = on_retry
 
-    def route(self, url: str, headers: Optional[Dict[str, str]]) -> Tuple[str, Dict[str, str]]:
+    def route(self, url: str, headers: dict[str, str] | None) -> tuple[str, dict[str, str]]:
         """The URL to connect to and the headers to send for a request meant for ``url``."""
         headers = dict(headers or {})
         if self.base_url is None:
@@ -104,11 +104,11 @@ class TwilioTransport(TwilioHttpClient):
         self,
         method: str,
         url: str,
-        params: Optional[Dict[str, object]] = None,
-        data: Optional[Dict[str, object]] = None,
-        headers: Optional[Dict[str, str]] = None,
-        auth: Optional[Tuple[str, str]] = None,
-        timeout: Optional[float] = None,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
         target, headers = self.route(url, headers)

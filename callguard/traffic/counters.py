@@ -45,8 +45,9 @@ engine's fail mode decides the call.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 # The longest sliding window a backend keeps events for (policy validation enforces it).
 MAX_WINDOW = 7 * 86_400.0

@@ -13,8 +13,9 @@ import dataclasses
 import difflib
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import phonenumbers
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
@@ -36,11 +36,11 @@ import twiml
 
 from ..decision import Action
 from ..errors import StoreUnavailable
-from ..wrapping.chaining import chained_whisper
 from ..numbers.classify import classify_number
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..paths import VOICE_ANSWER, VOICE_DISCLOSURE, VOICE_OPTOUT
 from ..policy.model import DEFAULT_OPT_OUT_WORDS, Campaign, OptOutScope
+from ..wrapping.chaining import chained_whisper
 from .responses import forbidden, twiml_response
 from .state import CallguardState
 from .twilio_request import dial_request_from_params

@@ -18,10 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ..errors import StoreUnavailable
 from ..paths import HEALTHZ, METRICS
 from ..policy.model import Policy, TwilioMode
+from ..policy.twilio_snapshot import TwilioSnapshot
 from ..runtime.metrics import exposition
 from ..store.audit import BatchingAuditLog
 from ..store.database import redact_url
-from ..sync.model import TwilioSnapshot
 from .state import current_state
 
 health = Blueprint("callguard_health", __name__)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 from flask import Response, current_app
 from werkzeug.exceptions import HTTPException

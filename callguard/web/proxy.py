@@ -18,15 +18,15 @@ so a route added to the policy file works as soon as the policy is reloaded.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Response, request
 from twilio.request_validator import get_signature_algorithm
 
 from ..errors import UpstreamError
-from ..runtime.metrics import upstream_failure
 from ..policy.model import ProxyRoute, ProxyRoutes
 from ..rendering import render_refusal
+from ..runtime.metrics import upstream_failure
 from .protect import answer_response
 from .responses import DECISION_HEADER, TWIML_MIMETYPE, forbidden, twiml_response
 from .state import CallguardState

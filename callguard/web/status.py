@@ -11,7 +11,7 @@ ignored. The answer is always an empty TwiML document (or 403 for an unsigned re
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
@@ -20,9 +20,9 @@ import twiml
 
 from ..checks.traffic import effective_traffic
 from ..errors import StoreUnavailable
+from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..paths import VOICE_STATUS
 from ..runtime.metrics import store_error
-from ..numbers.dialstring import TargetKind, normalize_dial_string
 from .responses import forbidden, twiml_response
 from .state import CallguardState
 from .status_forwarding import forward_status_callback

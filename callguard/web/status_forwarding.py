@@ -10,7 +10,7 @@ is bounded by short timeouts, and a failure is logged, never passed back to Twil
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from flask import request
 from twilio.request_validator import get_signature_algorithm

@@ -17,8 +17,8 @@ that long, and the deadline is checked between reads). Every failure is an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 from urllib.parse import urlencode
 
 import requests

@@ -9,7 +9,7 @@ by the policy's fail mode, and emergency numbers connect whatever happens.
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException

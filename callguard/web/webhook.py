@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from flask import Response, request
 from twilio.request_validator import RequestValidator

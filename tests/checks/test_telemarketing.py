@@ -3,9 +3,9 @@ and disclosure (callguard.checks.campaign, .dnc, .hours)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -39,7 +39,7 @@ purpose = "informational"
 """
 
 # Monday 2026-06-01 15:00 UTC: 11:00 in New York, 08:00 in San Francisco, 10:00 in Chicago.
-MONDAY_15_UTC = datetime(2026, 6, 1, 15, 0, tzinfo=timezone.utc)
+MONDAY_15_UTC = datetime(2026, 6, 1, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_without_an_opt_out_list_telemarketing_is_refused(write_policy: Callable
     ],
 )
 def test_calling_hours(telemarketing_guard: Guard, clock: FakeClock, when: datetime, to: str, reason: str | None) -> None:
-    clock.set(when.replace(tzinfo=timezone.utc))
+    clock.set(when.replace(tzinfo=UTC))
     decision = decide(telemarketing_guard, to, from_="+14155550100")
     if reason is None:
         assert decision.action is Action.DISCLOSE, decision.sentence
@@ -151,15 +151,15 @@ def test_calling_hours(telemarketing_guard: Guard, clock: FakeClock, when: datet
 
 
 def test_the_campaign_window_narrows_the_legal_one(telemarketing_guard: Guard, clock: FakeClock) -> None:
-    clock.set(datetime(2026, 6, 1, 17, 30, tzinfo=timezone.utc))  # 13:30 New York, 10:30 California
+    clock.set(datetime(2026, 6, 1, 17, 30, tzinfo=UTC))  # 13:30 New York, 10:30 California
     assert decide(telemarketing_guard, "+12125550123", campaign="strict").action is Action.DISCLOSE
-    clock.set(datetime(2026, 6, 1, 22, 0, tzinfo=timezone.utc))  # 18:00 in New York: legal, but not for "strict"
+    clock.set(datetime(2026, 6, 1, 22, 0, tzinfo=UTC))  # 18:00 in New York: legal, but not for "strict"
     decision = decide(telemarketing_guard, "+12125550123", campaign="strict")
     assert decision.reasons == ("hours.outside_window",) and "campaign strict" in decision.sentence
 
 
 def test_holidays_from_the_policy(write_policy: Callable[..., Path], stores, clock: FakeClock) -> None:
-    clock.set(datetime(2026, 12, 25, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 12, 25, 17, 0, tzinfo=UTC))
     text = BASE_POLICY + TELEMARKETING + "\n[calling_hours]\nholidays = [2026-12-25]\n"
     guard = Guard(load_policy(write_policy(text, name="holidays.toml")), clock=clock, lookups=Lookups(optouts=stores[0], consents=stores[1]))
     decision = decide(guard, "+12125550123")
@@ -187,7 +187,7 @@ def test_a_number_without_a_known_local_time_is_refused(telemarketing_guard: Gua
     ],
 )
 def test_calling_hours_hold_in_every_zone_of_the_number(telemarketing_guard: Guard, clock: FakeClock, when: datetime, outside_in: str | None) -> None:
-    clock.set(when.replace(tzinfo=timezone.utc))
+    clock.set(when.replace(tzinfo=UTC))
     decision = decide(telemarketing_guard, "+12085550123")
     if outside_in is None:
         assert decision.action is Action.DISCLOSE, decision.sentence
@@ -196,11 +196,11 @@ def test_calling_hours_hold_in_every_zone_of_the_number(telemarketing_guard: Gua
 
 
 def test_the_refusal_says_the_local_time_and_the_window(telemarketing_guard: Guard, clock: FakeClock) -> None:
-    clock.set(datetime(2026, 6, 1, 14, 30, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 6, 1, 14, 30, tzinfo=UTC))
     assert decide(telemarketing_guard, "+12085550123").sentence == (
         "It is Monday 07:30 in America/Los_Angeles for +12085550123; under the default, calls may ring 08:00-21:00 on that day."
     )
-    clock.set(datetime(2026, 6, 7, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 6, 7, 17, 0, tzinfo=UTC))
     assert decide(telemarketing_guard, "+12055550123", campaign="strict").sentence == (
         "It is Sunday 12:00 in America/Chicago for +12055550123; under US state AL and campaign strict, Sunday is closed."
     )

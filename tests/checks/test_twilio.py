@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from callguard import Action, DialRequest, FakeClock, Guard, load_policy
 from callguard.policy import Permission, Policy

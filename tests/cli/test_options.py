@@ -3,10 +3,7 @@ each option reads shown in ``--help`` (callguard.cli and the command groups it g
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import click
 import pytest

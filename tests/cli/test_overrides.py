@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from callguard.store import create_database_engine
-
-import csv
-import io
 
 from ..conftest import MAIN
 from .invoke import run

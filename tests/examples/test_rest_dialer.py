@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -47,7 +48,7 @@ def test_a_telemarketing_campaign_answers_through_callguard(
     monkeypatch.setenv("CALLGUARD_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("CALLGUARD_REGISTRY_DIR", str(tmp_path / "registries"))
     monkeypatch.setenv("CALLGUARD_PUBLIC_URL", "https://cg.example.com")
-    monday_afternoon = FakeClock(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))  # 13:00 in New York
+    monday_afternoon = FakeClock(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))  # 13:00 in New York
     argv = ["--from", "+14155550100", "--url", "https://app.example.com/voice/answer", "--campaign", "solar-spring", "+12125550123"]
     assert load_example("rest_dialer").main(argv, twilio=twilio, clock=monday_afternoon) == 0
     (created,) = api.created

@@ -6,7 +6,7 @@ import fnmatch
 import os
 import threading
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -150,7 +150,7 @@ def test_audit_timestamps_the_driver_adapter_wrote_are_rewritten_in_sqlalchemys_
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT decided_at FROM callguard_decisions ORDER BY id")).scalars().all()
     assert stored == ["2026-12-03 14:19:55.289101", "2026-12-03 14:19:56.000000", "2026-12-03 14:19:57.000001"]
-    noon = datetime(2026, 12, 3, 14, 19, 55, tzinfo=timezone.utc).timestamp()
+    noon = datetime(2026, 12, 3, 14, 19, 55, tzinfo=UTC).timestamp()
     read = [r.decided_at - noon for r in reversed(SqlAuditLog(engine).recent(3))]
     assert read == pytest.approx([0.289101, 1.0, 2.000001], abs=1e-6)
     engine.dispose()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
+from callguard.policy.twilio_snapshot import TwilioAccount, TwilioCountry
 from callguard.store import create_database_engine, ensure_schema
 from callguard.store.overrides import OverrideStore
 from callguard.store.twilio_snapshots import SyncWrite, TwilioSnapshotStore
-from callguard.sync.model import TwilioAccount, TwilioCountry
 
 from ..conftest import MAIN, TENANT
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from callguard.errors import TwilioSyncError
+from callguard.policy.twilio_snapshot import TwilioCountry
 from callguard.sync.credentials import Credentials
-from callguard.sync.model import TwilioCountry
 from callguard.sync.reader import TwilioReader
 
 from ..conftest import MAIN, MAIN_NUMBERS, MAIN_TOKEN, MAIN_VERIFIED, MANCHESTER_DRAMA, OUTSIDER, TENANT, TENANT_TOKEN

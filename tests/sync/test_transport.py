@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -31,7 +31,7 @@ def test_requests_for_twilio_hosts_go_to_the_base_url_with_the_host_kept() -> No
 
 
 def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
-    now = datetime(2026, 6, 1, 15, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, 15, 0, tzinfo=UTC)
     assert retry_after_seconds("7", now.timestamp()) == 7.0
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=12), usegmt=True), now.timestamp()) == 12.0
     assert retry_after_seconds(format_datetime(now - timedelta(seconds=12), usegmt=True), now.timestamp()) == 0.0
@@ -90,9 +90,9 @@ def test_only_reads_are_repeated(double: TwilioDouble, transport: TwilioTranspor
 
 
 def test_an_http_date_retry_after_is_measured_with_the_injected_clock(double: TwilioDouble, sleeps: list[float]) -> None:
-    clock = FakeClock(datetime(2026, 6, 1, 15, 0, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 6, 1, 15, 0, tzinfo=UTC))
     transport = TwilioTransport(base_url=double.url, sleep=sleeps.append, clock=clock)
-    when = format_datetime(datetime(2026, 6, 1, 15, 0, 5, tzinfo=timezone.utc), usegmt=True)
+    when = format_datetime(datetime(2026, 6, 1, 15, 0, 5, tzinfo=UTC), usegmt=True)
     double.fail("IncomingPhoneNumbers", 429, times=1, retry_after=when)
     assert _get(transport).status_code == 200
     assert sleeps == [5.0]

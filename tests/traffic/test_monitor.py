@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from callguard import FakeClock
 from callguard.store.counters import open_counters
-from callguard.traffic.counters import CounterBackend
 from callguard.traffic import TrafficEvent, TrafficMonitor, parse_traffic
+from callguard.traffic.counters import CounterBackend
 
 ACCOUNT = "AC" + "a" * 32
 CALLER = "+14155550100"

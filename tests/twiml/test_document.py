@@ -7,8 +7,8 @@ from defusedxml import ElementTree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twiml.errors import TwimlError
 from twiml.document import MAX_DEPTH, MAX_DOCUMENT_BYTES, XML_DECLARATION, local_name, parse_twiml
+from twiml.errors import TwimlError
 
 
 def test_a_document_is_written_back_as_it_was_read() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -39,7 +40,7 @@ POLICY = BASE_POLICY.replace('[defaults]\nfail_mode = "reject"\nreject_style = "
 
 @pytest.fixture
 def tm_app(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], clock: FakeClock) -> Any:
-    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))  # Monday, 13:00 in New York
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))  # Monday, 13:00 in New York
     return make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY, name="tm.toml"))})
 
 
@@ -62,7 +63,7 @@ def test_a_telemarketing_dial_carries_the_disclosure_whisper(tw: TwilioClient) -
 
 
 def test_the_account_default_campaign_applies(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], clock: FakeClock) -> None:
-    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))
     text = POLICY.replace('outside_line_prefix = "9"\n', 'outside_line_prefix = "9"\ncampaign = "spring"\n', 1)
     tw = TwilioClient(make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(text, name="default.toml"))}).test_client())
     assert tw.post("/voice/outbound", dial_params("+12125550123")).headers["X-Callguard-Decision"].startswith("disclose")
@@ -250,7 +251,7 @@ def test_a_registered_number_is_refused_until_consent_is_recorded(
 
     from ..conftest import ADMIN_TOKEN
 
-    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))
     registries = tmp_path / "shipped-registries"
     build(str(registries / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP, keys=np.array([2125550100]), regions={"US"}, as_of=clock() - 86400)
     app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY, name="tm.toml")), "CALLGUARD_REGISTRY_DIR": str(registries)})
@@ -293,7 +294,7 @@ def test_answer_plays_the_account_default_campaign_disclosure(
     make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], clock: FakeClock
 ) -> None:
     # No ?campaign= on the answer URL: the account's default campaign applies, disclosure and all.
-    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))
     text = POLICY.replace('outside_line_prefix = "9"\n', 'outside_line_prefix = "9"\ncampaign = "spring"\n', 1)
     tw = TwilioClient(make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(text, name="default.toml"))}).test_client())
     response = tw.post("/voice/answer?next=https://crm.example.com/calls/42", answered())
@@ -314,7 +315,7 @@ def test_a_registry_replaced_by_apply_delta_is_picked_up_without_restart(
     from callguard.registry import RegistryKind
     from callguard.registry.builder import build
 
-    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))
     registries = tmp_path / "live-registries"
     build(str(registries / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP, keys=np.array([2125550100]), regions={"US"}, as_of=clock())
     app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY, name="tm.toml")), "CALLGUARD_REGISTRY_DIR": str(registries)})

@@ -5,13 +5,14 @@ callguard.store.last_good, the engine's staleness limit)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from callguard import FakeClock
 
-from ..conftest import ADMIN_TOKEN, MAIN, TENANT, TENANT_TOKEN, BASE_POLICY, TcpProxy, TwilioClient, dial_params
+from ..conftest import ADMIN_TOKEN, BASE_POLICY, MAIN, TENANT, TENANT_TOKEN, TcpProxy, TwilioClient, dial_params
 
 pytestmark = pytest.mark.postgres
 

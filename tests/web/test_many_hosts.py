@@ -9,13 +9,13 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from ..conftest import ADMIN_TOKEN, BASE_POLICY, MAIN, MAIN_TOKEN, TENANT, TENANT_TOKEN, dial_params
-from ..conftest import free_port
+from ..conftest import ADMIN_TOKEN, BASE_POLICY, MAIN, MAIN_TOKEN, TENANT, TENANT_TOKEN, dial_params, free_port
 from ..servers import Server, start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.redis]

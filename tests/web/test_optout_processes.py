@@ -5,8 +5,8 @@ from __future__ import annotations
 import concurrent.futures
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 import pytest

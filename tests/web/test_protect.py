@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -134,9 +136,9 @@ def test_an_unsigned_request_never_reaches_the_view(tw: TwilioClient) -> None:
 
 
 def test_the_disclosure_whisper_chains_to_the_apps_own(tw: TwilioClient, clock: Any) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))
     response = tw.post("/voice/whisper-app", dial_params("+12125550123"))
     assert response.headers["X-Callguard-Decision"] == "disclose; reasons=disclosure.required"
     url = parse_twiml(response.data).find("Dial/Number").get("url")
@@ -155,9 +157,9 @@ def test_the_disclosure_whisper_chains_to_the_apps_own(tw: TwilioClient, clock: 
 
 
 def test_a_tampered_whisper_url_hangs_up(tw: TwilioClient, clock: Any) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))
     url = parse_twiml(tw.post("/voice/whisper-app", dial_params("+12125550123")).data).find("Dial/Number").get("url")
     forged = url.replace("app-whisper", "evil")
     leg = dial_params("+12125550123", Direction="outbound-dial")

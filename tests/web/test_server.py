@@ -71,12 +71,10 @@ def test_a_runtime_suspension_reaches_every_instance_within_a_second(policy_path
 
 def test_metrics_add_up_every_worker(policy_path: Path, tmp_path: Path, servers: list[Server]) -> None:
     import http.client
-
-    from .test_metrics import sample
-
     import socket
 
     from ..servers import signed_request
+    from .test_metrics import sample
 
     server = start_server(policy_path, tmp_path, workers=2)
     servers.append(server)

@@ -3,8 +3,9 @@ automatic suspension (callguard.web.status; the alert webhook: tests/runtime/tes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

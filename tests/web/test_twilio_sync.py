@@ -3,8 +3,9 @@ decides on what it read; a Twilio outage keeps calls flowing on the cached pictu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ..conftest import MAIN, dial_params
-from ..sync.twilio_double import TwilioDouble
 from ..servers import Server, start_server, wait_for_lines
+from ..sync.twilio_double import TwilioDouble
 
 pytestmark = pytest.mark.server
 

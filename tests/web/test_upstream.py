@@ -4,7 +4,8 @@ The upstream is a real Flask app on loopback that checks every signature itself.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from twilio.request_validator import RequestValidator

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import textwrap
 import tomllib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 from xml.dom import minidom
 
@@ -16,16 +17,16 @@ from hypothesis import strategies as st
 from twilio.twiml.voice_response import VoiceResponse
 
 from callguard import Action, DialRequest, FakeClock, Guard, parse_policy
-from twiml.errors import TwimlError
 from callguard.lookups import Lookups
-from callguard.wrapping.chaining import STATUS, WHISPER, tag_matches
-from callguard.wrapping.policing import Callbacks, WrappedCall, police_twiml
 from callguard.numbers import TargetKind, normalize_dial_string
 from callguard.registry import RegistryDirectory
 from callguard.store.consents import ConsentStore
 from callguard.store.database import create_database_engine
-from callguard.store.optouts import OptOutStore
 from callguard.store.migrate import ensure_schema
+from callguard.store.optouts import OptOutStore
+from callguard.wrapping.chaining import STATUS, WHISPER, tag_matches
+from callguard.wrapping.policing import Callbacks, WrappedCall, police_twiml
+from twiml.errors import TwimlError
 
 from ..conftest import BASE_POLICY, MAIN, SUSPENDED, parse_twiml
 from ..test_engine import ListAudit

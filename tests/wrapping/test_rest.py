@@ -3,9 +3,10 @@ stand-in for Twilio's API."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,8 +18,8 @@ from callguard.lookups import Lookups
 from callguard.registry import RegistryDirectory
 from callguard.store.consents import ConsentStore
 from callguard.store.database import create_database_engine
-from callguard.store.optouts import OptOutStore
 from callguard.store.migrate import ensure_schema
+from callguard.store.optouts import OptOutStore
 
 from ..conftest import BASE_POLICY, MAIN, MAIN_TOKEN
 from ..test_engine import ListAudit
@@ -47,7 +48,7 @@ def twilio_api(wsgi_server: Callable[[Any], str]) -> tuple[TwilioApi, Client]:
 
 @pytest.fixture
 def guard(write_policy: Callable[..., Path], clock: FakeClock, sqlite_url: str, tmp_path: Path) -> Guard:
-    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc))  # Monday, 13:00 in New York
+    clock.set(datetime(2026, 6, 1, 17, 0, tzinfo=UTC))  # Monday, 13:00 in New York
     engine = create_database_engine(sqlite_url)
     ensure_schema(engine)
     lookups = Lookups(OptOutStore(engine), ConsentStore(engine), RegistryDirectory(tmp_path / "registries", clock=clock))

@@ -1,9 +1,9 @@
-"""Laying Twilio's picture over the policy (callguard.sync.apply): pure, no Twilio, no database."""
+"""Laying Twilio's picture over the policy (callguard.policy.twilio_apply): pure, no Twilio, no database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from callguard import Action, DialRequest, FakeClock, Guard, load_policy
 from callguard.numbers.risk import RiskCategory
 from callguard.policy import Permission, Policy, TwilioMode
-from callguard.sync.apply import apply_twilio, twilio_permissions
-from callguard.sync.model import TwilioAccount, TwilioCountry, TwilioSnapshot
+from callguard.policy.twilio_apply import apply_twilio, twilio_permissions
+from callguard.policy.twilio_snapshot import TwilioAccount, TwilioCountry, TwilioSnapshot
 
 from ..conftest import MAIN, MANCHESTER_DRAMA, SYNC_POLICY, TENANT
 

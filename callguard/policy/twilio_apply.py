@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Mapping
+from collections.abc import Mapping
 
 import phonenumbers
 
 from ..numbers.risk import RiskCategory, RiskPrefix, RiskTable
-from ..policy.model import NO_PERMISSION, Account, Permission, Policy, TwilioMode
-from .model import ACTIVE, TwilioCountry, TwilioSnapshot
+from .model import NO_PERMISSION, Account, Permission, Policy, TwilioMode
+from .twilio_snapshot import ACTIVE, TwilioCountry, TwilioSnapshot
 
 _NON_GEO_CODES = frozenset(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
 

@@ -1,14 +1,14 @@
 """What callguard keeps of Twilio's picture of an account: plain, immutable data.
 
 The reader fills these from Twilio's REST answers, the store writes and reads them, and
-:func:`~callguard.sync.apply.apply_twilio` lays them over the policy. Field names follow
+:func:`~callguard.policy.twilio_apply.apply_twilio` lays them over the policy. Field names follow
 Twilio's JSON (``low_risk_numbers_enabled`` …) so a reader can check them against Twilio's docs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 ACTIVE = "active"  # Twilio's Account.status; the others are "suspended" and "closed"
 
