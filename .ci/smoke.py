@@ -91,10 +91,14 @@ def main() -> None:
         with log.open("wb") as output:
             # exec: the server replaces the shell, so stopping it stops gunicorn's master.
             script = "set -e\n" + re.sub(r"^(.*callguard serve)", r"exec \1", serve_block, count=1, flags=re.M)
-            server = subprocess.Popen(["bash", "-c", script], cwd=checkout, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            server = subprocess.Popen(
+                ["bash", "-c", script], cwd=checkout, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             wait_for_port(port, server, log)
-            answer = subprocess.run(["bash", "-c", "set -e\n" + simulate_block], cwd=checkout, env=env, capture_output=True, text=True, timeout=120)
+            answer = subprocess.run(
+                ["bash", "-c", "set -e\n" + simulate_block], cwd=checkout, env=env, capture_output=True, text=True, timeout=120
+            )
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=60)

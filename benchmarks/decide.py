@@ -100,8 +100,14 @@ def bench_decisions(policy_path: Path, numbers: list[str]) -> dict[str, float]:
     repeat = run()
     decisions = [guard.check(r) for r in requests[:2000]]
     assert all(d.action.value == "connect" for d in decisions), [d.sentence for d in decisions if d.action.value != "connect"][:3]
-    print(f"decision, unique destinations ({len(numbers)}):   median {statistics.median(unique):6.1f} µs   p90 {percentile(unique, .9):6.1f}   p99 {percentile(unique, .99):6.1f}")
-    print(f"decision, repeated destinations ({len(numbers)}): median {statistics.median(repeat):6.1f} µs   p90 {percentile(repeat, .9):6.1f}   p99 {percentile(repeat, .99):6.1f}")
+    print(
+        f"decision, unique destinations ({len(numbers)}):   median {statistics.median(unique):6.1f} µs   "
+        f"p90 {percentile(unique, .9):6.1f}   p99 {percentile(unique, .99):6.1f}"
+    )
+    print(
+        f"decision, repeated destinations ({len(numbers)}): median {statistics.median(repeat):6.1f} µs   "
+        f"p90 {percentile(repeat, .9):6.1f}   p99 {percentile(repeat, .99):6.1f}"
+    )
     return {"unique": statistics.median(unique), "repeat": statistics.median(repeat)}
 
 
@@ -134,7 +140,10 @@ def start_server(kind: str, port: int, policy_path: Path, workdir: Path) -> subp
     }
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     if kind == "callguard":
-        command = [*pin, sys.executable, "-m", "callguard.cli", "serve", "--policy", str(policy_path), "--workers", "1", "--bind", f"127.0.0.1:{port}"]
+        command = [
+            *pin, sys.executable, "-m", "callguard.cli", "serve",
+            "--policy", str(policy_path), "--workers", "1", "--bind", f"127.0.0.1:{port}",
+        ]
         ready = b"callguard ready"
     else:
         command = [*pin, sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", "handwritten_app:app"]
@@ -167,11 +176,12 @@ def write_signed_posts_script(path: Path, port: int, request_path: str, requests
     bodies = [urlencode(params) for params in requests]
     signatures = [validator.compute_signature(url, params) for params in requests]
     lua = ["local bodies = {"] + [f'"{b}",' for b in bodies] + ["}", "local sigs = {"] + [f'"{s}",' for s in signatures] + ["}"]
+    headers = '{["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sigs[i]}'
     lua += [
         "local i = 0",
         "request = function()",
         "  i = i % #bodies + 1",
-        f'  return wrk.format("POST", "{request_path}", {{["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sigs[i]}}, bodies[i])',
+        f'  return wrk.format("POST", "{request_path}", {headers}, bodies[i])',
         "end",
         "local non2xx = 0",
         "response = function(status, headers, body) if status ~= 200 then non2xx = non2xx + 1 end end",
@@ -242,7 +252,7 @@ def bench_webhook(policy_path: Path, numbers: list[str], duration: int, rounds: 
     summary = {}
     for label in ("unique", "repeated"):
         ours, base = results[("callguard", label)], results[("handwritten", label)]
-        ratios = [a / b for a, b in zip(ours, base)]
+        ratios = [a / b for a, b in zip(ours, base, strict=True)]
         summary[label] = statistics.median(ratios)
         ours_cpu, base_cpu = statistics.median(cpu[("callguard", label)]), statistics.median(cpu[("handwritten", label)])
         print(

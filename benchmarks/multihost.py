@@ -14,9 +14,10 @@ benchmarks/decide.py's. Two workloads of ``POST /voice/outbound``, unique destin
 
 Prints requests/s of each and the ratio PostgreSQL+Redis / SQLite (median of the rounds' ratios),
 and the worker CPU time per request with the ratio it implies (less disturbed by other load on
-the machine, but blind to the work the PostgreSQL and Redis servers do). The PostgreSQL and Redis servers are not pinned: on a small machine they take CPU from
-the worker and wrk, which is part of what the ratio measures. The benchmark makes its own
-PostgreSQL schema and Redis key prefix and removes them afterwards.
+the machine, but blind to the work the PostgreSQL and Redis servers do). The PostgreSQL and
+Redis servers are not pinned: on a small machine they take CPU from the worker and wrk, which is
+part of what the ratio measures. The benchmark makes its own PostgreSQL schema and Redis key
+prefix and removes them afterwards.
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ def start(port: int, policy_path: Path, workdir: Path, env: dict[str, str]) -> s
     workdir.mkdir(parents=True, exist_ok=True)
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     process = subprocess.Popen(
-        [*pin, sys.executable, "-m", "callguard.cli", "serve", "--policy", str(policy_path), "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        [
+            *pin, sys.executable, "-m", "callguard.cli", "serve",
+            "--policy", str(policy_path), "--workers", "1", "--bind", f"127.0.0.1:{port}",
+        ],
         env={
             **os.environ,
             "TWILIO_AUTH_TOKEN": TOKEN,
@@ -122,9 +126,12 @@ def main() -> None:
             policy_path = workdir / "policy.toml"
             policy_path.write_text(POLICY)
             subprocess.run(
-                [sys.executable, "-m", "callguard.cli", "db", "upgrade", "--database-url", postgres_url], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+                [sys.executable, "-m", "callguard.cli", "db", "upgrade", "--database-url", postgres_url],
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
             )
-            processes["sqlite"] = start(ports["sqlite"], policy_path, workdir / "sqlite", {"CALLGUARD_DATABASE_URL": f"sqlite:///{workdir / 'sqlite.db'}"})
+            sqlite_url = f"sqlite:///{workdir / 'sqlite.db'}"
+            processes["sqlite"] = start(ports["sqlite"], policy_path, workdir / "sqlite", {"CALLGUARD_DATABASE_URL": sqlite_url})
             processes["postgresql+redis"] = start(
                 ports["postgresql+redis"],
                 policy_path,
@@ -167,7 +174,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.rounds} rounds of {args.duration} s per workload and backend")
     for label in WORKLOADS:
         lite, multi = results[("sqlite", label)], results[("postgresql+redis", label)]
-        ratios = [m / s for m, s in zip(multi, lite)]
+        ratios = [m / s for m, s in zip(multi, lite, strict=True)]
         lite_cpu, multi_cpu = statistics.median(cpu[("sqlite", label)]), statistics.median(cpu[("postgresql+redis", label)])
         print(
             f"{label:24} SQLite {statistics.median(lite):6.0f} req/s   PostgreSQL+Redis {statistics.median(multi):6.0f} req/s   "

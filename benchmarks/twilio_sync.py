@@ -47,7 +47,9 @@ def policies(caller_ids: list[str]) -> tuple[object, object]:
     permissions = {c: {"low_risk": True} for c in COUNTRIES}
     mirrored = parse_policy({"accounts": {ACCOUNT: {"twilio": "mirror", "default_region": "US"}}})
     countries = tuple(TwilioCountry(iso, (code,), True, False, False) for iso, code in COUNTRIES.items() if iso != "CA")
-    picture = TwilioAccount(ACCOUNT, ACCOUNT, "Benchmark", "active", synced_at=time.time(), incoming_numbers=frozenset(caller_ids), countries=countries)
+    picture = TwilioAccount(
+        ACCOUNT, ACCOUNT, "Benchmark", "active", synced_at=time.time(), incoming_numbers=frozenset(caller_ids), countries=countries
+    )
     from callguard.policy.twilio_snapshot import TwilioSnapshot
 
     synced = apply_twilio(mirrored, TwilioSnapshot(1, {ACCOUNT: picture}), max_staleness=86_400)
@@ -100,7 +102,8 @@ def refresh(args: argparse.Namespace) -> None:
         ensure_schema(engine)
         store, overrides = TwilioSnapshotStore(engine), OverrideStore(engine)
         countries = tuple(TwilioCountry(iso, (code,), True, False, False) for iso, code in COUNTRIES.items())
-        picture = TwilioAccount(ACCOUNT, ACCOUNT, "Benchmark", "active", incoming_numbers=frozenset(numbers(args.numbers, 1)), countries=countries)
+        incoming = frozenset(numbers(args.numbers, 1))
+        picture = TwilioAccount(ACCOUNT, ACCOUNT, "Benchmark", "active", incoming_numbers=incoming, countries=countries)
         store.write(SyncWrite(at=time.time(), synced=[picture]))
         for i in range(20):
             overrides.add_block(f"+2474{i}", account_sid=None, reason="bench", expires_at=None, actor="bench", now=time.time())

@@ -86,11 +86,25 @@ def write_wrk_script(path: Path, port: int, count: int = 200) -> None:
     write_signed_posts_script(path, port, PATH, requests, TOKEN)
 
 
-def measure(workdir: Path, policy: Path, kinds: list[tuple[str, bool]], order: list[tuple[str, bool]], rounds: int, duration: int,
-            rates: dict[tuple[str, bool], list[float]], cpu: dict[tuple[str, bool], list[float]], side_by_side: dict[str, list[float]]) -> None:
+def measure(
+    workdir: Path,
+    policy: Path,
+    kinds: list[tuple[str, bool]],
+    order: list[tuple[str, bool]],
+    rounds: int,
+    duration: int,
+    rates: dict[tuple[str, bool], list[float]],
+    cpu: dict[tuple[str, bool], list[float]],
+    side_by_side: dict[str, list[float]],
+) -> None:
     """Start one server per kind in ``order``, then run the one-at-a-time and side-by-side rounds."""
     servers: dict[tuple[str, bool], subprocess.Popen[bytes]] = {}
     ports: dict[tuple[str, bool], int] = {}
+
+    def record_rate(into: dict[tuple[str, bool], float], kind: tuple[str, bool]) -> None:
+        """A side-by-side run: ``kind``'s requests/s, put in ``into`` (run on a thread of its own)."""
+        into[kind] = run_wrk(ports[kind], workdir / f"{kinds.index(kind)}.lua", duration)[0]
+
     try:
         for kind in order:
             index = kinds.index(kind)
@@ -108,11 +122,8 @@ def measure(workdir: Path, policy: Path, kinds: list[tuple[str, bool]], order: l
                 cpu[kind].append((worker_cpu_seconds(servers[kind]) - before) / count * 1e6)
         for _round in range(rounds):
             for scenario in SCENARIOS:
-                pair = {}
-                runs = [
-                    threading.Thread(target=lambda k=k: pair.__setitem__(k, run_wrk(ports[k], workdir / f"{kinds.index(k)}.lua", duration)[0]))
-                    for k in ((scenario, False), (scenario, True))
-                ]
+                pair: dict[tuple[str, bool], float] = {}
+                runs = [threading.Thread(target=record_rate, args=(pair, k)) for k in ((scenario, False), (scenario, True))]
                 for run in runs:
                     run.start()
                 for run in runs:
@@ -155,18 +166,23 @@ def main() -> None:
                 by_order[scenario]["wrapped started first" if wrapped_first else "bare started first"] = ratios[before[scenario]:]
     for scenario in SCENARIOS:
         bare, wrapped = (scenario, False), (scenario, True)
-        ratios = [w / b for w, b in zip(rates[wrapped], rates[bare])]
+        ratios = [w / b for w, b in zip(rates[wrapped], rates[bare], strict=True)]
         bare_cpu, wrapped_cpu = statistics.median(cpu[bare]), statistics.median(cpu[wrapped])
         print(
             f"{scenario:19} bare {statistics.median(rates[bare]):6.0f} req/s ({bare_cpu:4.0f} µs CPU)   "
             f"wrapped {statistics.median(rates[wrapped]):6.0f} req/s ({wrapped_cpu:4.0f} µs CPU)   "
-            f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}), by CPU time {bare_cpu / wrapped_cpu:.2f}"
+            f"ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}), "
+            f"by CPU time {bare_cpu / wrapped_cpu:.2f}"
         )
     for scenario, ratios in side_by_side.items():
         print(f"{scenario:19} side by side: ratio {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     for scenario, orders in by_order.items():
-        print(f"{scenario:19} side by side, by start order: " + "; ".join(f"{name} {statistics.median(r):.2f}" for name, r in orders.items()))
-    print(f"target: ratio >= 0.8.  {args.rounds} rounds of {args.duration} s, order alternating, one sync worker each on CPU 0, wrk on CPU 1")
+        medians = "; ".join(f"{name} {statistics.median(r):.2f}" for name, r in orders.items())
+        print(f"{scenario:19} side by side, by start order: {medians}")
+    print(
+        f"target: ratio >= 0.8.  {args.rounds} rounds of {args.duration} s, order alternating, "
+        "one sync worker each on CPU 0, wrk on CPU 1"
+    )
 
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, FakeClock, system_clock
-from .decision import Action, Decision, DialRequest, Refusal
+from .decision import Action, Decision, DialRequest, Fault, Refusal
 from .engine import AuditSink, Guard, NullAudit
 from .errors import (
     CallBlocked,
     CallguardError,
     ConfigError,
+    MissingExtra,
     PolicyError,
     SignatureError,
     StoreUnavailable,
@@ -66,9 +67,11 @@ __all__ = [
     "DialRequest",
     "DialTarget",
     "FakeClock",
+    "Fault",
     "Guard",
     "GuardMiddleware",
     "GuardedClient",
+    "MissingExtra",
     "NullAudit",
     "NumberClassifier",
     "NumberInfo",

@@ -13,7 +13,7 @@ Here it wraps the existing view without editing its file. It is configured with 
 with ``callguard simulate``, docs/examples.md):
 
     CALLGUARD_POLICY=examples/policy.toml TWILIO_AUTH_TOKEN=your_auth_token TWILIO_AUTH_TOKEN_TENANT_A=your_subaccount_auth_token flask --app examples/protected_app.py run --port 5000
-"""
+"""  # noqa: E501 - one line, as in docs/examples.md (tests/docs/test_catalog.py compares them)
 
 from __future__ import annotations
 

@@ -100,7 +100,10 @@ def start_server(
         **(env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "callguard.cli", "serve", "--policy", str(policy_path), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *args],
+        [
+            sys.executable, "-m", "callguard.cli", "serve",
+            "--policy", str(policy_path), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *args,
+        ],
         env=env,
         bufsize=0,  # unbuffered: wait_for_lines selects on the pipe, and a buffered reader would hold lines select cannot see
         stderr=subprocess.PIPE,

@@ -55,7 +55,10 @@ def test_the_embedded_default_serves_a_signed_call_without_extras(policy_path: P
             "CALLGUARD_COUNTERS_PATH": {str(tmp_path / 'counters.db')!r}, "CALLGUARD_AUDIT_MODE": "sync",
             "TWILIO_AUTH_TOKEN": {MAIN_TOKEN!r}, "TWILIO_AUTH_TOKEN_TENANT": {TENANT_TOKEN!r},
         }})
-        params = {{"AccountSid": "AC00000000000000000000000000000001", "CallSid": "CA" + "0" * 32, "From": "+14155550100", "To": "+14155550123"}}
+        params = {{
+            "AccountSid": "AC00000000000000000000000000000001", "CallSid": "CA" + "0" * 32,
+            "From": "+14155550100", "To": "+14155550123",
+        }}
         url = "http://localhost/voice/outbound"
         signature = RequestValidator({MAIN_TOKEN!r}).compute_signature(url, params)
         response = app.test_client().post(url, data=params, headers={{"X-Twilio-Signature": signature}})
@@ -75,7 +78,9 @@ def test_serve_with_redis_but_no_redis_extra_is_one_line(policy_path: Path, tmp_
         cwd=tmp_path,
     )
     assert result.returncode == 2
-    assert result.stderr == "callguard: CALLGUARD_REDIS_URL: needs the redis extra (redis is not installed): pip install 'callguard-voice[redis]'\n"
+    assert result.stderr == (
+        "callguard: CALLGUARD_REDIS_URL: needs the redis extra (redis is not installed): pip install 'callguard-voice[redis]'\n"
+    )
 
 
 def test_postgresql_without_the_postgres_extra_is_one_line(tmp_path: Path) -> None:

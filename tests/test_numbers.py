@@ -412,7 +412,9 @@ def test_a_short_digit_sip_user_part_is_an_extension(raw: str, prefix: str | Non
         ("tel:201", "US", None, (2, 6), TargetKind.PSTN),
     ],
 )
-def test_what_is_not_an_extension(raw: str, region: str, prefix: str | None, extension_digits: tuple[int, int] | None, kind: TargetKind) -> None:
+def test_what_is_not_an_extension(
+    raw: str, region: str, prefix: str | None, extension_digits: tuple[int, int] | None, kind: TargetKind
+) -> None:
     target = normalize_dial_string(raw, default_region=region, outside_line_prefix=prefix, extension_digits=extension_digits)
     assert target.kind is kind, target
 
@@ -435,7 +437,9 @@ def _emergency(digits: str, region: str) -> bool:
     prefix=st.sampled_from([None, "9", "0", "81"]),
 )
 @settings(max_examples=500)
-def test_by_default_a_2_to_6_digit_user_part_is_an_extension_unless_prefixed_or_emergency(digits: str, region: str, prefix: str | None) -> None:
+def test_by_default_a_2_to_6_digit_user_part_is_an_extension_unless_prefixed_or_emergency(
+    digits: str, region: str, prefix: str | None
+) -> None:
     raw = f"sip:{digits}@pbx.example.com"
     target = normalize_dial_string(raw, default_region=region, outside_line_prefix=prefix)
     if _emergency(digits, region):

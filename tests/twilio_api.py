@@ -33,7 +33,8 @@ def make_twilio_api(account_sid: str, auth_token: str) -> TwilioApi:
         # A repeated parameter (StatusCallbackEvent, as twilio sends a list) is recorded space-separated.
         form = {name: " ".join(values) for name, values in request.form.lists()}
         if not form.get("To") or not (form.get("Url") or form.get("Twiml") or form.get("ApplicationSid")):
-            return jsonify(code=21205, message="Url parameter is required.", more_info="https://www.twilio.com/docs/errors/21205", status=400), 400
+            more_info = "https://www.twilio.com/docs/errors/21205"
+            return jsonify(code=21205, message="Url parameter is required.", more_info=more_info, status=400), 400
         api.created.append(form)
         call_sid = "CA" + uuid.uuid4().hex
         now = formatdate(usegmt=True).replace("GMT", "+0000")

@@ -32,7 +32,9 @@ sys.meta_path.insert(0, _WithoutExtras())
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_without_extras(code: str, *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_without_extras(
+    code: str, *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter that cannot import any extra's package."""
     return subprocess.run(
         [sys.executable, "-c", _PRELUDE + textwrap.dedent(code)],
@@ -43,4 +45,5 @@ def run_without_extras(code: str, *, env: dict[str, str] | None = None, cwd: Pat
 
 def cli_without_extras(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """``callguard ARGS…`` without any extra."""
-    return run_without_extras(f"import sys\nfrom callguard.cli import main\nsys.argv = ['callguard', *{list(args)!r}]\nmain()\n", env=env, cwd=cwd)
+    script = f"import sys\nfrom callguard.cli import main\nsys.argv = ['callguard', *{list(args)!r}]\nmain()\n"
+    return run_without_extras(script, env=env, cwd=cwd)

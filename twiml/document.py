@@ -65,7 +65,7 @@ class _Builder(TreeBuilder):
     def start_ns(self, prefix: str, uri: str) -> None:
         self.pending.append((prefix or "", uri))
 
-    def start(self, tag: str, attrs: dict[str, str]) -> Element:  # type: ignore[override]
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
         self.depth += 1
         if self.depth > self.max_depth:
             raise TwimlError(f"elements are nested more than {self.max_depth} deep")
@@ -76,7 +76,7 @@ class _Builder(TreeBuilder):
             self.pending = []
         return element
 
-    def end(self, tag: str) -> Element:  # type: ignore[override]
+    def end(self, tag: str) -> Element:
         self.depth -= 1
         return super().end(tag)
 
@@ -149,7 +149,7 @@ class TwimlDocument:
         return "".join(out)
 
     def _write(self, out: list[str], element: Element, scope: dict[str, str]) -> None:
-        tag = element.tag
+        tag: object = element.tag  # a str, or ElementTree's Comment or ProcessingInstruction factory
         if tag is Comment:
             out.append(f"<!--{element.text or ''}-->")
         elif tag is ProcessingInstruction:
@@ -161,7 +161,7 @@ class TwimlDocument:
                 for prefix, uri in declared:
                     scope.pop(prefix, None)  # re-inserted last: the innermost binding wins a lookup
                     scope[prefix] = uri
-            name = _qualified(tag, scope, declared, attribute=False)
+            name = _qualified(element.tag, scope, declared, attribute=False)
             attributes = [(_qualified(key, scope, declared, attribute=True), value) for key, value in element.attrib.items()]
             out.append("<" + name)
             for prefix, uri in declared:

@@ -34,7 +34,7 @@ def _attribute_name(keyword: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
-def _verb(parent: Element | None, name: str, text: str | None = None, **attributes: object) -> Element:
+def _verb(parent: Element | None, name: str, text: str | None = None, /, **attributes: object) -> Element:
     """``<name …>text</name>``, under ``parent`` when given; attributes that are None are left out."""
     values = {_attribute_name(key): value for key, value in attributes.items() if value is not None}
     element = Element(name) if parent is None else SubElement(parent, name)
@@ -50,10 +50,10 @@ def _document(response: Element) -> str:
     return XML_DECLARATION + tostring(response, encoding="unicode")
 
 
-def _dial(noun: str, value: str, *, number_attributes: Mapping[str, object] | None = None, **dial_attributes: object) -> str:
+def _dial(noun: str, value: str, dial_attributes: Mapping[str, object], noun_attributes: Mapping[str, object] | None = None) -> str:
     response = Element("Response")
     dial = _verb(response, "Dial", **dial_attributes)
-    _verb(dial, noun, value, **(number_attributes or {}))
+    _verb(dial, noun, value, **(noun_attributes or {}))
     return _document(response)
 
 
@@ -61,7 +61,7 @@ def render_dial_number(
     number: str, *, caller_id: str | None = None, number_attributes: Mapping[str, object] | None = None, **dial_attributes: object
 ) -> str:
     """``<Dial callerId="…"><Number …>number</Number></Dial>``, rendered in full."""
-    return _dial("Number", number, number_attributes=number_attributes, caller_id=caller_id, **dial_attributes)
+    return _dial("Number", number, {"caller_id": caller_id, **dial_attributes}, number_attributes)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -92,22 +92,22 @@ def dial_number(
 
 def dial_client(identity: str, *, caller_id: str | None = None, **dial_attributes: object) -> str:
     """``<Dial><Client>identity</Client></Dial>``."""
-    return _dial("Client", identity, caller_id=caller_id, **dial_attributes)
+    return _dial("Client", identity, {"caller_id": caller_id, **dial_attributes})
 
 
 def dial_sip(uri: str, *, caller_id: str | None = None, **dial_attributes: object) -> str:
     """``<Dial><Sip>uri</Sip></Dial>``."""
-    return _dial("Sip", uri, caller_id=caller_id, **dial_attributes)
+    return _dial("Sip", uri, {"caller_id": caller_id, **dial_attributes})
 
 
 def dial_conference(name: str, **dial_attributes: object) -> str:
     """``<Dial><Conference>name</Conference></Dial>``."""
-    return _dial("Conference", name, **dial_attributes)
+    return _dial("Conference", name, dial_attributes)
 
 
 def dial_queue(name: str, **dial_attributes: object) -> str:
     """``<Dial><Queue>name</Queue></Dial>``."""
-    return _dial("Queue", name, **dial_attributes)
+    return _dial("Queue", name, dial_attributes)
 
 
 @functools.lru_cache(maxsize=4)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Union
+from typing import Final
 
 from ..decision import Allow, DialRequest, Refusal
 from ..lookups import Lookups
@@ -28,7 +28,7 @@ class _Skip:
 
 SKIP: Final = _Skip()
 
-Outcome = Union[None, Refusal, Allow, _Skip]
+Outcome = Refusal | Allow | _Skip | None
 
 
 @dataclass(slots=True)

@@ -81,7 +81,7 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-class CallguardServer(BaseApplication):  # type: ignore[misc]
+class CallguardServer(BaseApplication):
     """A gunicorn application whose workers each build the app with ``create_app(config)``."""
 
     def __init__(self, config: Mapping[str, Any], options: Mapping[str, Any]) -> None:

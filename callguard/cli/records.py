@@ -57,7 +57,9 @@ def optout_add(cli: CliContext, number: str, account_sid: str, campaign: str | N
     account = cli.account(account_sid)
     e164 = cli.number(number, account)
     campaign = cli.campaign(campaign)
-    added = OptOutStore(cli.engine()).add(e164, account.family, campaign=campaign, source="admin", now=time.time(), note=note, actor=actor())
+    added = OptOutStore(cli.engine()).add(
+        e164, account.family, campaign=campaign, source="admin", now=time.time(), note=note, actor=actor()
+    )
     click.echo(f"{e164}: {'opted out' if added else 'already opted out'} (account family {account.family}, {campaign or 'every campaign'})")
 
 
@@ -171,7 +173,9 @@ def consent() -> None:
 @consent.command("add")
 @click.argument("number")
 @click.option("--account", "account_sid", required=True, help="Account (the consent covers its whole family).")
-@click.option("--kind", type=click.Choice(CONSENT_KINDS), default="prior_express_written", show_default=True, help="What the callee agreed to.")
+@click.option(
+    "--kind", type=click.Choice(CONSENT_KINDS), default="prior_express_written", show_default=True, help="What the callee agreed to."
+)
 @click.option("--obtained-at", required=True, help="When consent was given (ISO 8601).")
 @click.option("--expires", help="When it lapses (ISO 8601).")
 @click.option("--campaign", help="Only this campaign (default: every campaign).")
@@ -179,7 +183,14 @@ def consent() -> None:
 @records_options
 @pass_cli
 def consent_add(
-    cli: CliContext, number: str, account_sid: str, kind: str, obtained_at: str, expires: str | None, campaign: str | None, evidence: str | None
+    cli: CliContext,
+    number: str,
+    account_sid: str,
+    kind: str,
+    obtained_at: str,
+    expires: str | None,
+    campaign: str | None,
+    evidence: str | None,
 ) -> None:
     """Record a consent."""
     account = cli.account(account_sid)
@@ -208,7 +219,17 @@ def consent_list(cli: CliContext, account_sid: str | None, number: str | None) -
     writer.writerow(("id", "number", "account_sid", "campaign", "kind", "obtained_at", "expires_at", "evidence", "revoked_at"))
     for c in ConsentStore(cli.engine()).list(account_sid=account.family if account else None, number=e164):
         writer.writerow(
-            (c.id, c.number, c.account_sid, c.campaign, c.kind, _iso(c.obtained_at), _iso(c.expires_at), c.evidence or "", _iso(c.revoked_at))
+            (
+                c.id,
+                c.number,
+                c.account_sid,
+                c.campaign,
+                c.kind,
+                _iso(c.obtained_at),
+                _iso(c.expires_at),
+                c.evidence or "",
+                _iso(c.revoked_at),
+            )
         )
 
 

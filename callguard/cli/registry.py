@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 import numpy as np
@@ -18,6 +20,8 @@ from ..registry.parsers import MalformedLine, ParseReport, parse_e164, parse_ftc
 from ..registry.reader import STALE_AFTER_DAYS, RegistryFile
 from .errors import BadUsage
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 FORMATS = {"ftc": RegistryKind.NANP, "dncl": RegistryKind.NANP, "tps": RegistryKind.SORTED, "e164": RegistryKind.SORTED}
 DEFAULT_REGIONS = {
     "us_ftc": {"US", "PR", "VI", "GU", "AS", "MP"},
@@ -28,11 +32,11 @@ DEFAULT_REGIONS = {
 FORMAT_REGIONS = {"ftc": DEFAULT_REGIONS["us_ftc"], "dncl": DEFAULT_REGIONS["ca_dncl"], "tps": DEFAULT_REGIONS["uk_tps"]}
 
 
-def _directory_option(function: object) -> object:
+def _directory_option(function: F) -> F:
     return click.option(
         "--dir", "directory", envvar="CALLGUARD_REGISTRY_DIR", default="registries", show_default=True, show_envvar=True,
         type=click.Path(file_okay=False), help="Directory of registry files.",
-    )(function)  # type: ignore[arg-type]
+    )(function)
 
 
 def _as_of(value: str | None, inputs: list[str]) -> float:
@@ -47,11 +51,11 @@ def _as_of(value: str | None, inputs: list[str]) -> float:
 
 def _regions(value: str | None, name: str, format_: str, keys: np.ndarray) -> set[str]:
     if value:
-        regions = {r.strip() for r in value.split(",") if r.strip()}
-        unknown = sorted(r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS)
+        given = {r.strip() for r in value.split(",") if r.strip()}
+        unknown = sorted(r for r in given if r not in phonenumbers.SUPPORTED_REGIONS)
         if unknown:
             raise BadUsage(f"--regions: {unknown[0]!r} is not a region phonenumbers knows")
-        return regions
+        return given
     if name in DEFAULT_REGIONS:
         return DEFAULT_REGIONS[name]
     if format_ in FORMAT_REGIONS:
@@ -97,7 +101,9 @@ def registry() -> None:
 @click.option("--regions", help="Regions the registry covers, e.g. US,PR (default: by name or format).")
 @click.option("--skip-bad-lines", is_flag=True, help="Skip malformed lines (listed) instead of failing.")
 @_directory_option
-def build_command(inputs: tuple[str, ...], name: str, format_: str, as_of: str | None, regions: str | None, skip_bad_lines: bool, directory: str) -> None:
+def build_command(
+    inputs: tuple[str, ...], name: str, format_: str, as_of: str | None, regions: str | None, skip_bad_lines: bool, directory: str
+) -> None:
     """Compile registry downloads into DIR/NAME.cgreg (written atomically)."""
     if not name or not all(c.islower() or c.isdigit() or c == "_" for c in name):
         raise BadUsage("--name: use lower-case letters, digits and '_'")
@@ -211,7 +217,8 @@ def info(verify: bool, directory: str) -> None:
         age = i.age_days(now)
         as_of = datetime.fromtimestamp(i.as_of, tz=UTC).strftime("%Y-%m-%d")
         flag = f"  STALE (older than {STALE_AFTER_DAYS:.0f} days)" if i.is_stale(now) else ""
-        click.echo(f"{i.name}\t{','.join(sorted(i.regions))}\t{i.count:,} numbers\t{i.size_bytes / 1e6:.1f} MB\tas of {as_of}\t{age:.1f} days old{flag}")
+        regions = ",".join(sorted(i.regions))
+        click.echo(f"{i.name}\t{regions}\t{i.count:,} numbers\t{i.size_bytes / 1e6:.1f} MB\tas of {as_of}\t{age:.1f} days old{flag}")
     if not found:
         click.echo(f"{directory}: no registry files")
     if problems:  # each was reported above

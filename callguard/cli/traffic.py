@@ -49,12 +49,20 @@ def traffic_report(cli: CliContext, account_sid: str | None, days: int, as_json:
             {
                 "account_sid": r.account_sid,
                 "caller_ids": [
-                    {"caller_id": c.caller_id, "attempts": c.attempts, "answered": c.answered, "answer_ratio": c.answer_ratio,
-                     "average_seconds": c.average_seconds, "throttled_until": c.throttled_until, "throttle_reason": c.throttle_reason}
+                    {
+                        "caller_id": c.caller_id,
+                        "attempts": c.attempts,
+                        "answered": c.answered,
+                        "answer_ratio": c.answer_ratio,
+                        "average_seconds": c.average_seconds,
+                        "throttled_until": c.throttled_until,
+                        "throttle_reason": c.throttle_reason,
+                    }
                     for c in r.caller_ids
                 ],
                 "countries": [
-                    {"region": c.region, "attempts": c.attempts, "refused": c.refused, "blocked_until": c.blocked_until} for c in r.countries
+                    {"region": c.region, "attempts": c.attempts, "refused": c.refused, "blocked_until": c.blocked_until}
+                    for c in r.countries
                 ],
                 "velocity_blocks": [{"target": b.target, "until": b.until, "reason": b.reason} for b in r.velocity_blocks],
                 "region_calls_24h": r.region_calls,

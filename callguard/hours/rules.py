@@ -121,4 +121,6 @@ def parse_campaign_hours(table: Any, *, source: str, key: str) -> WeeklyWindows 
         raise ConfigError("expected a table of windows", source=source, key=key)
     full_day = parse_weekly({"all": "00:00-24:00"}, source=source, key=key)
     weekly = parse_weekly(table, source=source, key=key, base=full_day, extra_keys=("holidays",))
-    return WeeklyWindows(weekly.days, f"campaign window ({source})", parse_holidays(table.get("holidays"), source=source, key=f"{key}.holidays"))
+    return WeeklyWindows(
+        weekly.days, f"campaign window ({source})", parse_holidays(table.get("holidays"), source=source, key=f"{key}.holidays")
+    )

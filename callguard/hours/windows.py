@@ -59,7 +59,7 @@ class WeeklyWindows:
         return window is not None and window.contains(local.hour * 60 + local.minute)
 
     def intersect(self, other: WeeklyWindows) -> WeeklyWindows:
-        days = tuple(a.intersect(b) if a is not None else None for a, b in zip(self.days, other.days))
+        days = tuple(a.intersect(b) if a is not None else None for a, b in zip(self.days, other.days, strict=True))
         sources = "; ".join(s for s in (self.source, other.source) if s)
         return WeeklyWindows(days, sources, self.holidays | other.holidays)
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
-from phonenumbers import timezone as pn_timezone
+from phonenumbers.tzdata import TIMEZONE_DATA
 
 from ..numbers.classify import NumberInfo
 
@@ -52,7 +52,7 @@ def region_zones(region: str, country_code: int) -> frozenset[str]:
     others = [p for p in (_leading_digits(r) for r in regions if r != region) if p is not None]
     code = str(country_code)
     zones: set[str] = set()
-    for prefix, names in pn_timezone.TIMEZONE_DATA.items():
+    for prefix, names in TIMEZONE_DATA.items():
         if not prefix.startswith(code) or len(prefix) == len(code):
             continue
         rest = prefix[len(code) :]

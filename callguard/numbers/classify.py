@@ -73,7 +73,7 @@ _country_level_time_zones = getattr(pn_timezone, "_country_level_time_zones_for_
 
 
 def _time_zones(number: phonenumbers.PhoneNumber, number_type: int) -> tuple[str, ...]:
-    if phonenumbers.is_number_type_geographical(number_type, number.country_code):
+    if phonenumbers.is_number_type_geographical(number_type, number.country_code or 0):
         zones = pn_timezone.time_zones_for_geographical_number(number)
     elif _country_level_time_zones is not None:
         zones = _country_level_time_zones(number)
@@ -97,13 +97,14 @@ def _region_and_type(number: phonenumbers.PhoneNumber) -> tuple[str | None, int]
     if helper is None:  # pragma: no cover - only with a phonenumbers that renamed its helper
         region = phonenumbers.region_code_for_number(number)
         return region, phonenumbers.number_type(number) if region is not None else PhoneNumberType.UNKNOWN
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code)
+    country_code = number.country_code or 0  # a parsed number always has one
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
     if regions is None:
         return None, PhoneNumberType.UNKNOWN
     nsn = phonenumbers.national_significant_number(number)
     if len(regions) == 1:
         region = regions[0]
-        metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
         return region, (helper(nsn, metadata) if metadata is not None else PhoneNumberType.UNKNOWN)
     for region in regions:
         metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
@@ -132,7 +133,7 @@ def _classify(e164: str, risk_table: RiskTable, number: phonenumbers.PhoneNumber
     valid = number_type != PhoneNumberType.UNKNOWN
     if region is None:
         # Invalid, but the calling code may still name a country: keep it for messages.
-        region = phonenumbers.region_code_for_country_code(number.country_code)
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         if region == "ZZ":
             region = None
     if region == NON_GEOGRAPHIC_REGION:
@@ -143,7 +144,7 @@ def _classify(e164: str, risk_table: RiskTable, number: phonenumbers.PhoneNumber
         e164=e164,
         valid=valid,
         region=region,
-        country_code=number.country_code,
+        country_code=number.country_code or 0,
         number_type=number_type,
         time_zones=time_zones,
         risk=risk_table.category(e164, number_type),

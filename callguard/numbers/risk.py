@@ -20,7 +20,7 @@ from phonenumbers import PhoneNumberType
 from ..errors import ConfigError
 
 
-class RiskCategory(str, enum.Enum):
+class RiskCategory(enum.StrEnum):
     """Twilio's Voice Dialing Permissions number groups."""
 
     LOW_RISK = "low_risk"

@@ -18,28 +18,28 @@ from ..numbers.risk import RiskCategory, RiskTable
 from ..traffic.policy import NO_TRAFFIC_LIMITS, TrafficPolicy
 
 
-class FailMode(str, enum.Enum):
+class FailMode(enum.StrEnum):
     """What an internal fault does to a non-emergency call."""
 
     REJECT = "reject"
     CONNECT = "connect"
 
 
-class RejectStyle(str, enum.Enum):
+class RejectStyle(enum.StrEnum):
     """How a refusal is rendered: ``<Reject reason="rejected"/>`` or ``<Say>`` then ``<Hangup/>``."""
 
     REJECT = "reject"
     ANNOUNCE = "announce"
 
 
-class NonPstnMode(str, enum.Enum):
+class NonPstnMode(enum.StrEnum):
     """What to do with dials to ``client:`` identities and SIP endpoints that are not numbers."""
 
     REJECT = "reject"
     CONNECT = "connect"
 
 
-class TwilioMode(str, enum.Enum):
+class TwilioMode(enum.StrEnum):
     """How an account's picture synced from Twilio combines with the policy (``twilio = ...``)."""
 
     OFF = "off"  # the policy alone
@@ -47,14 +47,14 @@ class TwilioMode(str, enum.Enum):
     STRICTER = "stricter"  # the policy's AND Twilio's: never more than either allows
 
 
-class Purpose(str, enum.Enum):
+class Purpose(enum.StrEnum):
     """Why a campaign calls: only telemarketing runs the DNC, hours and disclosure rules."""
 
     TELEMARKETING = "telemarketing"
     INFORMATIONAL = "informational"
 
 
-class OptOutScope(str, enum.Enum):
+class OptOutScope(enum.StrEnum):
     """What an opt-out taken by a campaign's prompt covers."""
 
     ACCOUNT = "account"  # every campaign of the account family (the default, and what the FCC expects)

@@ -88,7 +88,9 @@ def _risk_table(table: RiskTable, special: Mapping[str, str]) -> RiskTable:
     # A narrower low_risk entry inside one of Twilio's prefixes would let a number Twilio
     # classifies as special through as low risk; Twilio's classification wins there.
     kept = [e for e in table.entries if not (e.category is RiskCategory.LOW_RISK and any(e.prefix.startswith(p) for p in special))]
-    twilio = [RiskPrefix(prefix, RiskCategory.HIGH_RISK_SPECIAL, f"Twilio HighRiskSpecialPrefixes ({iso})") for prefix, iso in special.items()]
+    twilio = [
+        RiskPrefix(prefix, RiskCategory.HIGH_RISK_SPECIAL, f"Twilio HighRiskSpecialPrefixes ({iso})") for prefix, iso in special.items()
+    ]
     return RiskTable(tuple(kept)).with_overrides(twilio)
 
 

@@ -165,8 +165,8 @@ def write_registry(
 ) -> Header:
     """Write the file atomically; returns its header."""
     first, second = sections
-    first_bytes = memoryview(np.ascontiguousarray(first)).cast("B")
-    second_bytes = memoryview(np.ascontiguousarray(second)).cast("B") if second is not None else memoryview(b"")
+    first_bytes = np.ascontiguousarray(first).data.cast("B")
+    second_bytes = np.ascontiguousarray(second).data.cast("B") if second is not None else memoryview(b"")
     crc = zlib.crc32(second_bytes, zlib.crc32(first_bytes))
     header = Header(
         kind=kind,

@@ -113,7 +113,13 @@ def _parse_nanp_slow(source: str, first_line: int, chunk: bytes, skip: bool, rep
         match = _NANP_LINE.fullmatch(text)
         number = match.group(1) + match.group(2) if match else None
         if number is None or (len(text) == 11 and b"," not in text) or not _nanp_valid(number):
-            _report(source, first_line + offset, f"expected 10 digits or AAA,NNNNNNN (a North American number), got {_shown(text)}", skip, report)
+            _report(
+                source,
+                first_line + offset,
+                f"expected 10 digits or AAA,NNNNNNN (a North American number), got {_shown(text)}",
+                skip,
+                report,
+            )
             continue
         keys.append(int(number))
     return np.array(keys, dtype=np.int64)
@@ -157,7 +163,8 @@ def _parse_nanp_fixed(chunk: bytes) -> np.ndarray | None:
     # NPA and NXX start with 2-9: anything else goes to the line-by-line reader for its message.
     if digits[:, 0].min() < ord("2") or digits[:, 3].min() < ord("2"):
         return None
-    return _horner(digits, 0, 5).astype(np.int64) * 100_000 + _horner(digits, 5, 10)
+    numbers: np.ndarray = _horner(digits, 0, 5).astype(np.int64) * 100_000 + _horner(digits, 5, 10)
+    return numbers
 
 
 def parse_nanp(paths: list[str], *, skip_bad_lines: bool = False, report: ParseReport | None = None) -> np.ndarray:
@@ -254,7 +261,13 @@ def parse_tps(paths: list[str], *, skip_bad_lines: bool = False, report: ParseRe
                     and digits[:1] == b"0"
                 )
                 if not ok:
-                    _report(source, first_line + offset, f"expected a 12-character TPS record (0 and 9-10 digits, one optional space), got {_shown(record)}", skip_bad_lines, report)
+                    _report(
+                        source,
+                        first_line + offset,
+                        f"expected a 12-character TPS record (0 and 9-10 digits, one optional space), got {_shown(record)}",
+                        skip_bad_lines,
+                        report,
+                    )
                     continue
                 keys.append(int(b"44" + digits[1:]))
     return np.array(keys, dtype=np.int64)
@@ -276,7 +289,13 @@ def parse_e164(paths: list[str], *, skip_bad_lines: bool = False, report: ParseR
                     continue
                 match = _E164.fullmatch(text)
                 if match is None:
-                    _report(source, first_line + offset, f"expected an E.164 number such as +442079460000, got {_shown(text)}", skip_bad_lines, report)
+                    _report(
+                        source,
+                        first_line + offset,
+                        f"expected an E.164 number such as +442079460000, got {_shown(text)}",
+                        skip_bad_lines,
+                        report,
+                    )
                     continue
                 keys.append(int(match.group(1)))
     return np.array(keys, dtype=np.int64)

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import bisect
 import struct
-from typing import Any
+from typing import Any, Protocol
+
+__all__ = [
+    "ACCELERATED",
+    "BITMAP_BYTES",
+    "BITMAP_THRESHOLD",
+    "NANP_EXCHANGES",
+    "NanpProbe",
+    "Probe",
+    "PyNanpProbe",
+    "PySortedProbe",
+    "SortedProbe",
+]
 
 NANP_EXCHANGES = 1_000_000
 BITMAP_THRESHOLD = 625  # from this many numbers an exchange is stored as a bitmap
@@ -23,6 +35,12 @@ def _key(e164: object) -> tuple[int, int] | None:
     if not (digits.isascii() and digits.isdigit()):
         return None
     return int(digits), len(digits)
+
+
+class Probe(Protocol):
+    """A registry file's membership test, from the C extension or the pure-Python fallback."""
+
+    def __contains__(self, e164: object) -> bool: ...
 
 
 class PyNanpProbe:
@@ -81,5 +99,5 @@ try:
 
     ACCELERATED = True
 except ImportError:  # the optional extension was not built
-    NanpProbe, SortedProbe = PyNanpProbe, PySortedProbe  # type: ignore[assignment,misc]
+    NanpProbe, SortedProbe = PyNanpProbe, PySortedProbe
     ACCELERATED = False

@@ -14,14 +14,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .format import FormatError, Header, RegistryKind, unpack_header
-from .probe import NanpProbe, SortedProbe
+from .format import HEADER_SIZE, FormatError, Header, RegistryKind, unpack_header
+from .probe import NanpProbe, Probe, SortedProbe
 
 if TYPE_CHECKING:
     import numpy as np
 
 SECONDS_PER_DAY = 86_400.0
+
 STALE_AFTER_DAYS = 31.0  # the FTC's and the CRTC's limit on a registry copy's age
+
+
+class _Closed:
+    """The probe of a closed file: looking a number up in it is a bug."""
+
+    def __contains__(self, e164: object) -> bool:
+        raise ValueError("the registry file is closed")
+
+
+_CLOSED = _Closed()
 
 
 @dataclass(frozen=True)
@@ -58,9 +69,10 @@ class RegistryFile:
         except FormatError as exc:
             raise ConfigError(str(exc), source=path) from None
         try:
-            self.header = unpack_header(self._map)
+            self.header = unpack_header(self._map[:HEADER_SIZE])
             if self.header.total_size > len(self._map):
                 raise FormatError(f"truncated: {len(self._map)} bytes of {self.header.total_size}")
+            self._probe: Probe
             if self.header.kind is RegistryKind.NANP:
                 self._probe = NanpProbe(self._map, self.header.section1[0], self.header.section2[0])
             else:
@@ -83,7 +95,7 @@ class RegistryFile:
         return e164 in self._probe
 
     @property
-    def probe(self) -> object:
+    def probe(self) -> Probe:
         """The probe itself: ``e164 in probe``, with nothing in between (for the hot path)."""
         return self._probe
 
@@ -115,7 +127,7 @@ class RegistryFile:
 
     def close(self) -> None:
         # The probe holds a buffer on the map; the map is unmapped when the last user lets go.
-        self._probe = None  # type: ignore[assignment]
+        self._probe = _CLOSED
 
 
 def header_of(path: str) -> Header:

@@ -25,8 +25,14 @@ def on_traffic_event(event: TrafficEvent, alerts: Callable[[TrafficEvent], None]
     if event.kind in ("velocity_block", "throttle_started"):
         try:
             log_change(
-                overrides.engine, now=event.at, actor="traffic", entity="traffic", entity_id=f"{event.account_sid}:{event.subject}", action=event.kind,
-                before=None, after=event.as_dict(),
+                overrides.engine,
+                now=event.at,
+                actor="traffic",
+                entity="traffic",
+                entity_id=f"{event.account_sid}:{event.subject}",
+                action=event.kind,
+                before=None,
+                after=event.as_dict(),
             )
         except StoreUnavailable:
             log.exception("%s of %s could not be recorded in the change log", event.kind, event.account_sid)

@@ -82,7 +82,9 @@ class Runtime:
             logging.getLogger("callguard").setLevel(self.settings.log_level)
         now = self.settings.clock()
         for stale in self.registries.stale():
-            log.warning("registry %s is %.0f days old: the FTC and the CRTC allow 31; download a fresh copy", stale.name, stale.age_days(now))
+            log.warning(
+                "registry %s is %.0f days old: the FTC and the CRTC allow 31; download a fresh copy", stale.name, stale.age_days(now)
+            )
         atexit.register(self.close)  # an embedding app that never closes still gets its audit backlog written
         for worker in self.workers:
             worker.start()

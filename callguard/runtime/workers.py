@@ -39,7 +39,9 @@ def audit_writer_worker(audit: BatchingAuditLog) -> BackgroundWorker:
 
 def change_listener_worker(listener: ChangeListener) -> BackgroundWorker:
     """Change notices as they arrive (each poll waits for one); while Redis is down, a retry every ``retry_interval``."""
-    return BackgroundWorker("change-notices", listener.poll, interval=listener.next_poll_in, run_at_start=True, after_fork=listener.after_fork)
+    return BackgroundWorker(
+        "change-notices", listener.poll, interval=listener.next_poll_in, run_at_start=True, after_fork=listener.after_fork
+    )
 
 
 def traffic_tallies_worker(monitor: TrafficMonitor) -> BackgroundWorker:

@@ -88,10 +88,19 @@ class ConsentStore:
                     created_at=utc_datetime(now),
                 )
             )
-            consent_id = int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None  # the INSERT of one row
+            consent_id = int(key[0])
             created = Consent(consent_id, number, account_sid, campaign or EVERY_CAMPAIGN, kind, obtained_at, expires_at, evidence, None)
             record_change(
-                conn, now=now, actor=actor, entity="consent", entity_id=str(consent_id), action="create", before=None, after=created.as_record()
+                conn,
+                now=now,
+                actor=actor,
+                entity="consent",
+                entity_id=str(consent_id),
+                action="create",
+                before=None,
+                after=created.as_record(),
             )
         self._published(number, account_sid)
         return consent_id
@@ -101,12 +110,21 @@ class ConsentStore:
             in_force = (consents.c.id == consent_id, consents.c.revoked_at.is_(None))
             row = conn.execute(select(consents).where(*in_force)).first()
             # Conditional, so of two revocations at once only one takes (and is logged).
-            if row is None or not conn.execute(update(consents).where(*in_force).values(revoked_at=utc_datetime(now), revoked_reason=reason)).rowcount:
+            if (
+                row is None
+                or not conn.execute(update(consents).where(*in_force).values(revoked_at=utc_datetime(now), revoked_reason=reason)).rowcount
+            ):
                 return False
             before = _row(row)
             record_change(
-                conn, now=now, actor=actor, entity="consent", entity_id=str(consent_id), action="revoke",
-                before=before.as_record(), after={**before.as_record(), "revoked_at": utc_datetime(now).isoformat(), "revoked_reason": reason},
+                conn,
+                now=now,
+                actor=actor,
+                entity="consent",
+                entity_id=str(consent_id),
+                action="revoke",
+                before=before.as_record(),
+                after={**before.as_record(), "revoked_at": utc_datetime(now).isoformat(), "revoked_reason": reason},
             )
         self._published(before.number, before.account_sid)
         return True

@@ -121,8 +121,12 @@ class _AdmitShape:
         # One row of scalar subqueries, each one index seek: an IN list would build and sort a
         # temporary b-tree on every call. Per window: its count, and how many of those have left it.
         columns = ["(SELECT until FROM flags WHERE key = ? AND until > ?)"] * flags
-        columns += ["(SELECT n FROM events WHERE key = ? AND at = 9e999 AND member = ''), (SELECT count(*) FROM events WHERE key = ? AND at <= ?)"] * windows
-        columns += ["(SELECT n FROM gauge WHERE key = ? AND member = ''), EXISTS (SELECT 1 FROM gauge WHERE key = ? AND member = ?)"] * gauges
+        columns += [
+            "(SELECT n FROM events WHERE key = ? AND at = 9e999 AND member = ''), (SELECT count(*) FROM events WHERE key = ? AND at <= ?)"
+        ] * windows
+        columns += [
+            "(SELECT n FROM gauge WHERE key = ? AND member = ''), EXISTS (SELECT 1 FROM gauge WHERE key = ? AND member = ?)"
+        ] * gauges
         # Each window's new event and its sentinel's change in count (+1, less what was deleted), in one statement.
         insert = (
             "INSERT INTO events (key, at, member, n) VALUES "
@@ -212,7 +216,7 @@ class SqliteCounters(CounterBackend):
         pid = os.getpid()
         if getattr(local, "pid", None) != pid:
             local.conn, local.pid = self._connect(), pid
-        return local.conn  # type: ignore[no-any-return]
+        return local.conn
 
     def _fail(self, exc: Exception, operation: str) -> StoreUnavailable:
         self._local.pid = None  # reconnect next time
@@ -375,7 +379,7 @@ class SqliteCounters(CounterBackend):
         if nf and any(until is not None for until in row[:nf]):
             admitted = False  # rare: the reasons are read only when some flag is in force
             reasons = dict(conn.execute(f"SELECT key, reason FROM flags WHERE key IN ({','.join('?' * nf)})", flag_keys).fetchall())
-            flags = tuple(None if until is None else (until, reasons[key]) for key, until in zip(flag_keys, row[:nf]))
+            flags = tuple(None if until is None else (until, reasons[key]) for key, until in zip(flag_keys, row[:nf], strict=True))
         window_counts: list[int] = []
         deleted: dict[str, int] = {}  # per window, the events that left it and are deleted now
         for i, (key, window, limit) in enumerate(windows):
@@ -387,11 +391,11 @@ class SqliteCounters(CounterBackend):
                 conn.execute(_EXPIRE, (key, now - window))
                 deleted[key] = gone
             window_counts.append(count)
-        at = nf + 2 * nw  # the gauges' columns
+        at, end = nf + 2 * nw, nf + 2 * nw + 2 * len(gauges)  # the gauges' columns (a row of no column is SELECT NULL)
         gauge_counts: list[int] = []
         present: list[bool] = []
         left: list[int] = []  # per gauge, the members dropped as expired
-        for (key, _, limit), count, already in zip(gauges, row[at::2], row[at + 1 :: 2]):
+        for (key, _, limit), count, already in zip(gauges, row[at:end:2], row[at + 1 : end : 2], strict=True):
             count, already, gone = count or 0, bool(already), 0
             if count >= limit:
                 # Members whose end was never reported matter only once the gauge looks full; this
@@ -412,12 +416,12 @@ class SqliteCounters(CounterBackend):
                 for key, _, _ in windows:
                     insert += (key, now, op.event, key, 1 - deleted.get(key, 0))
                 conn.execute(shape.insert, insert)
-            for (key, ttl, _), already, gone in zip(gauges, present, left):  # a member already in is not counted again
+            for (key, ttl, _), already, gone in zip(gauges, present, left, strict=True):  # a member already in is not counted again
                 conn.execute(_JOIN_GAUGE, (key, op.member, now + ttl, key, (0 if already else 1) - gone))
         else:  # refused, or a what-if: only what expired is accounted for
             if deleted:
                 conn.executemany(_EVENTS_GONE, [(n, key) for key, n in deleted.items()])
-            for (key, _, _), gone in zip(gauges, left):
+            for (key, _, _), gone in zip(gauges, left, strict=True):
                 if gone:
                     conn.execute(_MEMBERS_GONE, (gone, key))
         joined = tuple(recorded and not already for already in present)

@@ -37,7 +37,9 @@ class LeaseStore:
     def acquire(self, name: str, holder: str, *, now: float, hold_for: float, force: bool = False) -> bool:
         """Take the lease for ``hold_for`` seconds if no run holds it and the job is due (or ``force``)."""
         with transaction(self.engine, "lease acquire") as conn:
-            conn.execute(insert_ignoring_duplicates(self.engine, leases).values(name=name, holder=None, held_until=_NEVER, next_run_at=_NEVER))
+            conn.execute(
+                insert_ignoring_duplicates(self.engine, leases).values(name=name, holder=None, held_until=_NEVER, next_run_at=_NEVER)
+            )
             conditions = [leases.c.name == name, leases.c.held_until <= utc_datetime(now)]
             if not force:
                 conditions.append(leases.c.next_run_at <= utc_datetime(now))

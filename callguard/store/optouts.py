@@ -148,7 +148,9 @@ class OptOutStore:
         ).scalars().all()
         if inserted is not None and log_created:
             after = OptOut(number, account_sid, scope, source, now, call_sid, note).as_record()
-            record_change(conn, now=now, actor=actor, entity="optout", entity_id=f"{account_sid}/{number}", action="create", before=None, after=after)
+            record_change(
+                conn, now=now, actor=actor, entity="optout", entity_id=f"{account_sid}/{number}", action="create", before=None, after=after
+            )
         for consent_id in revoked:
             record_change(
                 conn, now=now, actor=actor, entity="consent", entity_id=str(consent_id), action="revoke",

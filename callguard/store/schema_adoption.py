@@ -29,7 +29,8 @@ def create_or_adopt(tables: Sequence[TableSpec], *, revision: str) -> None:
             missing = [item.name for item in items if isinstance(item, sa.Column) and item.name not in have]
             if missing:
                 raise SchemaMismatch(
-                    f"table {name} lacks the columns {', '.join(missing)}: it was not made by a callguard this database can be adopted from",
+                    f"table {name} lacks the columns {', '.join(missing)}: "
+                    "it was not made by a callguard this database can be adopted from",
                     current=None,
                     required=revision,
                 )

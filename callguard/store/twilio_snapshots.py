@@ -105,7 +105,13 @@ class TwilioSnapshotStore:
     def write(self, result: SyncWrite) -> None:
         with transaction(self.engine, "twilio snapshot write") as conn:
             for account in result.listed:
-                self._upsert(conn, account.sid, owner_account_sid=account.owner_account_sid, friendly_name=account.friendly_name, status=account.status)
+                self._upsert(
+                    conn,
+                    account.sid,
+                    owner_account_sid=account.owner_account_sid,
+                    friendly_name=account.friendly_name,
+                    status=account.status,
+                )
             for account in result.synced:
                 self._upsert(
                     conn, account.sid, owner_account_sid=account.owner_account_sid, friendly_name=account.friendly_name,

@@ -40,7 +40,9 @@ def own_credentials(account: Account, config: Mapping[str, Any], environ: Mappin
         secret = secret_from(account.twilio_api_secret_env, config, environ)
         for name, value in ((account.twilio_api_key_env, key), (account.twilio_api_secret_env, secret)):
             if not value:
-                raise TwilioSyncError(f"twilio credentials: the environment variable {name} is not set", kind="config", account_sid=account.sid)
+                raise TwilioSyncError(
+                    f"twilio credentials: the environment variable {name} is not set", kind="config", account_sid=account.sid
+                )
         return Credentials(key, secret, account.sid)  # type: ignore[arg-type]
     env_name = account.auth_token_env or "TWILIO_AUTH_TOKEN"
     tokens = split_tokens(secret_from(env_name, config, environ))

@@ -116,17 +116,26 @@ class TwilioReader:
                 what = f"Twilio unreachable ({detail})"
             else:
                 what = f"unexpected answer from Twilio ({detail})"
-            raise TwilioSyncError(f"{resource}: {what}{tries}", kind=kind, account_sid=account_sid, resource=resource, status=status, code=code) from exc
+            raise TwilioSyncError(
+                f"{resource}: {what}{tries}", kind=kind, account_sid=account_sid, resource=resource, status=status, code=code
+            ) from exc
 
     def _limited(self, records: Iterable[Any], limit: int, account_sid: str, resource: str) -> list[Any]:
         out = list(records)
         if len(out) > limit:
-            raise TwilioSyncError(f"{resource}: more than {limit} records; callguard keeps at most {limit}", kind="limit", account_sid=account_sid, resource=resource)
+            raise TwilioSyncError(
+                f"{resource}: more than {limit} records; callguard keeps at most {limit}",
+                kind="limit",
+                account_sid=account_sid,
+                resource=resource,
+            )
         return out
 
     @staticmethod
     def _invalid(account_sid: str, resource: str, problem: str) -> TwilioSyncError:
-        return TwilioSyncError(f"{resource}: unexpected answer from Twilio ({problem})", kind="invalid_answer", account_sid=account_sid, resource=resource)
+        return TwilioSyncError(
+            f"{resource}: unexpected answer from Twilio ({problem})", kind="invalid_answer", account_sid=account_sid, resource=resource
+        )
 
     # -- API v2010 (the main account's credentials reach its subaccounts here) ----------------
 
@@ -135,7 +144,10 @@ class TwilioReader:
         resource = "/2010-04-01/Accounts.json"
         with self._reading(client.account_sid, resource):
             records = self._limited(
-                client.api.v2010.accounts.stream(page_size=self.page_size, limit=MAX_ACCOUNTS + 1), MAX_ACCOUNTS, client.account_sid, resource
+                client.api.v2010.accounts.stream(page_size=self.page_size, limit=MAX_ACCOUNTS + 1),
+                MAX_ACCOUNTS,
+                client.account_sid,
+                resource,
             )
         listed = {}
         for record in records:
@@ -200,8 +212,12 @@ class TwilioReader:
         resource = f"/v1/DialingPermissions/Countries/{iso_code}/HighRiskSpecialPrefixes"
         with self._reading(client.account_sid, resource):
             records = self._limited(
-                client.voice.v1.dialing_permissions.countries(iso_code).highrisk_special_prefixes.stream(page_size=self.page_size, limit=MAX_PREFIXES + 1),
-                MAX_PREFIXES, client.account_sid, resource,
+                client.voice.v1.dialing_permissions.countries(iso_code).highrisk_special_prefixes.stream(
+                    page_size=self.page_size, limit=MAX_PREFIXES + 1
+                ),
+                MAX_PREFIXES,
+                client.account_sid,
+                resource,
             )
         prefixes = []
         for record in records:

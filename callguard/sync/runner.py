@@ -132,11 +132,13 @@ class TwilioSync:
         wanted = set(only)
         families = [(root, members) for root, members in synced_families(policy) if not wanted or wanted & {m.sid for m in members}]
         if not families:
-            report.not_run = "no account has twilio = \"mirror\" or \"stricter\"" + (f" among {', '.join(sorted(wanted))}" if wanted else "")
+            report.not_run = 'no account has twilio = "mirror" or "stricter"' + (f" among {', '.join(sorted(wanted))}" if wanted else "")
             return report
         if not self.leases.acquire(LEASE, self.holder, now=report.started_at, hold_for=self.hold_for, force=force):
             lease = self.leases.get(LEASE)
-            report.not_run = "not due" if lease is None or lease.held_until <= report.started_at else f"a sync is in progress in {lease.holder}"
+            report.not_run = (
+                "not due" if lease is None or lease.held_until <= report.started_at else f"a sync is in progress in {lease.holder}"
+            )
             return report
         try:
             for root, members in families:
@@ -218,9 +220,16 @@ class TwilioSync:
             countries=None if inherits else self.reader.countries(voice),
         )
 
-    def _special_prefixes(self, client: Client, synced: Iterable[TwilioAccount], root_countries: tuple[TwilioCountry, ...]) -> dict[str, list[str]]:
+    def _special_prefixes(
+        self, client: Client, synced: Iterable[TwilioAccount], root_countries: tuple[TwilioCountry, ...]
+    ) -> dict[str, list[str]]:
         """Twilio's high-risk special prefixes of every country some member may call (classification elsewhere does not matter)."""
         isos = sorted(
-            {c.iso_code for a in synced for c in (root_countries if a.inherits_permissions else a.countries or ()) if c.low_risk_numbers_enabled}
+            {
+                c.iso_code
+                for a in synced
+                for c in (root_countries if a.inherits_permissions else a.countries or ())
+                if c.low_risk_numbers_enabled
+            }
         )
         return {iso: self.reader.special_prefixes(client, iso) for iso in isos}

@@ -124,14 +124,30 @@ class TwilioTransport(TwilioHttpClient):
                 if last:
                     raise
                 reason, delay = "unreachable", self.retry.backoff(attempt, self.random)
-                log.info("Twilio unreachable for %s %s (%s); attempt %d of %d, next in %.1fs", method, url, type(exc).__name__, attempt, attempts, delay)
+                log.info(
+                    "Twilio unreachable for %s %s (%s); attempt %d of %d, next in %.1fs",
+                    method,
+                    url,
+                    type(exc).__name__,
+                    attempt,
+                    attempts,
+                    delay,
+                )
             else:
                 if not (response.status_code == 429 or response.status_code >= 500) or last:
                     return response
                 reason = "rate_limited" if response.status_code == 429 else "server_error"
                 asked = retry_after_seconds(response.headers.get("Retry-After"), self.clock())
                 delay = min(asked, self.retry.max_retry_after) if asked is not None else self.retry.backoff(attempt, self.random)
-                log.info("Twilio answered %d for %s %s; attempt %d of %d, next in %.1fs", response.status_code, method, url, attempt, attempts, delay)
+                log.info(
+                    "Twilio answered %d for %s %s; attempt %d of %d, next in %.1fs",
+                    response.status_code,
+                    method,
+                    url,
+                    attempt,
+                    attempts,
+                    delay,
+                )
             if self.on_retry is not None:
                 self.on_retry(reason)
             self.sleep(delay)

@@ -97,33 +97,47 @@ def admit(
         if not record:
             return DialTraffic([], None), []
         taken = Taken(
-            tuple(key for key, _, _ in windows), event, now, tuple(key for (key, _, _), joined in zip(gauges, result.joined) if joined), member
+            tuple(key for key, _, _ in windows),
+            event,
+            now,
+            tuple(key for (key, _, _), joined in zip(gauges, result.joined, strict=True) if joined),
+            member,
         )
         return DialTraffic([], taken), []
 
     events: list[TrafficEvent] = []
     refusals: list[Refusal] = []
     follow_up: list[Op] = []
-    for (kind, flagged), value in zip(flag_kinds, result.flags):
+    for (kind, flagged), value in zip(flag_kinds, result.flags, strict=True):
         if value is None:
             continue
         until, reason = value
         if kind == "throttle":
             code, _, sentence = reason.partition("|")
-            refusals.append(Refusal("traffic", f"traffic.{code}", f"Caller ID {caller_id} is throttled until {until_text(until)}: {sentence}."))
+            refusals.append(
+                Refusal("traffic", f"traffic.{code}", f"Caller ID {caller_id} is throttled until {until_text(until)}: {sentence}.")
+            )
         elif flagged is not None:
             refusals.append(
-                Refusal("traffic", "traffic.velocity", f"Calls to {flagged.target} are blocked for account {account_sid} until {until_text(until)}: {reason}.")
+                Refusal(
+                    "traffic",
+                    "traffic.velocity",
+                    f"Calls to {flagged.target} are blocked for account {account_sid} until {until_text(until)}: {reason}.",
+                )
             )
-    blocked = {flagged.target for (kind, flagged), value in zip(flag_kinds, result.flags) if kind == "velocity" and value and flagged}
+    blocked = {
+        flagged.target for (kind, flagged), value in zip(flag_kinds, result.flags, strict=True) if kind == "velocity" and value and flagged
+    }
     tripped: dict[str, VelocityRule] = {}  # per target, the tripped rule with the longest block
-    for (kind, counted), (_, _, limit), count in zip(window_kinds, windows, result.window_counts):
+    for (kind, counted), (_, _, limit), count in zip(window_kinds, windows, result.window_counts, strict=True):
         if count < limit:
             continue
         if kind == "cps":
             refusals.append(Refusal("traffic", "traffic.cps", f"Account {account_sid} is at its limit of {limit} calls a second."))
         elif kind == "callee":
-            refusals.append(Refusal("traffic", "traffic.callee_daily", f"{e164} has had {count} calls in 24 hours from this account family, its limit."))
+            refusals.append(
+                Refusal("traffic", "traffic.callee_daily", f"{e164} has had {count} calls in 24 hours from this account family, its limit.")
+            )
         elif kind == "velocity" and counted is not None and counted.target not in blocked:
             if counted.target not in tripped or counted.block_for > tripped[counted.target].block_for:
                 tripped[counted.target] = counted
@@ -131,19 +145,27 @@ def admit(
         what = region_name(target) if rule.by_region else target
         reason = f"more than {rule.max_calls} calls to {what} within {rule.window:g} s"
         until = now + rule.block_for
-        refusals.append(Refusal("traffic", "traffic.velocity", f"Calls to {what} are blocked for account {account_sid} until {until_text(until)}: {reason}."))
+        refusals.append(
+            Refusal(
+                "traffic", "traffic.velocity", f"Calls to {what} are blocked for account {account_sid} until {until_text(until)}: {reason}."
+            )
+        )
         if not record:
             continue  # a what-if says the trigger would trip; only a real call trips it
         # The block is in force from now; when it ends, counting starts afresh.
         follow_up.append(SetFlag(keys.velocity_block(account_sid, target), until, reason))
-        follow_up += [Reset(key) for (k, r), (key, _, _) in zip(window_kinds, windows) if k == "velocity" and r is not None and r.target == target]
+        follow_up += [
+            Reset(key)
+            for (k, r), (key, _, _) in zip(window_kinds, windows, strict=True)
+            if k == "velocity" and r is not None and r.target == target
+        ]
         events.append(TrafficEvent(
             "velocity_block", account_sid, target, f"Account {account_sid}: {reason}; blocked until {until_text(until)}.", now, until,
             {"max_calls": rule.max_calls, "window": rule.window},
         ))
         if rule.suspend_account:
             events.append(TrafficEvent("suspend_requested", account_sid, target, f"Velocity trigger on {what}: {reason}.", now))
-    for (_, _, limit), count in zip(gauges, result.gauge_counts):
+    for (_, _, limit), count in zip(gauges, result.gauge_counts, strict=True):
         if count >= limit:
             refusals.append(Refusal("traffic", "traffic.concurrent", f"Account {account_sid} already has {count} calls up, its limit."))
     if not record:

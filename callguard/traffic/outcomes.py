@@ -55,7 +55,7 @@ def record_outcome(
     if not ops:
         return []
     results = counters.run(ops, now)[len(ops) - len(checks) :]
-    found = dict(zip(checks, results))
+    found = dict(zip(checks, results, strict=True))
     if not caller_id or found.get("flag") is not None:
         return []
     throttle = None
@@ -85,4 +85,14 @@ def record_outcome(
          Reset(keys.outcomes(account_sid, caller_id)), Reset(keys.answered_outcomes(account_sid, caller_id))],
         now,
     )
-    return [TrafficEvent("throttle_started", account_sid, caller_id, f"Caller ID {caller_id} throttled until {until_text(until)}: {sentence}.", now, until, {"rule": code})]
+    return [
+        TrafficEvent(
+            "throttle_started",
+            account_sid,
+            caller_id,
+            f"Caller ID {caller_id} throttled until {until_text(until)}: {sentence}.",
+            now,
+            until,
+            {"rule": code},
+        )
+    ]

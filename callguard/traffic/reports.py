@@ -81,7 +81,7 @@ def read_region_share(counters: CounterBackend, account_sid: str, now: float) ->
     (regions,) = counters.run([ReadIndex(keys.regions(account_sid))], now)
     buckets = tuple(range(keys.hour_bucket(now) - 23, keys.hour_bucket(now) + 1))
     tallies = counters.run([ReadTallies(keys.region_calls(account_sid, r), buckets) for r in regions], now) if regions else []
-    per_region = dict(zip(regions, tallies))
+    per_region = dict(zip(regions, tallies, strict=True))
     hours = []
     for bucket in buckets:
         counts = {r: per_region[r].get(bucket, 0) for r in regions}
@@ -102,7 +102,10 @@ def read_report(counters: CounterBackend, account_sid: str, policy: TrafficPolic
         ops += [ReadTallies(keys.caller_id_tally(account_sid, cid, kind), day_buckets) for kind in ("attempts", "answered", "seconds")]
         ops.append(GetFlag(keys.throttle(account_sid, cid)))
     for country in countries:
-        ops += [ReadTallies(keys.country_calls(account_sid, country), day_buckets), ReadTallies(keys.country_refused(account_sid, country), day_buckets)]
+        ops += [
+            ReadTallies(keys.country_calls(account_sid, country), day_buckets),
+            ReadTallies(keys.country_refused(account_sid, country), day_buckets),
+        ]
     ops += [GetFlag(keys.velocity_block(account_sid, target)) for target in targets]
     results = iter(counters.run(ops, now)) if ops else iter(())
     caller_stats = []
@@ -115,7 +118,9 @@ def read_report(counters: CounterBackend, account_sid: str, policy: TrafficPolic
         )
     counts = [(country, sum(next(results).values()), sum(next(results).values())) for country in countries]
     blocks = {target: flag for target in targets if (flag := next(results)) is not None}
-    country_stats = [CountryStats(country, attempts, refused, blocks[country][0] if country in blocks else None) for country, attempts, refused in counts]
+    country_stats = [
+        CountryStats(country, attempts, refused, blocks[country][0] if country in blocks else None) for country, attempts, refused in counts
+    ]
     velocity_blocks = [VelocityBlock(target, until, reason) for target, (until, reason) in blocks.items()]
     return AccountTraffic(account_sid, caller_stats, country_stats, velocity_blocks, read_region_share(counters, account_sid, now).totals)
 

@@ -39,7 +39,10 @@ class TallyBuffer:
         day, hour = keys.day_bucket(now), keys.hour_bucket(now)
         with self._lock:
             tallies, indexes = self._tallies, self._indexes
-            for key in ((keys.country_calls(account_sid, country), day, REPORT_TTL), (keys.region_calls(account_sid, deployment_region), hour, REGION_TTL)):
+            for key in (
+                (keys.country_calls(account_sid, country), day, REPORT_TTL),
+                (keys.region_calls(account_sid, deployment_region), hour, REGION_TTL),
+            ):
                 tallies[key] = tallies.get(key, 0) + 1
             indexes[(keys.countries(account_sid), country)] = REPORT_TTL
             indexes[(keys.regions(account_sid), deployment_region)] = REGION_TTL

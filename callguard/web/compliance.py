@@ -177,9 +177,16 @@ def optout(state: CallguardState, params: Mapping[str, str]) -> Response:
         # Never tell the callee it is done unless it is stored.
         log.exception("opt-out for call %s to %s could not be stored", params.get("CallSid"), target.e164)
         return twiml_response(twiml.say_and_hangup(_SORRY, voice=voice, language=language), header_value="reject; reasons=optout.failed")
-    log.info("opt-out recorded: %s for account family %s (%s)", target.e164, account.family if account else account_sid, scope or "every campaign")
+    log.info(
+        "opt-out recorded: %s for account family %s (%s)",
+        target.e164,
+        account.family if account else account_sid,
+        scope or "every campaign",
+    )
     confirmation = campaign.confirmation() if campaign is not None else "Your number has been removed. Goodbye."
-    return twiml_response(twiml.say_and_hangup(confirmation, voice=voice, language=language), header_value="reject; reasons=optout.recorded")
+    return twiml_response(
+        twiml.say_and_hangup(confirmation, voice=voice, language=language), header_value="reject; reasons=optout.recorded"
+    )
 
 
 @compliance.route(VOICE_ANSWER, methods=["GET", "POST"])

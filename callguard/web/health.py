@@ -34,7 +34,7 @@ def metrics() -> Response:
 
 def twilio_accounts_health(policy: Policy, snapshot: TwilioSnapshot, now: float, max_staleness: float) -> list[dict[str, object]]:
     """Per synced account: when Twilio was last read, how old that is, whether it is too old, the last error."""
-    accounts = []
+    accounts: list[dict[str, object]] = []
     for account in policy.accounts.values():
         if account.twilio_mode is TwilioMode.OFF:
             continue

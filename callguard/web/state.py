@@ -125,4 +125,4 @@ class CallguardState:
 
 
 def current_state() -> CallguardState:
-    return current_app.extensions["callguard"]  # type: ignore[no-any-return]
+    return current_app.extensions["callguard"]

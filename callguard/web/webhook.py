@@ -56,7 +56,9 @@ def verified_request(state: CallguardState) -> VerifiedRequest | None:
     # A plain dict of first values: a MultiDict's get() of an absent name (SipDomain, callerId …)
     # builds and catches a BadRequestKeyError, and every webhook reads several such names.
     # (A MultiDict is a dict of each name's list of values: its first values read at C speed.)
-    params: Mapping[str, str] = {name: values[0] for name, values in dict.items(form)} if isinstance(form, MultiDict) else dict(form.items())
+    params: Mapping[str, str] = (
+        {name: values[0] for name, values in dict.items(form)} if isinstance(form, MultiDict) else dict(form.items())
+    )
     account_sid = params.get("AccountSid")
     environ = req.environ
     query_string = req.query_string
@@ -77,7 +79,7 @@ def verified_request(state: CallguardState) -> VerifiedRequest | None:
 
 def current_verified() -> VerifiedRequest | None:
     """The request verified by :func:`verified_request` (and so by ``@twilio_webhook``), if any."""
-    return request.environ.get(VERIFIED)  # type: ignore[no-any-return]
+    return request.environ.get(VERIFIED)
 
 
 def verified_params(state: CallguardState) -> Mapping[str, str] | None:

@@ -65,7 +65,12 @@ def chained_status_callback_url(base_url: str, campaign_id: str | None, app: Cal
     events = " ".join(app.events)
     return _append_query(
         url,
-        {"forward": app.url, "forward_method": method, "forward_events": events, "forward_tag": url_tag(key, STATUS, app.url, method, events)},
+        {
+            "forward": app.url,
+            "forward_method": method,
+            "forward_events": events,
+            "forward_tag": url_tag(key, STATUS, app.url, method, events),
+        },
     )
 
 

@@ -95,13 +95,18 @@ class GuardedCalls:
             # Without it the slot is freed only after the policy's max_call_seconds.
             log.warning(
                 "call to %s: no %s, so its end is not reported to callguard",
-                decision.target.dial_value, "answer_base_url" if self._answer_base_url is None else "auth token to chain the app's statusCallback",
+                decision.target.dial_value,
+                "answer_base_url" if self._answer_base_url is None else "auth token to chain the app's statusCallback",
             )
             return kwargs
         events = kwargs.get("status_callback_event") or ()
         app = Callback(app_url, kwargs.get("status_callback_method"), tuple(events)) if app_url else None
         url = chained_status_callback_url(self._answer_base_url, decision.campaign, app, self._callback_key)
-        reporting = {**kwargs, "status_callback": url + ("&" if "?" in url else "?") + urlencode({"slot": slot}), "status_callback_method": "POST"}
+        reporting = {
+            **kwargs,
+            "status_callback": url + ("&" if "?" in url else "?") + urlencode({"slot": slot}),
+            "status_callback_method": "POST",
+        }
         if callback_events(app):
             reporting["status_callback_event"] = list(callback_events(app))
         return reporting
@@ -117,7 +122,9 @@ class GuardedCalls:
                 account_sid=self._account_sid,
             )
         if self._answer_base_url is None:
-            raise ConfigError("is needed for telemarketing campaigns: callguard's public URL, which Twilio calls on answer", key="answer_base_url")
+            raise ConfigError(
+                "is needed for telemarketing campaigns: callguard's public URL, which Twilio calls on answer", key="answer_base_url"
+            )
         prefixes = (campaign.answer_urls if campaign is not None else ()) + policy.defaults.answer_urls
         if not url_allowed(url, prefixes):
             raise PolicyError(

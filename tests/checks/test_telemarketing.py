@@ -161,7 +161,8 @@ def test_the_campaign_window_narrows_the_legal_one(telemarketing_guard: Guard, c
 def test_holidays_from_the_policy(write_policy: Callable[..., Path], stores, clock: FakeClock) -> None:
     clock.set(datetime(2026, 12, 25, 17, 0, tzinfo=UTC))
     text = BASE_POLICY + TELEMARKETING + "\n[calling_hours]\nholidays = [2026-12-25]\n"
-    guard = Guard(load_policy(write_policy(text, name="holidays.toml")), clock=clock, lookups=Lookups(optouts=stores[0], consents=stores[1]))
+    lookups = Lookups(optouts=stores[0], consents=stores[1])
+    guard = Guard(load_policy(write_policy(text, name="holidays.toml")), clock=clock, lookups=lookups)
     decision = decide(guard, "+12125550123")
     assert decision.reasons == ("hours.outside_window",) and "closed (holiday)" in decision.sentence
 
@@ -186,7 +187,9 @@ def test_a_number_without_a_known_local_time_is_refused(telemarketing_guard: Gua
         (datetime(2026, 6, 2, 3, 0), "America/Boise"),  # 21:00 in Boise, 20:00 in the Pacific part
     ],
 )
-def test_calling_hours_hold_in_every_zone_of_the_number(telemarketing_guard: Guard, clock: FakeClock, when: datetime, outside_in: str | None) -> None:
+def test_calling_hours_hold_in_every_zone_of_the_number(
+    telemarketing_guard: Guard, clock: FakeClock, when: datetime, outside_in: str | None
+) -> None:
     clock.set(when.replace(tzinfo=UTC))
     decision = decide(telemarketing_guard, "+12085550123")
     if outside_in is None:

@@ -149,11 +149,15 @@ def test_check_reads_the_traffic_counters_without_counting(
     assert lines[1] == f"  Account {MAIN} already has 2 calls up, its limit."
     assert place(3) == ("traffic.concurrent",)
     policy = server.policy.accounts[MAIN].traffic
-    monitor.after_call(account_sid=MAIN, caller_id=None, call_sid=f"CA{1:032d}", answered=True, duration=30, policy=policy, now=server.clock())
+    monitor.after_call(
+        account_sid=MAIN, caller_id=None, call_sid=f"CA{1:032d}", answered=True, duration=30, policy=policy, now=server.clock()
+    )
     assert place(4) == ("ok",) and place(5) == ("traffic.concurrent",)  # exactly the two real calls held slots
     monitor.close()
 
-def test_check_where_no_server_has_counted_creates_no_counters_file(write_policy: Callable[..., Path], sqlite_url: str, tmp_path: Path) -> None:
+def test_check_where_no_server_has_counted_creates_no_counters_file(
+    write_policy: Callable[..., Path], sqlite_url: str, tmp_path: Path
+) -> None:
     from ..conftest import BASE_POLICY
 
     path = write_policy(BASE_POLICY + "\n[traffic]\nconcurrent = 1\n")

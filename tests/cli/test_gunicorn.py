@@ -87,7 +87,8 @@ def _serve(policy_path: Path, tmp_path: Path, **env: str) -> tuple[int, str]:
         ({"CALLGUARD_ADMIN_TOKEN": "short"}, "callguard: CALLGUARD_ADMIN_TOKEN: must be at least 16 characters\n"),
         ({"CALLGUARD_ADMIN_TOKENS": "ops=short:rw"},
          "callguard: CALLGUARD_ADMIN_TOKENS: entry 1 is not name=token:ro or name=token:rw (tokens of 16 characters or more)\n"),
-        ({"CALLGUARD_LOG_LEVEL": "chatty"}, "callguard: CALLGUARD_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'chatty'\n"),
+        ({"CALLGUARD_LOG_LEVEL": "chatty"},
+         "callguard: CALLGUARD_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'chatty'\n"),
         ({"CALLGUARD_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, None),
     ],
     ids=["admin-token", "admin-tokens", "log-level", "database"],
@@ -127,7 +128,8 @@ def _gunicorn(tmp_path: Path, env: dict[str, str], *, timeout: float = 60) -> su
     [
         ({}, "callguard: CALLGUARD_POLICY: not set: point it at a policy file, e.g. CALLGUARD_POLICY=examples/policy.toml "
              "(or callguard serve --policy examples/policy.toml)"),
-        ({"CALLGUARD_POLICY": "examples/policy.toml", "TWILIO_AUTH_TOKEN": "t", "TWILIO_AUTH_TOKEN_TENANT_A": "u", "CALLGUARD_ADMIN_TOKEN": "short"},
+        ({"CALLGUARD_POLICY": "examples/policy.toml", "TWILIO_AUTH_TOKEN": "t", "TWILIO_AUTH_TOKEN_TENANT_A": "u",
+          "CALLGUARD_ADMIN_TOKEN": "short"},
          "callguard: CALLGUARD_ADMIN_TOKEN: must be at least 16 characters"),
     ],
     ids=["no-policy", "short-admin-token"],

@@ -23,7 +23,9 @@ def test_build_info_and_apply_delta(tmp_path: Path) -> None:
         z.writestr("415.txt", "4155550123\n4155550124\n")
         z.writestr("212.txt", "212,5550100\r\n")
     directory = str(tmp_path / "reg")
-    code, out, _ = run("registry", "build", "--name", "us_ftc", "--format", "ftc", "--as-of", "2026-11-01", "--dir", directory, str(archive))
+    code, out, _ = run(
+        "registry", "build", "--name", "us_ftc", "--format", "ftc", "--as-of", "2026-11-01", "--dir", directory, str(archive)
+    )
     assert code == 0 and out.startswith("us_ftc: 3 numbers from 3 lines (0 skipped) -> ")
     registry = RegistryFile(os.path.join(directory, "us_ftc.cgreg"))
     assert "+14155550123" in registry and registry.regions == {"US", "PR", "VI", "GU", "AS", "MP"}

@@ -78,7 +78,9 @@ def test_a_subaccount_is_signed_with_its_own_token(server: Server, policy_file: 
     assert ok.returncode == 0, ok.stderr
     assert answer_of(ok)[0] == "connect; reasons=ok"
     # TWILIO_AUTH_TOKEN_TENANT is what the policy names for the tenant: with the main token instead, 403.
-    forged = simulate("--policy", policy_file, "--url", url, "--account", TENANT, "--to", "+442079460123", env={"TWILIO_AUTH_TOKEN_TENANT": MAIN_TOKEN})
+    forged = simulate(
+        "--policy", policy_file, "--url", url, "--account", TENANT, "--to", "+442079460123", env={"TWILIO_AUTH_TOKEN_TENANT": MAIN_TOKEN}
+    )
     assert forged.returncode == 1
     assert forged.stdout.splitlines()[1] == "HTTP 403"
 
@@ -120,7 +122,8 @@ def test_a_sip_domain_call_is_sent_as_the_pbx_sends_it(server: Server, policy_fi
 
 
 def test_a_wrong_token_is_refused_with_403_and_exit_status_1(server: Server, policy_file: str) -> None:
-    result = simulate("--policy", policy_file, "--url", f"http://127.0.0.1:{server.port}", "--to", "+14155552671", env={"TWILIO_AUTH_TOKEN": "not-the-token"})
+    url = f"http://127.0.0.1:{server.port}"
+    result = simulate("--policy", policy_file, "--url", url, "--to", "+14155552671", env={"TWILIO_AUTH_TOKEN": "not-the-token"})
     assert result.returncode == 1
     assert result.stdout.splitlines()[1:3] == ["HTTP 403", "Forbidden"]
     assert "signature" in result.stderr and "TWILIO_AUTH_TOKEN" in result.stderr
@@ -136,14 +139,18 @@ def test_no_server_is_one_line_and_exit_status_1(write_policy: Callable[..., Pat
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        (("--account", "AC0000000000000000000000000000beef"), {}, "callguard: --account: AC0000000000000000000000000000beef is not an account in {policy}\n"),
+        (("--account", "AC0000000000000000000000000000beef"), {},
+         "callguard: --account: AC0000000000000000000000000000beef is not an account in {policy}\n"),
         (("--account", "AC00000000000000000000000000000003", "--from", "+14155550100"), {"TWILIO_AUTH_TOKEN_TENANT": ""},
-         "callguard: TWILIO_AUTH_TOKEN_TENANT: not set (the auth token of account AC00000000000000000000000000000003, which signs the request)\n"),
+         "callguard: TWILIO_AUTH_TOKEN_TENANT: not set (the auth token of account AC00000000000000000000000000000003, "
+         "which signs the request)\n"),
         (("--path", "voice/outbound"), {}, "callguard: --path: 'voice/outbound' must start with /\n"),
         (("--url", "127.0.0.1:8000"), {}, "callguard: --url: '127.0.0.1:8000' is not an http(s) URL\n"),
     ],
 )
-def test_bad_usage_is_one_line_and_exit_status_2(write_policy: Callable[..., Path], args: tuple[str, ...], env: dict[str, str], message: str) -> None:
+def test_bad_usage_is_one_line_and_exit_status_2(
+    write_policy: Callable[..., Path], args: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
     policy = write_policy(BASE_POLICY)
     result = simulate("--policy", str(policy), "--to", "+14155552671", *args, env=env)
     assert result.returncode == 2

@@ -50,7 +50,9 @@ def test_one_family_only(sync_policy_path: Path, sqlite_url: str, double: Twilio
     assert code == 2 and err == f"callguard: --account: {STRANGER} is not an account in {sync_policy_path}\n"
 
 
-def test_nothing_to_sync_or_a_bad_setting_is_a_usage_error(policy_path: Path, sync_policy_path: Path, sqlite_url: str, double: TwilioDouble) -> None:
+def test_nothing_to_sync_or_a_bad_setting_is_a_usage_error(
+    policy_path: Path, sync_policy_path: Path, sqlite_url: str, double: TwilioDouble
+) -> None:
     code, _, err = run(policy_path, sqlite_url, **credentials(double))
     assert code == 2 and err == 'callguard: nothing synced: no account has twilio = "mirror" or "stricter"\n'
     code, _, err = run(sync_policy_path, sqlite_url, **credentials(double, CALLGUARD_TWILIO_BASE_URL="ftp://x"))

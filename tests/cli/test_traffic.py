@@ -64,8 +64,9 @@ def test_report_and_lift(write_policy: Callable[..., Path], tmp_path: Path, sqli
     assert code == 0
     (report,) = json.loads(out)
     callers = {c["caller_id"]: c for c in report["caller_ids"]}
-    assert (callers["+14155550100"]["attempts"], callers["+14155550100"]["answered"], callers["+14155550100"]["average_seconds"]) == (2, 1, 40.0)
-    assert callers["+14155550100"]["throttled_until"] is not None and "1 of its last 2 calls" in callers["+14155550100"]["throttle_reason"]
+    caller = callers["+14155550100"]
+    assert (caller["attempts"], caller["answered"], caller["average_seconds"]) == (2, 1, 40.0)
+    assert caller["throttled_until"] is not None and "1 of its last 2 calls" in caller["throttle_reason"]
     countries = {c["region"]: c for c in report["countries"]}
     assert (countries["GB"]["attempts"], countries["GB"]["refused"]) == (2, 1) and countries["GB"]["blocked_until"] is not None
     assert [b["target"] for b in report["velocity_blocks"]] == ["GB"]
@@ -81,7 +82,10 @@ def test_report_and_lift(write_policy: Callable[..., Path], tmp_path: Path, sqli
     (report,) = json.loads(run("report", "traffic", *common, "--account", MAIN, "--json")[1])
     assert report["velocity_blocks"] == [] and all(c["throttled_until"] is None for c in report["caller_ids"])
     changes = OverrideStore(create_database_engine(sqlite_url)).changes(entity="traffic")
-    assert [(c.actor, c.action, c.entity_id) for c in changes] == [("alice", "lift", f"{MAIN}:+14155550100"), ("alice", "lift", f"{MAIN}:GB")]
+    assert [(c.actor, c.action, c.entity_id) for c in changes] == [
+        ("alice", "lift", f"{MAIN}:+14155550100"),
+        ("alice", "lift", f"{MAIN}:GB"),
+    ]
 
 
 def test_bad_input_is_one_line(write_policy: Callable[..., Path], tmp_path: Path, sqlite_url: str) -> None:

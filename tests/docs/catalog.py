@@ -140,7 +140,8 @@ SCENARIOS: dict[str, tuple[Step, ...]] = {
         Serve("docs/examples.md", "callguard serve --policy examples/sip_trunk.toml"),
         Step("docs/examples.md", "--to 9011442079460018", expect=(
             r"X-Callguard-Decision: connect; reasons=ok\n.*<Dial callerId=\"\+14155550101\"><Number>\+442079460018</Number>",
-            r"X-Callguard-Decision: reject; reasons=prefix\.blocked,geo\.high_risk_special\n.*<Say>Calls to this destination are not permitted\. Goodbye\.</Say><Hangup ?/>",
+            r"X-Callguard-Decision: reject; reasons=prefix\.blocked,geo\.high_risk_special\n"
+            r".*<Say>Calls to this destination are not permitted\. Goodbye\.</Say><Hangup ?/>",
         )),
     ),
     "voice_app": (

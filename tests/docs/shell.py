@@ -139,7 +139,8 @@ class Workspace:
             )
         except subprocess.TimeoutExpired as exc:
             raise DocsCommandFailed(f"{block}: still running after {COMMAND_TIMEOUT:.0f} s\n{self._servers_said()}") from exc
-        result = Finished(block, text, finished.returncode, finished.stdout.decode(errors="replace") + finished.stderr.decode(errors="replace"))
+        output = finished.stdout.decode(errors="replace") + finished.stderr.decode(errors="replace")
+        result = Finished(block, text, finished.returncode, output)
         problems = []
         if result.status != step.exit:
             problems.append(f"exit status {result.status}, expected {step.exit}")

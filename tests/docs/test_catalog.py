@@ -50,7 +50,8 @@ HEADER_FILES = {"examples/django_project/": "examples/django_project/voicesite/w
 def example_sections() -> dict[str, list[Block]]:
     """docs/examples.md's command blocks, by the example its ``## examples/…`` heading names."""
     page = ROOT / "docs" / "examples.md"
-    headings = [(number, line[3:].strip()) for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1) if line.startswith("## ")]
+    lines = page.read_text(encoding="utf-8").splitlines()
+    headings = [(number, line[3:].strip()) for number, line in enumerate(lines, 1) if line.startswith("## ")]
     sections: dict[str, list[Block]] = {name: [] for _, name in headings}
     for block in read_blocks(page):
         if block.is_command:

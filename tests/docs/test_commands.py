@@ -52,7 +52,8 @@ def test_many_hosts_on_postgresql_and_redis(workspace: Workspace, postgres_url: 
 
 def test_a_sync_from_twilio(workspace: Workspace) -> None:
     twilio = TwilioDouble()
-    twilio.add(FakeAccount(MAIN, DOCS_TOKEN, "Main", incoming=["+14155550100"], countries=[Country("US", "United States/Canada", ["+1"], "NORTH_AMERICA", True)]))
+    country = Country("US", "United States/Canada", ["+1"], "NORTH_AMERICA", True)
+    twilio.add(FakeAccount(MAIN, DOCS_TOKEN, "Main", incoming=["+14155550100"], countries=[country]))
     twilio.up()
     try:
         workspace.env_extra["CALLGUARD_TWILIO_BASE_URL"] = twilio.url

@@ -29,13 +29,17 @@ def test_the_dialer_places_permitted_calls_and_skips_refused_ones(
     monkeypatch.setenv("CALLGUARD_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("CALLGUARD_PUBLIC_URL", "https://cg.example.com")
     dialer = load_example("rest_dialer")
-    code = dialer.main(["--from", "+14155550100", "--url", "https://app.example.com/voice/answer", "+14155550123", "+4930901820"], twilio=twilio)
+    argv = ["--from", "+14155550100", "--url", "https://app.example.com/voice/answer", "+14155550123", "+4930901820"]
+    code = dialer.main(argv, twilio=twilio)
     assert code == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("+14155550123: placed CA") and out[1] == "+4930901820: blocked (geo.low_risk)"
     assert [c["To"] for c in api.created] == ["+14155550123"]
     records = SqlAuditLog(create_database_engine(sqlite_url)).recent()
-    assert sorted((r.to_raw, r.action, r.source) for r in records) == [("+14155550123", "connect", "rest"), ("+4930901820", "reject", "rest")]
+    assert sorted((r.to_raw, r.action, r.source) for r in records) == [
+        ("+14155550123", "connect", "rest"),
+        ("+4930901820", "reject", "rest"),
+    ]
 
 
 def test_a_telemarketing_campaign_answers_through_callguard(

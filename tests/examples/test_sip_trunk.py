@@ -31,7 +31,9 @@ def test_the_example_validates() -> None:
     assert policy.accounts[MAIN].sip_domains[DOMAIN].outside_line_prefix == "9"
 
 
-@pytest.mark.parametrize(("dialled", "number"), [("9011442079460018", "+442079460018"), ("914155550123", "+14155550123"), ("94155550123", "+14155550123")])
+@pytest.mark.parametrize(
+    ("dialled", "number"), [("9011442079460018", "+442079460018"), ("914155550123", "+14155550123"), ("94155550123", "+14155550123")]
+)
 def test_outside_calls_are_normalised_and_dialled_with_the_trunks_caller_id(pbx: TwilioClient, dialled: str, number: str) -> None:
     response = pbx.post("/voice/outbound", invite(dialled))
     assert response.headers["X-Callguard-Decision"] == "connect; reasons=ok"

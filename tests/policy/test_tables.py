@@ -129,7 +129,9 @@ def test_timestamps_need_an_offset_and_dates_are_midnight_utc() -> None:
     assert timestamp(read, "expires", date(2027, 1, 1)) == datetime(2027, 1, 1, tzinfo=UTC).timestamp()
     with pytest.raises(ConfigError) as caught:
         timestamp(read, "expires", datetime(2027, 1, 1, 12, 0))
-    assert message(caught) == f"{SOURCE}: blocked_prefixes[0].expires: 2027-01-01T12:00:00 has no UTC offset; write e.g. 2027-01-01T12:00:00Z"
+    assert message(caught) == (
+        f"{SOURCE}: blocked_prefixes[0].expires: 2027-01-01T12:00:00 has no UTC offset; write e.g. 2027-01-01T12:00:00Z"
+    )
 
 
 def test_urls_must_be_absolute_http() -> None:

@@ -52,7 +52,9 @@ def sync_policy(write_policy: Callable[[str, str], Path]) -> Policy:
     return load_policy(write_policy(SYNC_POLICY, "sync.toml"))
 
 
-def decide(policy: Policy, clock: FakeClock, to: str, *, account: str = MAIN, from_: str | None = "+14155550100") -> tuple[Action, tuple[str, ...]]:
+def decide(
+    policy: Policy, clock: FakeClock, to: str, *, account: str = MAIN, from_: str | None = "+14155550100"
+) -> tuple[Action, tuple[str, ...]]:
     decision = Guard(policy, clock=clock).check(DialRequest(account, to, from_=from_))
     return decision.action, decision.reasons
 
@@ -86,14 +88,17 @@ def test_mirror_takes_permissions_and_caller_ids_from_twilio(write_policy: Calla
 
 
 def test_stricter_allows_only_what_both_allow(write_policy: Callable[..., Path], clock: FakeClock) -> None:
-    policy = apply_twilio(sync_policy(write_policy), snapshot(clock, main=main_picture(clock), tenant=tenant_picture(clock)), max_staleness=DAY)
+    pictures = snapshot(clock, main=main_picture(clock), tenant=tenant_picture(clock))
+    policy = apply_twilio(sync_policy(write_policy), pictures, max_staleness=DAY)
     tenant = policy.accounts[TENANT]
     # Declared +442079460001 is not Twilio's; Twilio's +442079460009 is not declared: only the one in both.
     assert tenant.caller_ids == {"+442079460000"}
     assert tenant.permissions["GB"] == Permission(True, True, False, False)  # the policy does not allow toll fraud
     assert decide(policy, clock, "+4915112345678", account=TENANT, from_="+442079460000") == (Action.CONNECT, ("ok",))
-    assert decide(policy, clock, "+33612345678", account=TENANT, from_="+442079460000") == (Action.REJECT, ("geo.low_risk",))  # Twilio closes France
-    assert decide(policy, clock, "+14155550123", account=TENANT, from_="+442079460000") == (Action.REJECT, ("geo.low_risk",))  # the policy never opened the US
+    # Twilio closes France.
+    assert decide(policy, clock, "+33612345678", account=TENANT, from_="+442079460000") == (Action.REJECT, ("geo.low_risk",))
+    # The policy never opened the US.
+    assert decide(policy, clock, "+14155550123", account=TENANT, from_="+442079460000") == (Action.REJECT, ("geo.low_risk",))
     assert decide(policy, clock, "+4915112345678", account=TENANT, from_="+442079460001") == (Action.REJECT, ("callerid.not_owned",))
 
 
@@ -105,9 +110,8 @@ def test_a_subaccount_that_inherits_takes_its_parents_twilio_permissions(write_p
 
 
 def test_an_account_twilio_suspends_is_suspended_with_its_subaccounts(write_policy: Callable[..., Path], clock: FakeClock) -> None:
-    policy = apply_twilio(
-        sync_policy(write_policy), snapshot(clock, main=main_picture(clock, status="suspended"), tenant=tenant_picture(clock)), max_staleness=DAY
-    )
+    pictures = snapshot(clock, main=main_picture(clock, status="suspended"), tenant=tenant_picture(clock))
+    policy = apply_twilio(sync_policy(write_policy), pictures, max_staleness=DAY)
     assert decide(policy, clock, "+14155550123") == (Action.REJECT, ("account.suspended",))
     assert policy.accounts[TENANT].suspended_by == MAIN
     assert policy.accounts[TENANT].suspension_reason == f"Twilio reports account {MAIN} as suspended"
@@ -143,7 +147,10 @@ def test_accounts_not_synced_are_left_alone(policy: Policy, clock: FakeClock) ->
 _flags = st.tuples(st.booleans(), st.booleans(), st.booleans())
 
 
-@given(twilio=st.dictionaries(st.sampled_from(["US", "GB", "DE", "FR"]), _flags), declared=st.dictionaries(st.sampled_from(["GB", "DE", "FR"]), _flags))
+@given(
+    twilio=st.dictionaries(st.sampled_from(["US", "GB", "DE", "FR"]), _flags),
+    declared=st.dictionaries(st.sampled_from(["GB", "DE", "FR"]), _flags),
+)
 def test_callguard_never_allows_what_twilio_forbids(
     twilio: dict[str, tuple[bool, bool, bool]], declared: dict[str, tuple[bool, bool, bool]]
 ) -> None:
@@ -156,7 +163,9 @@ def test_callguard_never_allows_what_twilio_forbids(
             MAIN: {"twilio": "mirror"},
             TENANT: {
                 "parent": MAIN, "twilio": "stricter",
-                "permissions": {iso: {"low_risk": True, "high_risk_special": s, "high_risk_tollfraud": t} for iso, (_, s, t) in declared.items()},
+                "permissions": {
+                    iso: {"low_risk": True, "high_risk_special": s, "high_risk_tollfraud": t} for iso, (_, s, t) in declared.items()
+                },
             },
         }
     }

@@ -34,7 +34,9 @@ def queries(numbers: list[int], extra: list[int]) -> list[object]:
     others=st.lists(nanp_numbers, max_size=50),
 )
 @settings(max_examples=40, deadline=None)
-def test_a_nanp_registry_answers_exactly_like_a_set(tmp_path_factory: pytest.TempPathFactory, numbers: list[int], others: list[int]) -> None:
+def test_a_nanp_registry_answers_exactly_like_a_set(
+    tmp_path_factory: pytest.TempPathFactory, numbers: list[int], others: list[int]
+) -> None:
     # Dense exchanges (bitmaps) come from the 415-555 range, sparse ones (arrays) from the rest.
     path = str(tmp_path_factory.mktemp("reg") / "us_ftc.cgreg")
     header = build(path, name="us_ftc", kind=RegistryKind.NANP, keys=np.array(numbers, dtype=np.int64), regions=US, as_of=0.0)
@@ -49,7 +51,9 @@ def test_a_nanp_registry_answers_exactly_like_a_set(tmp_path_factory: pytest.Tem
 
 @given(numbers=st.lists(st.integers(10**6, 10**15 - 1), max_size=500), others=st.lists(st.integers(10**6, 10**15 - 1), max_size=50))
 @settings(max_examples=40, deadline=None)
-def test_a_sorted_registry_answers_exactly_like_a_set(tmp_path_factory: pytest.TempPathFactory, numbers: list[int], others: list[int]) -> None:
+def test_a_sorted_registry_answers_exactly_like_a_set(
+    tmp_path_factory: pytest.TempPathFactory, numbers: list[int], others: list[int]
+) -> None:
     path = str(tmp_path_factory.mktemp("reg") / "uk_tps.cgreg")
     header = build(path, name="uk_tps", kind=RegistryKind.SORTED, keys=np.array(numbers, dtype=np.int64), regions={"GB"}, as_of=0.0)
     registry = RegistryFile(path)
@@ -116,7 +120,9 @@ def test_a_directory_picks_up_replaced_added_and_removed_files(tmp_path: Path) -
     assert directory.lookup("+14155550124", "US") is None
 
     build(str(tmp_path / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP, keys=np.array([4155550124]), regions=US, as_of=clock())
-    build(str(tmp_path / "ca_dncl.cgreg"), name="ca_dncl", kind=RegistryKind.NANP, keys=np.array([4165550123]), regions={"CA"}, as_of=clock())
+    build(
+        str(tmp_path / "ca_dncl.cgreg"), name="ca_dncl", kind=RegistryKind.NANP, keys=np.array([4165550123]), regions={"CA"}, as_of=clock()
+    )
     assert directory.lookup("+14155550124", "US") is None  # not yet: checked once a second
     clock.advance(1)
     assert directory.lookup("+14155550124", "US") == "us_ftc" and directory.lookup("+14155550123", "US") is None
@@ -145,8 +151,22 @@ def test_a_corrupt_replacement_keeps_the_last_good_copy(tmp_path: Path) -> None:
 
 def test_staleness(tmp_path: Path) -> None:
     now = time.time()
-    build(str(tmp_path / "us_ftc.cgreg"), name="us_ftc", kind=RegistryKind.NANP, keys=np.array([4155550123]), regions=US, as_of=now - 32 * 86400)
-    build(str(tmp_path / "ca_dncl.cgreg"), name="ca_dncl", kind=RegistryKind.NANP, keys=np.array([4165550123]), regions={"CA"}, as_of=now - 30 * 86400)
+    build(
+        str(tmp_path / "us_ftc.cgreg"),
+        name="us_ftc",
+        kind=RegistryKind.NANP,
+        keys=np.array([4155550123]),
+        regions=US,
+        as_of=now - 32 * 86400,
+    )
+    build(
+        str(tmp_path / "ca_dncl.cgreg"),
+        name="ca_dncl",
+        kind=RegistryKind.NANP,
+        keys=np.array([4165550123]),
+        regions={"CA"},
+        as_of=now - 30 * 86400,
+    )
     directory = RegistryDirectory(tmp_path, clock=FakeClock(now))
     assert [i.name for i in directory.stale()] == ["us_ftc"]
 

@@ -206,7 +206,10 @@ def test_admit_records_everywhere_or_nowhere(counters: CounterBackend) -> None:
 
 def test_admit_is_the_batch_of_one_admission(counters: CounterBackend) -> None:
     """The call path's shortcut gives what the general batch gives, and shares its state."""
-    shape = lambda event: Admit((("w", 60, 2),), (("g", 60, 5),), ("f",), event, event)
+
+    def shape(event: str) -> Admit:
+        return Admit((("w", 60, 2),), (("g", 60, 5),), ("f",), event, event)
+
     assert counters.admit(shape("a"), NOW) == AdmitResult(True, (0,), (0,), (None,), (True,))
     assert counters.run([shape("b")], NOW)[0] == AdmitResult(True, (1,), (1,), (None,), (True,))
     assert counters.admit(shape("c"), NOW) == AdmitResult(False, (2,), (2,), (None,), (False,))
@@ -328,9 +331,10 @@ def test_a_version_3_counters_file_is_upgraded_in_place(tmp_path: Path) -> None:
     old.close()
     backend = open_counters(None, str(path))
     assert backend.run([GetFlag("velblock:+371")], NOW + 10) == [(NOW + 86_400, "too many calls")]
-    assert backend.admit(Admit((("vel", 600, 10),), (("calls", 3600, 3),), (), "CA3", "e3"), NOW + 10) == AdmitResult(True, (3,), (2,), (), (True,))
+    windows, gauges = (("vel", 600, 10),), (("calls", 3600, 3),)
+    assert backend.admit(Admit(windows, gauges, (), "CA3", "e3"), NOW + 10) == AdmitResult(True, (3,), (2,), (), (True,))
     backend.run([Release("calls", "CA1")], NOW + 11)
-    assert backend.admit(Admit((("vel", 600, 10),), (("calls", 3600, 3),), (), "CA4", "e4"), NOW + 11) == AdmitResult(True, (4,), (2,), (), (True,))
+    assert backend.admit(Admit(windows, gauges, (), "CA4", "e4"), NOW + 11) == AdmitResult(True, (4,), (2,), (), (True,))
     (version,) = backend._connection().execute("PRAGMA user_version").fetchone()  # type: ignore[attr-defined]
     assert version == 4
     backend.close()

@@ -54,7 +54,9 @@ def test_concurrent_adds_record_once(engine) -> None:
 def test_consent_validity(engine) -> None:
     consents = ConsentStore(engine)
     day = 86_400.0
-    consents.add("+14155550123", FAMILY, kind="prior_express_written", obtained_at=NOW - day, expires_at=NOW + day, now=NOW, evidence="doc-1")
+    consents.add(
+        "+14155550123", FAMILY, kind="prior_express_written", obtained_at=NOW - day, expires_at=NOW + day, now=NOW, evidence="doc-1"
+    )
     consents.add("+14155550124", FAMILY, kind="prior_express_written", obtained_at=NOW - day, campaign="spring", now=NOW)
     assert consents.find_valid("+14155550123", FAMILY, "spring", NOW) is not None
     assert consents.find_valid("+14155550123", FAMILY, "spring", NOW + 2 * day) is None  # expired

@@ -60,7 +60,8 @@ def test_a_failed_read_keeps_the_last_good_data_and_records_the_error(store: Twi
 
 def test_a_later_read_replaces_numbers_countries_and_prefixes(store: TwilioSnapshotStore) -> None:
     store.write(SyncWrite(at=1000.0, synced=[main_account()], prefixes={"GB": ["+44161496", "+4490"]}))
-    store.write(SyncWrite(at=1300.0, synced=[main_account(incoming_numbers=frozenset({"+14155550101", "+14155550102"}), countries=(US,))], prefixes={"GB": ["+4490"]}))
+    later = main_account(incoming_numbers=frozenset({"+14155550101", "+14155550102"}), countries=(US,))
+    store.write(SyncWrite(at=1300.0, synced=[later], prefixes={"GB": ["+4490"]}))
     snapshot = store.load()
     main = snapshot.accounts[MAIN]
     assert main.incoming_numbers == {"+14155550101", "+14155550102"} and main.countries == (US,)

@@ -74,7 +74,9 @@ def test_an_api_key_reads_the_main_account(
     runner: TwilioSync, double: TwilioDouble, write_policy: Any, sync_config: dict[str, str]
 ) -> None:
     double.api_keys["SK" + "0" * 32] = ("key-secret", MAIN)
-    text = SYNC_POLICY.replace('twilio = "mirror"', 'twilio = "mirror"\ntwilio_api_key_env = "MAIN_KEY"\ntwilio_api_secret_env = "MAIN_SECRET"')
+    text = SYNC_POLICY.replace(
+        'twilio = "mirror"', 'twilio = "mirror"\ntwilio_api_key_env = "MAIN_KEY"\ntwilio_api_secret_env = "MAIN_SECRET"'
+    )
     policy = load_policy(write_policy(text, "keys.toml"))
     sync_config.update(MAIN_KEY="SK" + "0" * 32, MAIN_SECRET="key-secret")
     report = runner.run(policy)
@@ -84,7 +86,9 @@ def test_an_api_key_reads_the_main_account(
     assert {s.user for s in double.requests("^/v1/Settings")} == {TENANT}
 
 
-def test_an_unset_credential_variable_fails_that_family_in_one_line(runner: TwilioSync, policy: Policy, sync_config: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unset_credential_variable_fails_that_family_in_one_line(
+    runner: TwilioSync, policy: Policy, sync_config: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sync_config.pop("TWILIO_AUTH_TOKEN")
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     report = runner.run(policy)
@@ -120,7 +124,9 @@ def test_an_outage_keeps_the_last_good_picture_and_records_why(
     assert metric("callguard_twilio_sync_errors_total", kind="unreachable") == errors + 2
 
 
-def test_a_rate_limited_member_stops_the_family_for_this_run(runner: TwilioSync, policy: Policy, double: TwilioDouble, sleeps: list[float]) -> None:
+def test_a_rate_limited_member_stops_the_family_for_this_run(
+    runner: TwilioSync, policy: Policy, double: TwilioDouble, sleeps: list[float]
+) -> None:
     double.fail(f"Accounts/{TENANT}/IncomingPhoneNumbers", 429, times=10, retry_after="2")
     report = runner.run(policy)
     assert report.outcome == "partial" and report.outcomes[0].ok
@@ -152,7 +158,10 @@ def test_families_start_at_synced_accounts_whose_parent_is_not(write_policy: Any
     assert [(root.sid, [m.sid for m in members]) for root, members in synced_families(policy)] == [(MAIN, [MAIN, TENANT, GRANDCHILD])]
     unsynced_middle = text.replace('twilio = "stricter"', 'twilio = "off"') + 'twilio = "mirror"\n'
     policy = load_policy(write_policy(unsynced_middle, "middle.toml"))
-    assert [(root.sid, [m.sid for m in members]) for root, members in synced_families(policy)] == [(MAIN, [MAIN]), (GRANDCHILD, [GRANDCHILD])]
+    assert [(root.sid, [m.sid for m in members]) for root, members in synced_families(policy)] == [
+        (MAIN, [MAIN]),
+        (GRANDCHILD, [GRANDCHILD]),
+    ]
 
 
 def test_the_scheduler_runs_only_when_due_and_survives_a_database_outage(

@@ -25,7 +25,10 @@ def test_requests_for_twilio_hosts_go_to_the_base_url_with_the_host_kept() -> No
         f"http://127.0.0.1:9999/prefix/2010-04-01/Accounts/{MAIN}/IncomingPhoneNumbers.json?PageSize=2",
         {"Accept": "application/json", "Host": "api.twilio.com"},
     )
-    assert transport.route("https://voice.twilio.com/v1/Settings", None) == ("http://127.0.0.1:9999/prefix/v1/Settings", {"Host": "voice.twilio.com"})
+    assert transport.route("https://voice.twilio.com/v1/Settings", None) == (
+        "http://127.0.0.1:9999/prefix/v1/Settings",
+        {"Host": "voice.twilio.com"},
+    )
     assert transport.route("https://example.com/x", None) == ("https://example.com/x", {})
     assert TwilioTransport().route(NUMBERS, None) == (NUMBERS, {})
 
@@ -66,7 +69,9 @@ def test_retry_after_is_capped(double: TwilioDouble, transport: TwilioTransport,
     assert sleeps == [RetryPolicy().max_retry_after]
 
 
-def test_5xx_answers_are_retried_with_backoff_then_handed_back(double: TwilioDouble, transport: TwilioTransport, sleeps: list[float]) -> None:
+def test_5xx_answers_are_retried_with_backoff_then_handed_back(
+    double: TwilioDouble, transport: TwilioTransport, sleeps: list[float]
+) -> None:
     double.fail("IncomingPhoneNumbers", 503, times=10)
     response = _get(transport)
     assert response.status_code == 503

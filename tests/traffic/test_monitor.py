@@ -45,7 +45,9 @@ class Harness:
         self.clock = clock
         self.calls = 0
 
-    def dial(self, policy: Any, to: str = "+14155550123", region: str = "US", caller: str | None = CALLER, campaign: str | None = None) -> list[str]:
+    def dial(
+        self, policy: Any, to: str = "+14155550123", region: str = "US", caller: str | None = CALLER, campaign: str | None = None
+    ) -> list[str]:
         self.calls += 1
         result = self.monitor.before_dial(
             account_sid=ACCOUNT, family=ACCOUNT, e164=to, region=region, caller_id=caller, call_sid=f"CA{self.calls:032d}",
@@ -213,7 +215,12 @@ def test_throttles_and_blocks_survive_a_restart(open_backend: Callable[[], Count
 
 
 def test_the_report(harness: Harness, clock: FakeClock) -> None:
-    policy = traffic({"unanswered": {"min_attempts": 2, "min_answer_ratio": 0.6}, "velocity": [{"country": "CU", "max_calls": 1, "window": "1h", "block_for": "1d"}]})
+    policy = traffic(
+        {
+            "unanswered": {"min_attempts": 2, "min_answer_ratio": 0.6},
+            "velocity": [{"country": "CU", "max_calls": 1, "window": "1h", "block_for": "1d"}],
+        }
+    )
     harness.dial(policy)
     harness.ended(policy, answered=True, duration=40)
     harness.dial(policy)

@@ -32,7 +32,12 @@ def test_levels_change_only_what_they_name() -> None:
 
 def test_velocity_rules() -> None:
     policy = parse_traffic(
-        {"velocity": [{"prefix": "+371", "max_calls": 20, "window": "10m", "block_for": "1d"}, {"country": "CU", "max_calls": 5, "window": 60, "block_for": "1h", "suspend_account": True}]},
+        {
+            "velocity": [
+                {"prefix": "+371", "max_calls": 20, "window": "10m", "block_for": "1d"},
+                {"country": "CU", "max_calls": 5, "window": 60, "block_for": "1h", "suspend_account": True},
+            ]
+        },
         source="p", key="traffic", top_level=True,
     )
     first, second = policy.velocity
@@ -51,12 +56,20 @@ def test_velocity_rules() -> None:
         ({"unanswered": 5}, "traffic.unanswered", "expected a table"),
         ({"velocity": {"prefix": "+371"}}, "traffic.velocity", "array of tables"),
         ({"velocity": [{"max_calls": 2, "window": "1m", "block_for": "1h"}]}, "traffic.velocity[0]", "exactly one of prefix"),
-        ({"velocity": [{"prefix": "371", "max_calls": 2, "window": "1m", "block_for": "1h"}]}, "traffic.velocity[0].prefix", "E.164 prefix"),
-        ({"velocity": [{"country": "UK", "max_calls": 2, "window": "1m", "block_for": "1h"}]}, "traffic.velocity[0].country", "not a region"),
+        ({"velocity": [{"prefix": "371", "max_calls": 2, "window": "1m", "block_for": "1h"}]},
+         "traffic.velocity[0].prefix", "E.164 prefix"),
+        ({"velocity": [{"country": "UK", "max_calls": 2, "window": "1m", "block_for": "1h"}]},
+         "traffic.velocity[0].country", "not a region"),
         ({"velocity": [{"prefix": "+371", "window": "1m", "block_for": "1h"}]}, "traffic.velocity[0].max_calls", "missing"),
-        ({"velocity": [{"prefix": "+371", "max_calls": 2, "window": "8d", "block_for": "1h"}]}, "traffic.velocity[0].window", "at most 7 days"),
+        ({"velocity": [{"prefix": "+371", "max_calls": 2, "window": "8d", "block_for": "1h"}]},
+         "traffic.velocity[0].window", "at most 7 days"),
         (
-            {"velocity": [{"prefix": "+371", "max_calls": 2, "window": "1m", "block_for": "1h"}, {"prefix": "+371", "max_calls": 9, "window": 60, "block_for": "1d"}]},
+            {
+                "velocity": [
+                    {"prefix": "+371", "max_calls": 2, "window": "1m", "block_for": "1h"},
+                    {"prefix": "+371", "max_calls": 9, "window": 60, "block_for": "1d"},
+                ]
+            },
             "traffic.velocity[1].window",
             "traffic.velocity[0] already counts calls to +371 over 60 s",
         ),

@@ -76,7 +76,9 @@ language = st.sampled_from(["en-US", "en-GB", "fr-FR"])
 @given(number=xml_text, caller_id=st.one_of(st.none(), xml_text), timeout=st.one_of(st.none(), st.integers(0, 600)),
        record=st.one_of(st.none(), st.booleans()), url=st.one_of(st.none(), xml_text))
 @settings(max_examples=200)
-def test_render_dial_number_is_voice_responses(number: str, caller_id: str | None, timeout: int | None, record: bool | None, url: str | None) -> None:
+def test_render_dial_number_is_voice_responses(
+    number: str, caller_id: str | None, timeout: int | None, record: bool | None, url: str | None
+) -> None:
     response = VoiceResponse()
     response.dial(caller_id=caller_id, timeout=timeout, record=record).number(number, url=url)
     assert render_dial_number(number, caller_id=caller_id, timeout=timeout, record=record, number_attributes={"url": url}) == str(response)
@@ -123,7 +125,14 @@ def test_the_verbs_are_voice_responses(text: str, voice: str | None, lang: str |
 )
 @settings(max_examples=150)
 def test_the_gather_prompt_is_voice_responses(
-    action: str, say: list[str], play_url: str | None, after: list[str], lang: str | None, voice: str | None, hints: list[str], then: str | None
+    action: str,
+    say: list[str],
+    play_url: str | None,
+    after: list[str],
+    lang: str | None,
+    voice: str | None,
+    hints: list[str],
+    then: str | None,
 ) -> None:
     expected = VoiceResponse()
     options: dict[str, object] = {"num_digits": 1, "action": action, "method": "POST", "timeout": 3}

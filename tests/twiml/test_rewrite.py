@@ -93,7 +93,9 @@ def test_verbs_for_an_emptied_dial_take_its_namespace() -> None:
     dial = document.root[0]
     assert is_only_verb(document, dial)
     document.replace(dial, [say_element(dial, "Sorry.", voice="Polly.Amy"), reject_element(dial)])
-    assert document.to_xml() == XML_DECLARATION + '<Response xmlns="urn:t"><Say voice="Polly.Amy">Sorry.</Say><Reject reason="rejected" /></Response>'
+    assert document.to_xml() == (
+        XML_DECLARATION + '<Response xmlns="urn:t"><Say voice="Polly.Amy">Sorry.</Say><Reject reason="rejected" /></Response>'
+    )
 
 
 def test_is_only_verb_ignores_comments() -> None:

@@ -137,12 +137,13 @@ def test_callguards_paths_win_over_a_guarded_prefix(voice_app: VoiceApp, app: An
 def chunked(params: dict[str, str], path: str, *, terminated: bool = True) -> dict[str, Any]:
     """The environ of a signed webhook whose body came chunked: no Content-Length."""
     body = urlencode(params).encode()
+    signature = RequestValidator(MAIN_TOKEN).compute_signature(PUBLIC_URL + path, params)
     environ = EnvironBuilder(
         path=path,
         method="POST",
         input_stream=io.BytesIO(body),
         content_type="application/x-www-form-urlencoded",
-        headers={"X-Twilio-Signature": RequestValidator(MAIN_TOKEN).compute_signature(PUBLIC_URL + path, params), "Transfer-Encoding": "chunked"},
+        headers={"X-Twilio-Signature": signature, "Transfer-Encoding": "chunked"},
     ).get_environ()
     environ.pop("CONTENT_LENGTH", None)
     if terminated:

@@ -28,7 +28,10 @@ calling_hours = { all = "00:00-24:00" }
 """
 # The tests run at any real time of day: this campaign's callees are all in one place, and the
 # policy opens calling hours around the clock there so the tests are about opt-outs only.
-POLICY = BASE_POLICY + CAMPAIGN + '\n[calling_hours]\ndefault = { all = "00:00-24:00" }\n[calling_hours.us_states.NY]\nall = "00:00-24:00"\n'
+POLICY = BASE_POLICY + CAMPAIGN + (
+    '\n[calling_hours]\ndefault = { all = "00:00-24:00" }\n'
+    '[calling_hours.us_states.NY]\nall = "00:00-24:00"\n'
+)
 
 
 def callee_leg(to: str, **extra: str) -> dict[str, str]:
@@ -41,7 +44,9 @@ def decision_of(server: Server, to: str) -> str:
     return response.getheader("X-Callguard-Decision")
 
 
-def test_the_opt_out_round_trip_and_every_worker_honours_it(write_policy: Callable[..., Path], tmp_path: Path, servers: list[Server]) -> None:
+def test_the_opt_out_round_trip_and_every_worker_honours_it(
+    write_policy: Callable[..., Path], tmp_path: Path, servers: list[Server]
+) -> None:
     server = start_server(write_policy(POLICY, name="tm.toml"), tmp_path, workers=2)
     servers.append(server)
     callee = "+12125550123"

@@ -52,7 +52,9 @@ def upstream(wsgi_server: Callable[[Any], str]) -> tuple[UpstreamApp, str]:
 
 
 @pytest.fixture
-def proxy_app(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], upstream: tuple[UpstreamApp, str]) -> Any:
+def proxy_app(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], upstream: tuple[UpstreamApp, str]
+) -> Any:
     _, base = upstream
     policy = write_policy(BASE_POLICY + routes(base, down=f"http://127.0.0.1:{free_port()}/voice"), name="proxy.toml")
     return make_app({**app_config, "CALLGUARD_POLICY": str(policy)})
@@ -144,7 +146,9 @@ def test_a_slow_upstream_is_given_up_after_its_read_timeout(tw: TwilioClient) ->
     assert time.monotonic() - started < 5  # the route's 0.5 s, with room for a busy machine
 
 
-def test_routes_follow_the_policy_file_without_a_restart(proxy_app: Any, tw: TwilioClient, write_policy: Callable[..., Path], upstream: tuple[UpstreamApp, str]) -> None:
+def test_routes_follow_the_policy_file_without_a_restart(
+    proxy_app: Any, tw: TwilioClient, write_policy: Callable[..., Path], upstream: tuple[UpstreamApp, str]
+) -> None:
     assert tw.post("/voice/later", dial_params("+14155550123")).status_code == 404
     _, base = upstream
     path = write_policy(BASE_POLICY + f'[[proxy.routes]]\npath = "/voice/later"\nupstream = "{base}/voice/incoming"\n', name="proxy.toml")

@@ -28,7 +28,8 @@ suspend_account = true
 
 @pytest.fixture
 def traffic_app(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]) -> Any:
-    text = BASE_POLICY + TRAFFIC + '\n[accounts.AC00000000000000000000000000000001.permissions.CU]\nlow_risk = true\nhigh_risk_tollfraud = true\n'
+    cuba = '\n[accounts.AC00000000000000000000000000000001.permissions.CU]\nlow_risk = true\nhigh_risk_tollfraud = true\n'
+    text = BASE_POLICY + TRAFFIC + cuba
     return make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(text, name="traffic.toml"))})
 
 
@@ -44,7 +45,9 @@ def test_connected_dials_report_their_status_to_callguard(traffic_app: Any) -> N
     assert number.get("statusCallback") == f"{PUBLIC_URL}/voice/status" and number.get("statusCallbackMethod") == "POST"
 
 
-def test_a_campaign_of_its_own_limits_gets_status_callbacks_too(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:
+def test_a_campaign_of_its_own_limits_gets_status_callbacks_too(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]
+) -> None:
     text = BASE_POLICY + '\n[campaigns.reminders]\npurpose = "informational"\n\n[campaigns.reminders.traffic]\nconcurrent = 1\n'
     app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(text, name="campaign-traffic.toml"))})
     tw = TwilioClient(app.test_client())
@@ -60,7 +63,8 @@ def test_unanswered_calls_reported_by_twilio_throttle_the_caller_id(traffic_app:
     tw = TwilioClient(traffic_app.test_client())
     for index, call_status in enumerate(("completed", "no-answer", "busy")):
         parent = f"CA{index:032d}"
-        assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid=parent)).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+        dialled = tw.post("/voice/outbound", dial_params("+14155550123", CallSid=parent))
+        assert dialled.headers["X-Callguard-Decision"] == "connect; reasons=ok"
         response = status(tw, parent, call_status, duration=45 if call_status == "completed" else 0)
         assert response.status_code == 200 and list(parse_twiml(response.data)) == []
     refused = tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "9" * 32))
@@ -72,13 +76,17 @@ def test_unanswered_calls_reported_by_twilio_throttle_the_caller_id(traffic_app:
 
 def test_concurrent_slots_are_freed_by_the_final_status(traffic_app: Any) -> None:
     tw = TwilioClient(traffic_app.test_client())
+
+    def decision(parent: str) -> str:
+        return tw.post("/voice/outbound", dial_params("+14155550123", CallSid=parent)).headers["X-Callguard-Decision"]
+
     for parent in ("CA" + "1" * 32, "CA" + "2" * 32):
-        assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid=parent)).headers["X-Callguard-Decision"] == "connect; reasons=ok"
-    assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "3" * 32)).headers["X-Callguard-Decision"] == "reject; reasons=traffic.concurrent"
+        assert decision(parent) == "connect; reasons=ok"
+    assert decision("CA" + "3" * 32) == "reject; reasons=traffic.concurrent"
     status(tw, "CA" + "1" * 32, "ringing")  # not final: nothing changes
-    assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "4" * 32)).headers["X-Callguard-Decision"] == "reject; reasons=traffic.concurrent"
+    assert decision("CA" + "4" * 32) == "reject; reasons=traffic.concurrent"
     status(tw, "CA" + "1" * 32, "completed", duration=30)
-    assert tw.post("/voice/outbound", dial_params("+14155550123", CallSid="CA" + "5" * 32)).headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    assert decision("CA" + "5" * 32) == "connect; reasons=ok"
 
 
 def test_a_call_checked_before_it_existed_frees_its_slot_by_name(traffic_app: Any) -> None:
@@ -109,10 +117,13 @@ def test_a_velocity_trigger_suspends_the_account(traffic_app: Any) -> None:
     assert (block.actor, block.action, block.entity_id) == ("traffic", "velocity_block", f"{MAIN}:CU")
     assert "more than 2 calls to Cuba" in block.after["sentence"]
     state.refresher.refresh_now()
-    assert tw.post("/voice/outbound", dial_params("+14155550123")).headers["X-Callguard-Decision"].startswith("reject; reasons=account.suspended")
+    suspended = tw.post("/voice/outbound", dial_params("+14155550123"))
+    assert suspended.headers["X-Callguard-Decision"].startswith("reject; reasons=account.suspended")
 
 
-def test_a_redis_outage_follows_the_fail_mode_never_5xx(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:
+def test_a_redis_outage_follows_the_fail_mode_never_5xx(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]
+) -> None:
     import socket
 
     with socket.socket() as sock:
@@ -136,4 +147,5 @@ def test_a_redis_outage_follows_the_fail_mode_never_5xx(make_app: Callable[..., 
 
 def test_status_callbacks_are_signed(traffic_app: Any) -> None:
     client = traffic_app.test_client()
-    assert client.post("/voice/status", data=dial_params("+14155550123", CallStatus="completed"), headers={"X-Twilio-Signature": "x"}).status_code == 403
+    forged = client.post("/voice/status", data=dial_params("+14155550123", CallStatus="completed"), headers={"X-Twilio-Signature": "x"})
+    assert forged.status_code == 403

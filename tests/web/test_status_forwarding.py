@@ -25,7 +25,9 @@ def upstream(wsgi_server: Callable[[Any], str]) -> Iterator[tuple[UpstreamApp, s
 
 
 @pytest.fixture
-def tw(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], upstream: tuple[UpstreamApp, str]) -> TwilioClient:
+def tw(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], upstream: tuple[UpstreamApp, str]
+) -> TwilioClient:
     _, base = upstream
     route = f'[[proxy.routes]]\npath = "/voice/app"\nupstream = "{base}/voice/incoming"\n'
     route += f'[[proxy.routes]]\npath = "/voice/app-status"\nupstream = "{base}/status"\n'
@@ -76,7 +78,11 @@ def test_a_forged_forward_url_is_not_followed(tw: TwilioClient, upstream: tuple[
     app, base = upstream
     path = chained_callback(tw, f"{base}/status")
     query = {k: v[0] for k, v in parse_qs(urlsplit(path).query, keep_blank_values=True).items()}
-    for forged in ({**query, "forward": f"{base}/status?evil=1"}, {**query, "forward_method": "GET"}, {k: v for k, v in query.items() if k != "forward_tag"}):
+    for forged in (
+        {**query, "forward": f"{base}/status?evil=1"},
+        {**query, "forward_method": "GET"},
+        {k: v for k, v in query.items() if k != "forward_tag"},
+    ):
         response = tw.post("/voice/status?" + urlencode(forged), twilio_status("completed"))
         assert response.status_code == 200 and list(parse_twiml(response.data)) == []
     assert [r for r in app.received if r.path == "/status"] == []

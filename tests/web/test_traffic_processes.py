@@ -28,7 +28,9 @@ def decision(server: Server, to: str) -> str:
     return response.getheader("X-Callguard-Decision")
 
 
-def test_two_gunicorn_workers_share_one_view_of_the_sqlite_counters(write_policy: Callable[..., Path], tmp_path: Path, servers: list[Server]) -> None:
+def test_two_gunicorn_workers_share_one_view_of_the_sqlite_counters(
+    write_policy: Callable[..., Path], tmp_path: Path, servers: list[Server]
+) -> None:
     server = start_server(write_policy(BASE_POLICY + VELOCITY, name="v.toml"), tmp_path, workers=2)
     servers.append(server)
     # Hold one worker on a half-sent call, so the next two go to the other worker.

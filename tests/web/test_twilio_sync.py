@@ -20,7 +20,9 @@ MAX_STALENESS = 7200.0
 
 
 @pytest.fixture
-def app(make_app: Callable[[dict[str, Any]], Any], app_config: dict[str, Any], sync_policy_path: Path, double: TwilioDouble, sleeps: list[float]) -> Any:
+def app(
+    make_app: Callable[[dict[str, Any]], Any], app_config: dict[str, Any], sync_policy_path: Path, double: TwilioDouble, sleeps: list[float]
+) -> Any:
     return make_app(
         {
             **app_config,
@@ -78,7 +80,9 @@ def _outage(double: TwilioDouble, kind: str) -> None:
         double.fail(".", 503, times=10_000)
 
 
-@pytest.mark.parametrize(("kind", "counted"), [("connection refused", "unreachable"), ("429 storm", "rate_limited"), ("5xx", "server_error")])
+@pytest.mark.parametrize(
+    ("kind", "counted"), [("connection refused", "unreachable"), ("429 storm", "rate_limited"), ("5xx", "server_error")]
+)
 def test_a_twilio_outage_keeps_calls_flowing_on_cached_data(
     app: Any, twilio: TwilioClient, double: TwilioDouble, clock: FakeClock, kind: str, counted: str
 ) -> None:

@@ -25,7 +25,9 @@ def upstream(wsgi_server: Callable[[Any], str]) -> tuple[UpstreamApp, str]:
     return app, wsgi_server(app.app)
 
 
-def send(client: UpstreamClient, url: str, *, method: str = "POST", signer: RequestValidator = SIGNER, read_timeout: float = 5.0, **params: str) -> Any:
+def send(
+    client: UpstreamClient, url: str, *, method: str = "POST", signer: RequestValidator = SIGNER, read_timeout: float = 5.0, **params: str
+) -> Any:
     return client.send(
         method, url, params=list(dial_params("+14155550123", **params).items()), signer=signer,
         headers={"I-Twilio-Idempotency-Token": "abc"}, connect_timeout=2.0, read_timeout=read_timeout,
@@ -59,7 +61,9 @@ def test_a_wrong_token_is_refused_by_the_app(upstream: tuple[UpstreamApp, str]) 
     assert caught.value.reason == "upstream.status" and "403" in caught.value.problem
 
 
-@pytest.mark.parametrize(("path", "reason"), [("/voice/error", "upstream.status"), ("/voice/moved", "upstream.status"), ("/voice/huge", "upstream.invalid")])
+@pytest.mark.parametrize(
+    ("path", "reason"), [("/voice/error", "upstream.status"), ("/voice/moved", "upstream.status"), ("/voice/huge", "upstream.invalid")]
+)
 def test_unusable_answers(upstream: tuple[UpstreamApp, str], path: str, reason: str) -> None:
     _, base = upstream
     with pytest.raises(UpstreamError) as caught:

@@ -70,7 +70,9 @@ def test_all_refusal_reasons_are_in_the_header(twilio: TwilioClient) -> None:
     assert response.headers["X-Callguard-Decision"] == "reject; reasons=prefix.blocked,callerid.not_owned"
 
 
-def test_announce_style_says_why_and_hangs_up(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]) -> None:
+def test_announce_style_says_why_and_hangs_up(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path]
+) -> None:
     path = write_policy(
         f"""
         [defaults]
@@ -249,7 +251,9 @@ def test_an_exception_escaping_the_view_is_still_valid_twiml(twilio: TwilioClien
     assert response.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal"
 
 
-def test_fail_mode_connect(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fail_mode_connect(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_policy(
         f"""
         [defaults]
@@ -305,7 +309,11 @@ dialled_strings = st.one_of(
     st.text(max_size=40),
     st.text(alphabet="0123456789+ -()", max_size=20),
     st.from_regex(r"(\+|00|011|9011|9)?[0-9]{2,15}", fullmatch=True),
-    st.builds(lambda user, host: f"sip:{user}@{host}", st.from_regex(r"\+?[0-9*#a-z]{1,16}", fullmatch=True), st.sampled_from(["pbx.sip.twilio.com", "x"])),
+    st.builds(
+        lambda user, host: f"sip:{user}@{host}",
+        st.from_regex(r"\+?[0-9*#a-z]{1,16}", fullmatch=True),
+        st.sampled_from(["pbx.sip.twilio.com", "x"]),
+    ),
     st.sampled_from(["911", "9911", "112", "999", "client:bob", "tel:+442079460000"]),
 )
 
@@ -330,8 +338,11 @@ def test_any_connect_dials_a_valid_e164_number_or_an_emergency_number(allow_all_
         assert action == "reject" and not numbers
 
 
-def test_conferences_and_queues_follow_non_pstn(make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], twilio: TwilioClient) -> None:
-    assert twilio.post(OUTBOUND, dial_params("conference:standup")).headers["X-Callguard-Decision"] == "reject; reasons=destination.non_pstn"
+def test_conferences_and_queues_follow_non_pstn(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], twilio: TwilioClient
+) -> None:
+    by_default = twilio.post(OUTBOUND, dial_params("conference:standup"))
+    assert by_default.headers["X-Callguard-Decision"] == "reject; reasons=destination.non_pstn"
     path = write_policy(BASE_POLICY.replace('default_region = "US"\n', 'default_region = "US"\nnon_pstn = "connect"\n', 1), name="np.toml")
     permissive = TwilioClient(make_app({**app_config, "CALLGUARD_POLICY": str(path)}).test_client())
     for to, noun, name in (("conference:standup", "Conference", "standup"), ("queue:support", "Queue", "support")):

@@ -386,7 +386,9 @@ ALLOW_ALL = _guard(
     caller_ids = ["{OWNED}"]
     [accounts.{MAIN}.permissions]
     """
-    + "\n".join(f"{r} = {{ low_risk = true, high_risk_special = true, high_risk_tollfraud = true, direct_request = true }}" for r in REGIONS)
+    + "\n".join(
+        f"{r} = {{ low_risk = true, high_risk_special = true, high_risk_tollfraud = true, direct_request = true }}" for r in REGIONS
+    )
 )
 DENY_ALL = _guard(
     f"""
@@ -420,7 +422,8 @@ def nouns(draw: st.DrawFn, element: Any) -> None:
         element.number(draw(pstn), **attributes)
     elif kind == "sip":
         user = draw(st.one_of(st.sampled_from(NUMBERS), st.sampled_from(["alice", "bob"])))
-        element.sip(f"sip:{user}@carrier.example.com", **draw(st.fixed_dictionaries({}, optional={"status_callback": urls, "username": words})))
+        attributes = draw(st.fixed_dictionaries({}, optional={"status_callback": urls, "username": words}))
+        element.sip(f"sip:{user}@carrier.example.com", **attributes)
     elif kind == "sip_uris":
         sip = element.sip(**draw(st.fixed_dictionaries({}, optional={"url": urls, "status_callback": urls, "username": words})))
         for user in draw(st.lists(st.one_of(st.sampled_from(NUMBERS), st.sampled_from(["alice", "bob"])), min_size=1, max_size=3)):
@@ -439,7 +442,8 @@ def nouns(draw: st.DrawFn, element: Any) -> None:
 @st.composite
 def verb_trees(draw: st.DrawFn) -> VoiceResponse:
     response = VoiceResponse()
-    for verb in draw(st.lists(st.sampled_from(["say", "play", "pause", "gather", "dial", "dial_text", "redirect", "hangup", "record"]), max_size=6)):
+    verbs = st.sampled_from(["say", "play", "pause", "gather", "dial", "dial_text", "redirect", "hangup", "record"])
+    for verb in draw(st.lists(verbs, max_size=6)):
         if verb == "say":
             response.say(draw(words), voice=draw(st.sampled_from([None, "Polly.Amy"])))
         elif verb == "play":
@@ -453,7 +457,12 @@ def verb_trees(draw: st.DrawFn) -> VoiceResponse:
             attributes = draw(
                 st.fixed_dictionaries(
                     {},
-                    optional={"caller_id": st.just(OWNED), "action": urls, "timeout": st.integers(5, 30), "record": st.just("record-from-answer")},
+                    optional={
+                        "caller_id": st.just(OWNED),
+                        "action": urls,
+                        "timeout": st.integers(5, 30),
+                        "record": st.just("record-from-answer"),
+                    },
                 )
             )
             element = response.dial(**attributes)
@@ -488,7 +497,7 @@ def _assert_same_but_callbacks(output: Any, app: Any) -> None:
     """``output`` is ``app``'s tree, except for the status callbacks callguard put on its numbers."""
     assert (output.tag, output.text or "", output.tail or "") == (app.tag, app.text or "", app.tail or "")
     assert len(output) == len(app)
-    for out_child, app_child in zip(output, app):
+    for out_child, app_child in zip(output, app, strict=True):
         _assert_same_but_callbacks(out_child, app_child)
     ours = output.get("statusCallback") or ""
     if output.tag not in ("Number", "Sip") or not ours.startswith(f"{BASE}/voice/status"):

@@ -67,9 +67,15 @@ def test_a_permitted_call_is_created_as_asked(twilio_api: tuple[TwilioApi, Clien
 
 @pytest.mark.parametrize(
     ("to", "from_", "reason"),
-    [("+4930901820", "+14155550100", "geo.low_risk"), ("+14155550123", "+14155550177", "callerid.not_owned"), ("+1415555019", "+14155550100", "destination.invalid")],
+    [
+        ("+4930901820", "+14155550100", "geo.low_risk"),
+        ("+14155550123", "+14155550177", "callerid.not_owned"),
+        ("+1415555019", "+14155550100", "destination.invalid"),
+    ],
 )
-def test_a_refused_call_raises_before_anything_is_sent(twilio_api: tuple[TwilioApi, Client], guard: Guard, to: str, from_: str, reason: str) -> None:
+def test_a_refused_call_raises_before_anything_is_sent(
+    twilio_api: tuple[TwilioApi, Client], guard: Guard, to: str, from_: str, reason: str
+) -> None:
     api, client = twilio_api
     with pytest.raises(CallBlocked) as caught:
         GuardedClient(client, guard).calls.create(to=to, from_=from_, url="https://app.example.com/calls/answer")
@@ -120,7 +126,8 @@ def test_a_counted_call_reports_its_end_to_callguard_and_to_the_app(
     from ..conftest import PUBLIC_URL, TwilioClient, dial_params
 
     api, client = twilio_api
-    app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY + "\n[traffic]\nconcurrent = 1\n", name="rest-traffic.toml"))})
+    policy = write_policy(POLICY + "\n[traffic]\nconcurrent = 1\n", name="rest-traffic.toml")
+    app = make_app({**app_config, "CALLGUARD_POLICY": str(policy)})
     guarded = GuardedClient(client, app.extensions["callguard"].guard, answer_base_url=PUBLIC_URL)
     guarded.calls.create(
         to="+14155550123", from_="+14155550100", url="https://app.example.com/calls/answer",
@@ -129,7 +136,8 @@ def test_a_counted_call_reports_its_end_to_callguard_and_to_the_app(
     (created,) = api.created
     callback = urlsplit(created["StatusCallback"])
     query = {k: v[0] for k, v in parse_qs(callback.query).items()}
-    assert f"{callback.scheme}://{callback.netloc}{callback.path}" == f"{PUBLIC_URL}/voice/status" and created["StatusCallbackMethod"] == "POST"
+    assert f"{callback.scheme}://{callback.netloc}{callback.path}" == f"{PUBLIC_URL}/voice/status"
+    assert created["StatusCallbackMethod"] == "POST"
     assert query["slot"].startswith("cg-") and created["StatusCallbackEvent"] == "answered completed"
     chained = chained_status_callback(query, [MAIN_TOKEN.encode()])
     assert chained is not None and (chained.url, chained.events) == ("https://app.example.com/calls/status", ("answered",))
@@ -149,7 +157,8 @@ def test_a_pre_dial_check_alone_takes_no_slot(
 ) -> None:
     """``calls.check`` decides without placing a call: it counts nothing, so checks never fill the account's slots."""
     api, client = twilio_api
-    app = make_app({**app_config, "CALLGUARD_POLICY": str(write_policy(POLICY + "\n[traffic]\nconcurrent = 1\n", name="rest-traffic.toml"))})
+    policy = write_policy(POLICY + "\n[traffic]\nconcurrent = 1\n", name="rest-traffic.toml")
+    app = make_app({**app_config, "CALLGUARD_POLICY": str(policy)})
     guarded = GuardedClient(client, app.extensions["callguard"].guard)
     for _ in range(3):
         decision = guarded.calls.check("+14155550123", "+14155550100")

@@ -53,7 +53,7 @@ class DriverInsert:
             positions = compiled.positiontup
             to_params: Callable[[list[tuple[Any, ...]]], Any]
             if positions is None:  # named parameters (psycopg)
-                to_params = lambda rows: [dict(zip(names, row)) for row in rows]  # noqa: E731
+                to_params = lambda rows: [dict(zip(names, row, strict=True)) for row in rows]  # noqa: E731
             elif (order := tuple(names.index(name) for name in positions)) == tuple(range(len(names))):
                 to_params = lambda rows: rows  # noqa: E731  (sqlite3: already in the statement's order)
             else:

@@ -60,6 +60,6 @@ def decision_values(decision: Decision) -> list[Any]:
 def decision_row(decision: Decision) -> dict[str, Any]:
     """The ``callguard_decisions`` row for a decision, by column name, as ``insert(decisions)``
     takes it (see :func:`decision_values`; ``decided_at`` an aware UTC datetime)."""
-    row = dict(zip(DECISION_COLUMNS, decision_values(decision)))
+    row = dict(zip(DECISION_COLUMNS, decision_values(decision), strict=True))
     row["decided_at"] = utc_datetime(row["decided_at"])
     return row

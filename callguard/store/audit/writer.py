@@ -125,7 +125,9 @@ class BatchingAuditLog:
                     if _is_connectivity(row_exc.__cause__):
                         raise
                     self._dropped += 1
-                    log.error("audit row refused by the database and dropped: %s (%r)", row_exc, dict(zip(DECISION_COLUMNS, row)))
+                    log.error(
+                        "audit row refused by the database and dropped: %s (%r)", row_exc, dict(zip(DECISION_COLUMNS, row, strict=True))
+                    )
 
     def stats(self) -> AuditStats:
         return AuditStats(len(self._queue), self._written, self._dropped, self._failed_batches, self._last_error, self._last_error_at)

@@ -63,20 +63,37 @@ _ACCOUNT = _path_param("sid", _SID)
 _LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000})
 
 SCHEMAS: dict[str, Any] = {
-    "Error": _obj({"error": {"type": "object", "properties": {"code": _STR, "message": _STR, "field": _STR}, "required": ["code", "message"]}}),
+    "Error": _obj(
+        {"error": {"type": "object", "properties": {"code": _STR, "message": _STR, "field": _STR}, "required": ["code", "message"]}}
+    ),
     "Permission": PERMISSION,
     "Account": _obj(
         {
-            "sid": _STR, "name": _STR, "parent": _NSTR, "lineage": {"type": "array", "items": _STR}, "suspended": _BOOL,
-            "suspended_by": _NSTR, "suspension_reason": _NSTR, "default_region": _STR, "outside_line_prefix": _NSTR,
-            "caller_ids": {"type": "array", "items": _STR}, "default_caller_id": _NSTR, "default_campaign": _NSTR,
+            "sid": _STR,
+            "name": _STR,
+            "parent": _NSTR,
+            "lineage": {"type": "array", "items": _STR},
+            "suspended": _BOOL,
+            "suspended_by": _NSTR,
+            "suspension_reason": _NSTR,
+            "default_region": _STR,
+            "outside_line_prefix": _NSTR,
+            "caller_ids": {"type": "array", "items": _STR},
+            "default_caller_id": _NSTR,
+            "default_campaign": _NSTR,
             "permissions": {"type": "object", "additionalProperties": _ref("Permission")},
         }
     ),
     "PrefixBlock": _obj(
         {
-            "id": {"type": "integer", "nullable": True}, "origin": {"type": "string", "enum": ["policy", "runtime"]},
-            "prefix": _STR, "account_sid": _NSTR, "reason": _STR, "expires_at": _NTIME, "created_at": _NTIME, "created_by": _NSTR,
+            "id": {"type": "integer", "nullable": True},
+            "origin": {"type": "string", "enum": ["policy", "runtime"]},
+            "prefix": _STR,
+            "account_sid": _NSTR,
+            "reason": _STR,
+            "expires_at": _NTIME,
+            "created_at": _NTIME,
+            "created_by": _NSTR,
         }
     ),
     "OptOut": _obj(
@@ -84,42 +101,89 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Consent": _obj(
         {
-            "id": {"type": "integer"}, "number": _STR, "account_sid": _STR, "campaign": _STR, "kind": _STR, "obtained_at": _TIME,
-            "expires_at": _NTIME, "evidence": _NSTR, "revoked_at": _NTIME,
+            "id": {"type": "integer"},
+            "number": _STR,
+            "account_sid": _STR,
+            "campaign": _STR,
+            "kind": _STR,
+            "obtained_at": _TIME,
+            "expires_at": _NTIME,
+            "evidence": _NSTR,
+            "revoked_at": _NTIME,
         }
     ),
     "Campaign": _obj(
         {
-            "id": _STR, "purpose": {"type": "string", "enum": ["telemarketing", "informational"]}, "organization": _STR,
-            "disclosure": _NSTR, "disclosure_url": _NSTR, "language": _STR, "opt_out_digit": _STR,
+            "id": _STR,
+            "purpose": {"type": "string", "enum": ["telemarketing", "informational"]},
+            "organization": _STR,
+            "disclosure": _NSTR,
+            "disclosure_url": _NSTR,
+            "language": _STR,
+            "opt_out_digit": _STR,
             "opt_out_scope": {"type": "string", "enum": ["account", "campaign"]},
-            "registries": {"type": "array", "items": _STR, "nullable": True}, "answer_urls": {"type": "array", "items": _STR},
+            "registries": {"type": "array", "items": _STR, "nullable": True},
+            "answer_urls": {"type": "array", "items": _STR},
         }
     ),
     "Decision": _obj(
         {
-            "action": {"type": "string", "enum": ["connect", "reject", "disclose"]}, "reasons": {"type": "array", "items": _STR},
-            "sentence": _STR, "account_sid": _NSTR, "account_name": _NSTR, "call_sid": _NSTR, "to": _STR, "from": _NSTR,
-            "target_kind": _STR, "e164": _NSTR, "dial": _NSTR, "caller_id": _NSTR, "region": _NSTR,
-            "country_code": {"type": "integer", "nullable": True}, "number_type": _NSTR, "risk": _NSTR,
+            "action": {"type": "string", "enum": ["connect", "reject", "disclose"]},
+            "reasons": {"type": "array", "items": _STR},
+            "sentence": _STR,
+            "account_sid": _NSTR,
+            "account_name": _NSTR,
+            "call_sid": _NSTR,
+            "to": _STR,
+            "from": _NSTR,
+            "target_kind": _STR,
+            "e164": _NSTR,
+            "dial": _NSTR,
+            "caller_id": _NSTR,
+            "region": _NSTR,
+            "country_code": {"type": "integer", "nullable": True},
+            "number_type": _NSTR,
+            "risk": _NSTR,
             "checks": {"type": "array", "items": _STR},
             "refusals": {"type": "array", "items": _obj({"check": _STR, "code": _STR, "sentence": _STR})},
-            "decided_at": {"type": "number"}, "elapsed_us": {"type": "number"}, "source": _STR, "campaign": _NSTR,
+            "decided_at": {"type": "number"},
+            "elapsed_us": {"type": "number"},
+            "source": _STR,
+            "campaign": _NSTR,
         }
     ),
     "Reservation": _obj({"slot": _STR, "expires_at": {"type": "number"}, "status_callback": _STR}),
     "DecisionRecord": _obj(
         {
-            "id": {"type": "integer"}, "decided_at": _TIME, "account_sid": _NSTR, "call_sid": _NSTR,
-            "action": _STR, "reasons": {"type": "array", "items": _STR}, "sentence": _STR, "to": _NSTR, "from": _NSTR,
-            "e164": _NSTR, "caller_id": _NSTR, "region": _NSTR, "risk": _NSTR, "checks": {"type": "array", "items": _STR},
-            "source": _NSTR, "campaign": _NSTR, "fault": _NSTR,
+            "id": {"type": "integer"},
+            "decided_at": _TIME,
+            "account_sid": _NSTR,
+            "call_sid": _NSTR,
+            "action": _STR,
+            "reasons": {"type": "array", "items": _STR},
+            "sentence": _STR,
+            "to": _NSTR,
+            "from": _NSTR,
+            "e164": _NSTR,
+            "caller_id": _NSTR,
+            "region": _NSTR,
+            "risk": _NSTR,
+            "checks": {"type": "array", "items": _STR},
+            "source": _NSTR,
+            "campaign": _NSTR,
+            "fault": _NSTR,
         }
     ),
     "Change": _obj(
         {
-            "id": {"type": "integer"}, "at": _TIME, "actor": _STR, "entity": _STR, "entity_id": _STR, "action": _STR,
-            "before": {"nullable": True}, "after": {"nullable": True},
+            "id": {"type": "integer"},
+            "at": _TIME,
+            "actor": _STR,
+            "entity": _STR,
+            "entity_id": _STR,
+            "action": _STR,
+            "before": {"nullable": True},
+            "after": {"nullable": True},
         }
     ),
 }
@@ -137,14 +201,24 @@ _OPERATIONS: dict[str, Any] = {
             {"200": _json({"allOf": [_ref("Decision"), {"type": "object", "properties": {"reservation": _ref("Reservation")}}]})},
             body=_obj(
                 {
-                    "account_sid": _STR, "to": _STR, "from": _STR, "caller_id": _STR, "sip_domain": _STR, "campaign": _STR, "call_sid": _STR,
+                    "account_sid": _STR,
+                    "to": _STR,
+                    "from": _STR,
+                    "caller_id": _STR,
+                    "sip_domain": _STR,
+                    "campaign": _STR,
+                    "call_sid": _STR,
                     "reserve": {
-                        "type": "boolean", "default": False,
+                        "type": "boolean",
+                        "default": False,
                         "description": "Count the call for real (its concurrency slot held under the answer's reservation.slot); "
-                                       "false: a what-if that reads the traffic counters and records nothing",
+                        "false: a what-if that reads the traffic counters and records nothing",
                     },
                     "reserve_seconds": {
-                        "type": "number", "minimum": 1, "maximum": 14400, "default": 60,
+                        "type": "number",
+                        "minimum": 1,
+                        "maximum": 14400,
+                        "default": 60,
                         "description": "How long a reserved slot is held unless reservation.status_callback reports the call's end",
                     },
                 },
@@ -160,15 +234,24 @@ _OPERATIONS: dict[str, Any] = {
     },
     "/accounts/{sid}/permissions/{geo_key}": {
         "parameters": [_ACCOUNT, _path_param("geo_key", {"type": "string", "pattern": "^([A-Z]{2}|\\+[0-9]{3})$"})],
-        "put": _op("Set a country's permission at runtime", {"200": _json(_ref("Account"))},
-                   body=PERMISSION | {"required": []}, errors=(400, 401, 403, 404)),
-        "delete": _op("Remove the runtime permission (the policy file's applies again)", {"200": _json(_ref("Account"))},
-                      errors=(400, 401, 403, 404)),
+        "put": _op(
+            "Set a country's permission at runtime",
+            {"200": _json(_ref("Account"))},
+            body=PERMISSION | {"required": []},
+            errors=(400, 401, 403, 404),
+        ),
+        "delete": _op(
+            "Remove the runtime permission (the policy file's applies again)", {"200": _json(_ref("Account"))}, errors=(400, 401, 403, 404)
+        ),
     },
     "/accounts/{sid}/suspend": {
         "parameters": [_ACCOUNT],
-        "post": _op("Suspend an account and its subaccounts", {"200": _json(_ref("Account"))}, body=_obj({"reason": _STR}),
-                    errors=(400, 401, 403, 404)),
+        "post": _op(
+            "Suspend an account and its subaccounts",
+            {"200": _json(_ref("Account"))},
+            body=_obj({"reason": _STR}),
+            errors=(400, 401, 403, 404),
+        ),
     },
     "/accounts/{sid}/resume": {
         "parameters": [_ACCOUNT],
@@ -177,7 +260,8 @@ _OPERATIONS: dict[str, Any] = {
     "/prefix-blocks": {
         "get": _op("Blocked prefixes (policy file and runtime)", {"200": _list("prefix_blocks", "PrefixBlock")}),
         "post": _op(
-            "Block a prefix", {"201": _json(_ref("PrefixBlock"), "Created")},
+            "Block a prefix",
+            {"201": _json(_ref("PrefixBlock"), "Created")},
             body=_obj({"prefix": _STR, "account_sid": _STR, "reason": _STR, "expires_at": _TIME}, ["prefix", "reason"]),
             errors=(400, 401, 403, 404),
         ),
@@ -187,10 +271,15 @@ _OPERATIONS: dict[str, Any] = {
         "delete": _op("Lift a runtime block", {"200": _json(_obj({"id": {"type": "integer"}, "lifted": _BOOL}))}, errors=(401, 403, 404)),
     },
     "/optouts": {
-        "get": _op("Opt-outs", {"200": _list("optouts", "OptOut")},
-                   params=[_query("account_sid"), _query("number"), _LIMIT], errors=(400, 401, 404)),
+        "get": _op(
+            "Opt-outs",
+            {"200": _list("optouts", "OptOut")},
+            params=[_query("account_sid"), _query("number"), _LIMIT],
+            errors=(400, 401, 404),
+        ),
         "post": _op(
-            "Record an opt-out", {"201": _json(_ref("OptOut"), "Created"), "200": _json(_ref("OptOut"), "Already recorded")},
+            "Record an opt-out",
+            {"201": _json(_ref("OptOut"), "Created"), "200": _json(_ref("OptOut"), "Already recorded")},
             body=_obj({"number": _STR, "account_sid": _STR, "campaign": _STR, "note": _STR}, ["number", "account_sid"]),
             errors=(400, 401, 403, 404),
         ),
@@ -202,13 +291,22 @@ _OPERATIONS: dict[str, Any] = {
         ),
     },
     "/consents": {
-        "get": _op("Consent records", {"200": _list("consents", "Consent")},
-                   params=[_query("account_sid"), _query("number")], errors=(401, 404)),
+        "get": _op(
+            "Consent records", {"200": _list("consents", "Consent")}, params=[_query("account_sid"), _query("number")], errors=(401, 404)
+        ),
         "post": _op(
-            "Record consent", {"201": _json(_ref("Consent"), "Created")},
+            "Record consent",
+            {"201": _json(_ref("Consent"), "Created")},
             body=_obj(
-                {"number": _STR, "account_sid": _STR, "kind": _STR, "obtained_at": _TIME, "expires_at": _TIME, "campaign": _STR,
-                 "evidence": _STR},
+                {
+                    "number": _STR,
+                    "account_sid": _STR,
+                    "kind": _STR,
+                    "obtained_at": _TIME,
+                    "expires_at": _TIME,
+                    "campaign": _STR,
+                    "evidence": _STR,
+                },
                 ["number", "account_sid", "obtained_at"],
             ),
             errors=(400, 401, 403, 404),
@@ -226,20 +324,36 @@ _OPERATIONS: dict[str, Any] = {
     "/decisions": {
         "get": _op(
             "Audited decisions, newest first (format=csv for a CSV export)",
-            {"200": {"description": "OK", "content": {
-                "application/json": {"schema": _obj({"decisions": {"type": "array", "items": _ref("DecisionRecord")}})},
-                "text/csv": {"schema": _STR}}}},
+            {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {"schema": _obj({"decisions": {"type": "array", "items": _ref("DecisionRecord")}})},
+                        "text/csv": {"schema": _STR},
+                    },
+                }
+            },
             params=[
-                _query("since", _TIME), _query("until", _TIME), _query("number"), _query("account_sid"), _query("reason"),
-                _query("action", {"type": "string", "enum": ["connect", "reject", "disclose"]}), _LIMIT,
-                _query("before_id", _ID), _query("format", {"type": "string", "enum": ["json", "csv"]}),
+                _query("since", _TIME),
+                _query("until", _TIME),
+                _query("number"),
+                _query("account_sid"),
+                _query("reason"),
+                _query("action", {"type": "string", "enum": ["connect", "reject", "disclose"]}),
+                _LIMIT,
+                _query("before_id", _ID),
+                _query("format", {"type": "string", "enum": ["json", "csv"]}),
             ],
             errors=(400, 401),
         )
     },
     "/changes": {
-        "get": _op("The change log: who changed what, when, from what to what", {"200": _list("changes", "Change")},
-                   params=[_query("entity"), _LIMIT], errors=(400, 401)),
+        "get": _op(
+            "The change log: who changed what, when, from what to what",
+            {"200": _list("changes", "Change")},
+            params=[_query("entity"), _LIMIT],
+            errors=(400, 401),
+        ),
     },
 }
 

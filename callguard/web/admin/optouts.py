@@ -31,7 +31,11 @@ def list_optouts() -> Response:
     state = current_state()
     account_sid = request.args.get("account_sid")
     family = account_named(state, account_sid).family if account_sid else None
-    number = phone_number(request.args, account_named(state, account_sid)) if account_sid and request.args.get("number") else request.args.get("number")
+    number = (
+        phone_number(request.args, account_named(state, account_sid))
+        if account_sid and request.args.get("number")
+        else request.args.get("number")
+    )
     return jsonify({"optouts": [optout_json(o) for o in state.optouts.list(account_sid=family, number=number, limit=limit())]})
 
 

@@ -47,7 +47,9 @@ def create_block() -> Response:
         account_named(state, account_sid)
     reason = text_field(body, "reason", required=True, max_length=500) or ""
     expires = parse_time(body["expires_at"], "expires_at") if body.get("expires_at") is not None else None
-    block_id = state.overrides.add_block(prefix, account_sid=account_sid, reason=reason, expires_at=expires, actor=actor(), now=write_time(state))
+    block_id = state.overrides.add_block(
+        prefix, account_sid=account_sid, reason=reason, expires_at=expires, actor=actor(), now=write_time(state)
+    )
     applied(state)
     response = jsonify({"id": block_id, "origin": "runtime", "prefix": prefix, "account_sid": account_sid, "reason": reason,
                         "expires_at": iso(expires), "created_at": iso(write_time(state)), "created_by": actor()})

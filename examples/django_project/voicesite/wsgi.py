@@ -8,7 +8,7 @@ to Django untouched. callguard reads its ``CALLGUARD_*`` settings from the envir
 
     cd examples/django_project
     CALLGUARD_POLICY=../policy.toml TWILIO_AUTH_TOKEN=your_auth_token TWILIO_AUTH_TOKEN_TENANT_A=your_subaccount_auth_token gunicorn --bind 127.0.0.1:8000 voicesite.wsgi
-"""
+"""  # noqa: E501 - one line, as in docs/examples.md (tests/docs/test_catalog.py compares them)
 
 import os
 

@@ -20,7 +20,8 @@ def test_suspend_and_resume_take_effect_and_are_audited(app: Any, client: Any) -
     twilio = TwilioClient(app.test_client())
     account = client.post(f"/v1/accounts/{MAIN}/suspend", json={"reason": "toll fraud"}, headers=RW).get_json()
     assert account["suspended"] is True and account["suspension_reason"] == "toll fraud"
-    assert twilio.post("/voice/outbound", dial_params("+14155550123")).headers["X-Callguard-Decision"] == "reject; reasons=account.suspended"
+    suspended = twilio.post("/voice/outbound", dial_params("+14155550123"))
+    assert suspended.headers["X-Callguard-Decision"] == "reject; reasons=account.suspended"
     assert client.post(f"/v1/accounts/{MAIN}/resume", headers=RW).get_json()["suspended"] is False
     assert twilio.post("/voice/outbound", dial_params("+14155550123")).headers["X-Callguard-Decision"] == "connect; reasons=ok"
     changes = client.get("/v1/changes?entity=account", headers=RO).get_json()["changes"]

@@ -17,12 +17,16 @@ from .conftest import bearer
 
 def test_check_answers_the_decision(app: Any) -> None:
     client = app.test_client()
-    response = client.post("/v1/check", json={"account_sid": MAIN, "to": "011 44 20 7946 0000", "from": "+14155550100"}, headers=bearer(READ_TOKEN))
+    response = client.post(
+        "/v1/check", json={"account_sid": MAIN, "to": "011 44 20 7946 0000", "from": "+14155550100"}, headers=bearer(READ_TOKEN)
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["action"] == "connect" and body["e164"] == "+442079460000" and body["region"] == "GB"
     assert body["source"] == "api" and body["checks"][-1] == "callerid"
-    refused = client.post("/v1/check", json={"account_sid": MAIN, "to": "+18765550100", "from": "+14155550100"}, headers=bearer(ADMIN_TOKEN))
+    refused = client.post(
+        "/v1/check", json={"account_sid": MAIN, "to": "+18765550100", "from": "+14155550100"}, headers=bearer(ADMIN_TOKEN)
+    )
     assert refused.get_json()["reasons"] == ["geo.high_risk_tollfraud"]
 
 
@@ -69,7 +73,9 @@ def traffic_app(request: pytest.FixtureRequest, app_config: dict[str, Any], writ
     """An app whose account may have 3 calls up at once, counting in SQLite or in Redis."""
     config = {**app_config, "CALLGUARD_POLICY": str(write_policy(BASE_POLICY + TRAFFIC, name="traffic.toml"))}
     if request.param == "redis":
-        config.update(CALLGUARD_REDIS_URL=request.getfixturevalue("redis_server"), CALLGUARD_REDIS_PREFIX=request.getfixturevalue("redis_prefix"))
+        config.update(
+            CALLGUARD_REDIS_URL=request.getfixturevalue("redis_server"), CALLGUARD_REDIS_PREFIX=request.getfixturevalue("redis_prefix")
+        )
     make_app = request.getfixturevalue("make_app")  # after the Redis prefix: the app closes before its keys are deleted
     return make_app(config)
 

@@ -21,7 +21,8 @@ def test_decisions_query_and_csv_export(app: Any, client: Any) -> None:
     assert [d["call_sid"] for d in by_reason] == ["CA-two"]
     assert client.get("/v1/decisions?reason=callerid", headers=RO).get_json()["decisions"] == []  # whole codes only
     # Numbers are read like dial strings, with the default region.
-    assert [d["call_sid"] for d in client.get("/v1/decisions?number=876-555-0100&action=reject", headers=RO).get_json()["decisions"]] == ["CA-jm"]
+    found = client.get("/v1/decisions?number=876-555-0100&action=reject", headers=RO).get_json()["decisions"]
+    assert [d["call_sid"] for d in found] == ["CA-jm"]
     assert client.get("/v1/decisions?number=%2B18765550100&action=connect", headers=RO).get_json()["decisions"] == []
     page = client.get(f"/v1/decisions?limit=1&before_id={decisions[0]['id']}", headers=RO).get_json()["decisions"]
     assert [d["call_sid"] for d in page] == ["CA-jm"]

@@ -9,7 +9,9 @@ from .conftest import RO, RW
 
 
 def test_prefix_blocks(app: Any, client: Any) -> None:
-    created = client.post("/v1/prefix-blocks", json={"prefix": "+44207946", "reason": "velocity", "expires_at": "2026-07-01T00:00:00Z"}, headers=RW)
+    created = client.post(
+        "/v1/prefix-blocks", json={"prefix": "+44207946", "reason": "velocity", "expires_at": "2026-07-01T00:00:00Z"}, headers=RW
+    )
     assert created.status_code == 201
     block = created.get_json()
     assert block["origin"] == "runtime" and block["created_by"] == "api:admin" and block["expires_at"] == "2026-07-01T00:00:00Z"

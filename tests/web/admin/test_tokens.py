@@ -12,7 +12,9 @@ from ...conftest import ADMIN_TOKEN, READ_TOKEN
 
 
 def test_token_configuration() -> None:
-    tokens = parse_admin_tokens({"CALLGUARD_ADMIN_TOKEN": ADMIN_TOKEN, "CALLGUARD_ADMIN_TOKENS": f"ops={READ_TOKEN}:ro, ci=ci-token-0123456789abc:rw"})
+    tokens = parse_admin_tokens(
+        {"CALLGUARD_ADMIN_TOKEN": ADMIN_TOKEN, "CALLGUARD_ADMIN_TOKENS": f"ops={READ_TOKEN}:ro, ci=ci-token-0123456789abc:rw"}
+    )
     assert [(t.name, t.writable) for t in tokens] == [("admin", True), ("ops", False), ("ci", True)]
     assert authenticate(tokens, f"Bearer {READ_TOKEN}").name == "ops"  # type: ignore[union-attr]
     assert authenticate(tokens, "Bearer ") is None and authenticate(tokens, None) is None
