@@ -59,6 +59,10 @@ def make_upstream_app(token: str) -> UpstreamApp:
             )
         return Response(str(response), mimetype="text/xml")
 
+    @app.post("/voice/verbatim")
+    def verbatim() -> Response:
+        return Response(request.form["Document"], mimetype="text/xml")  # TwiML the test wrote, as it wrote it
+
     @app.post("/voice/slow")
     def slow() -> str:
         state.release.wait(10)

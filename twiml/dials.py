@@ -6,11 +6,18 @@ names its URI as its text, or as ``<Uri>`` children (twilio's ``Sip.uri()``: sev
 priority order), each of them a target of its own. Every ``<Dial>`` in the document counts,
 wherever it is nested, so that no target hides from the checks in a place Twilio would not
 expect it.
+
+A target is the text Twilio reads: every text node inside its element, joined, as any XML
+reader joins the text around a comment or processing instruction. ``<Number>+4930123456<!-- x
+-->78</Number>`` dials ``+493012345678``, and that is what is checked; a target whose text is
+split so is marked :attr:`DialTargetNode.split`, for the rewrite to join (what is checked is
+then exactly what the answer carries).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 from xml.etree.ElementTree import Element
@@ -48,7 +55,8 @@ class DialTargetNode:
     ``<Client>``, its ``<Identity>`` if it has one); ``caller_id`` is the ``<Dial callerId>``.
     ``uri`` is the ``<Uri>`` child of a ``<Sip>`` noun whose text is ``value``, or None where
     the value is the noun's own text; the noun (the ``<Sip>``) is still what carries the
-    target's attributes, shared by all its URIs.
+    target's attributes, shared by all its URIs. ``split`` says that a comment or processing
+    instruction stands in the text the value was read from (see :func:`text_element`).
     """
 
     dial: Element
@@ -57,6 +65,7 @@ class DialTargetNode:
     value: str
     caller_id: str | None
     uri: Element | None = None
+    split: bool = False
 
     @property
     def described(self) -> DescribedTarget:
@@ -69,16 +78,44 @@ def own_text(element: Element) -> str:
     return "".join(parts).strip()
 
 
+def all_text(element: Element) -> str:
+    """Every text node inside the element, joined (comments and processing instructions add
+    nothing), without surrounding whitespace: what Twilio reads as a noun's value."""
+    return "".join(_text_nodes(element)).strip()
+
+
+def _text_nodes(element: Element) -> Iterator[str]:
+    # Not Element.itertext(): the C ElementTree's yields a comment's own text as well.
+    if element.text and not is_markup(element):
+        yield element.text
+    for child in element:
+        yield from _text_nodes(child)
+        if child.tail:
+            yield child.tail
+
+
+def is_markup(node: Element) -> bool:
+    """Whether ``node`` is a comment or a processing instruction, not an element."""
+    return not isinstance(node.tag, str)
+
+
+def has_markup(element: Element, *, deep: bool) -> bool:
+    """Whether a comment or processing instruction is a child of ``element`` (``deep``: anywhere inside it)."""
+    return any(is_markup(node) for node in (element.iter() if deep else element))
+
+
 def sip_uris(sip: Element) -> list[Element]:
     """The ``<Uri>`` children of a ``<Sip>``."""
     return [child for child in sip if local_name(child.tag) == "Uri"]
 
 
-def _client_identity(noun: Element) -> str:
-    for child in noun:
-        if local_name(child.tag) == "Identity":
-            return (child.text or "").strip()
-    return (noun.text or "").strip()
+def _text_element(kind: NounKind, noun: Element) -> Element:
+    """The element a noun's value is written in: a ``<Client>``'s ``<Identity>`` if it has one."""
+    if kind is NounKind.CLIENT:
+        for child in noun:
+            if local_name(child.tag) == "Identity":
+                return child
+    return noun
 
 
 def dial_targets(dial: Element) -> list[DialTargetNode]:
@@ -87,7 +124,7 @@ def dial_targets(dial: Element) -> list[DialTargetNode]:
     targets: list[DialTargetNode] = []
     text = own_text(dial)  # a number written as the <Dial>'s text
     if text:
-        targets.append(DialTargetNode(dial, None, NounKind.TEXT, text, caller_id))
+        targets.append(DialTargetNode(dial, None, NounKind.TEXT, text, caller_id, split=has_markup(dial, deep=False)))
     for child in dial:
         kind = NOUNS.get(local_name(child.tag))
         if kind is None:
@@ -95,8 +132,9 @@ def dial_targets(dial: Element) -> list[DialTargetNode]:
         if kind is NounKind.SIP and (uris := sip_uris(child)):
             _add_sip_uris(targets, dial, child, uris, caller_id)
             continue
-        value = _client_identity(child) if kind is NounKind.CLIENT else (child.text or "").strip()
-        targets.append(DialTargetNode(dial, child, kind, value, caller_id))
+        written_in = _text_element(kind, child)
+        split = has_markup(written_in, deep=True)
+        targets.append(DialTargetNode(dial, child, kind, all_text(written_in), caller_id, split=split))
     return targets
 
 
@@ -105,9 +143,20 @@ def _add_sip_uris(targets: list[DialTargetNode], dial: Element, sip: Element, ur
     # checked too, whatever Twilio makes of it (a check too many costs nothing).
     text = own_text(sip)
     if text:
-        targets.append(DialTargetNode(dial, sip, NounKind.SIP, text, caller_id))
+        targets.append(DialTargetNode(dial, sip, NounKind.SIP, text, caller_id, split=has_markup(sip, deep=False)))
     for uri in uris:
-        targets.append(DialTargetNode(dial, sip, NounKind.SIP, (uri.text or "").strip(), caller_id, uri))
+        targets.append(DialTargetNode(dial, sip, NounKind.SIP, all_text(uri), caller_id, uri, split=has_markup(uri, deep=True)))
+
+
+def text_element(target: DialTargetNode) -> Element:
+    """The element ``target``'s value is written in."""
+    if target.uri is not None:
+        return target.uri
+    if target.noun is None:
+        return target.dial
+    if target.kind is NounKind.SIP:
+        return target.noun  # the <Sip>'s own text, beside its <Uri>s or alone
+    return _text_element(target.kind, target.noun)
 
 
 def find_dial_targets(document: TwimlDocument) -> list[DialTargetNode]:

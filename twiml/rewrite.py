@@ -1,5 +1,7 @@
 """Edit a parsed TwiML document in place: the few changes policy can ask for, and nothing else.
 
+- :func:`join_text` takes the comments and processing instructions out of a target's text,
+  so that the answer carries, as one text, the value that was checked;
 - :func:`remove_target` takes one target out of its ``<Dial>`` (one ``<Uri>`` out of its
   ``<Sip>``, and the ``<Sip>`` too once it names no URI);
 - :func:`attribute_carrier` gives the element that carries a target's own attributes (a number
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
 
-from .dials import DialTargetNode, NounKind, dial_targets, own_text, sip_uris
+from .dials import DialTargetNode, NounKind, dial_targets, is_markup, own_text, sip_uris, text_element
 from .document import TwimlDocument, append_text, local_name, same_namespace
 
 # The nouns that carry their own url and statusCallback attributes.
@@ -50,6 +52,20 @@ def _remove_child(parent: Element, child: Element) -> None:
     index = list(parent).index(child)
     parent.remove(child)
     append_text(parent, index, child.tail)
+
+
+def _remove_markup(element: Element) -> None:
+    for child in list(element):
+        if is_markup(child):
+            _remove_child(element, child)
+        else:
+            _remove_markup(child)
+
+
+def join_text(target: DialTargetNode) -> None:
+    """Remove every comment and processing instruction inside the element ``target``'s value is
+    written in, joining the text around them: the value Twilio reads is then written as one."""
+    _remove_markup(text_element(target))
 
 
 def remove_target(target: DialTargetNode) -> None:

@@ -19,7 +19,10 @@ check applies unchanged and every decision is audited as usual. Then:
   a ``<Dial action>`` still learns that the dial failed (``DialCallStatus=failed``), and without
   an action the verbs after it still run, as they would after a failed dial.
 
-A document with nothing to change goes back byte for byte as the app wrote it. Apps answer
+What is checked is what is dialled: a target is the text Twilio reads (every text node of its
+element, joined), and where a comment or processing instruction splits that text the rewrite
+takes it out, so that the answer carries exactly the value decided. A document with nothing to
+change goes back byte for byte as the app wrote it. Apps answer
 the same few documents again and again: what a document dials is read once per distinct
 document, and its rewrite made once per distinct document and set of decisions' effects
 (LRUs of documents up to 4 KB); every target is still decided, counted and audited per call.
@@ -48,6 +51,7 @@ from twiml.rewrite import (
     failed_dial_redirect,
     has_targets,
     is_only_verb,
+    join_text,
     reject_element,
     remove_target,
     say_element,
@@ -263,13 +267,21 @@ def refusal_verbs(document: TwimlDocument, dial: Element, decision: Decision | _
 _CACHED_DOCUMENT_BYTES = 4096
 
 
+class _Read(NamedTuple):
+    """What a document dials, and whether a comment or processing instruction splits a target's text."""
+
+    targets: tuple[DescribedTarget, ...]
+    split: bool
+
+
 @functools.lru_cache(maxsize=1024)
-def _cached_targets(body: bytes, max_bytes: int) -> tuple[DescribedTarget, ...]:
+def _cached_targets(body: bytes, max_bytes: int) -> _Read:
     return _targets(body, max_bytes)
 
 
-def _targets(body: bytes, max_bytes: int) -> tuple[DescribedTarget, ...]:
-    return tuple(target.described for target in find_dial_targets(parse_twiml(body, max_bytes=max_bytes)))
+def _targets(body: bytes, max_bytes: int) -> _Read:
+    nodes = find_dial_targets(parse_twiml(body, max_bytes=max_bytes))
+    return _Read(tuple(node.described for node in nodes), any(node.split for node in nodes))
 
 
 def police_twiml(
@@ -278,10 +290,10 @@ def police_twiml(
     """Decide every dial target in ``body`` and rewrite it; raises TwimlError for a document it cannot read."""
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     small = len(data) <= _CACHED_DOCUMENT_BYTES
-    described = _cached_targets(data, max_bytes) if small else _targets(data, max_bytes)
-    policed = [PolicedTarget(target, guard.check(dial_request(target, call))) for target in described]
+    read = _cached_targets(data, max_bytes) if small else _targets(data, max_bytes)
+    policed = [PolicedTarget(target, guard.check(dial_request(target, call))) for target in read.targets]
     edits = tuple(_Edit.of(item.target, item.decision, callbacks) for item in policed)
-    if all(edit.kept and not edit.callbacks for edit in edits):
+    if not read.split and all(edit.kept and not edit.callbacks for edit in edits):
         return PolicedDocument(body, False, policed)
     # The same document decided the same way is rewritten the same way: done once per distinct answer.
     defaults = guard.policy.defaults
@@ -301,6 +313,8 @@ def _rewrite(data: bytes, max_bytes: int, edits: tuple[_Edit, ...], callbacks: C
     refused_dials: dict[Element, _Edit] = {}
     carriers: dict[Element, _Edit] = {}
     for node, edit in zip(find_dial_targets(document), edits, strict=True):
+        if node.split:
+            join_text(node)
         if not edit.kept:
             remove_target(node)
             refused_dials.setdefault(node.dial, edit)

@@ -107,3 +107,28 @@ def test_text_of_a_sip_beside_its_uris_is_checked_too() -> None:
     # Whatever Twilio makes of it, no URI in the document is left unchecked.
     found = find_dial_targets(parse_twiml("<Response><Dial><Sip>sip:a@x.example<Uri>sip:b@y.example</Uri>\n</Sip></Dial></Response>"))
     assert [(t.value, t.uri is None) for t in found] == [("sip:a@x.example", True), ("sip:b@y.example", False)]
+
+
+def test_a_value_is_every_text_node_of_its_element_joined() -> None:
+    """Comments and processing instructions add nothing to a value, and split none: XML readers
+    (and Twilio) join the text around them."""
+    source = (
+        "<Response><Dial>+1415<!-- a -->5550123"
+        "<Number>+44207<?x y?>9460000</Number>"
+        "<Client><Identity>ag<!-- b -->ent</Identity></Client>"
+        "<Sip><Uri>sip:bob@<!-- c -->pbx.example.com</Uri></Sip>"
+        "<Conference>stand<!-- d -->up</Conference>"
+        "<Queue>support</Queue></Dial></Response>"
+    )
+    found = find_dial_targets(parse_twiml(source))
+    assert [(t.kind.value, t.value, t.split) for t in found] == [
+        ("text", "+14155550123", True),
+        ("Number", "+442079460000", True),
+        ("Client", "agent", True),
+        ("Sip", "sip:bob@pbx.example.com", True),
+        ("Conference", "standup", True),
+        ("Queue", "support", False),
+    ]
+    # A comment between the nouns splits nothing.
+    plain = find_dial_targets(parse_twiml("<Response><Dial><!-- a --><Number>+14155550123</Number><!-- b --></Dial></Response>"))
+    assert [(t.value, t.split) for t in plain] == [("+14155550123", False)]

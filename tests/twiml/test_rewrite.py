@@ -12,6 +12,7 @@ from twiml.rewrite import (
     failed_dial_redirect,
     has_targets,
     is_only_verb,
+    join_text,
     reject_element,
     remove_target,
     say_element,
@@ -147,3 +148,20 @@ def test_the_sip_carries_the_attributes_of_its_uris() -> None:
     first, second, _ = find_dial_targets(document)
     (sip,) = document.iter("Sip")
     assert attribute_carrier(first) is sip and attribute_carrier(second) is sip
+
+
+def test_joining_a_targets_text_takes_out_only_the_markup_inside_it() -> None:
+    document = parse_twiml(
+        "<Response><!-- a --><Dial>+1415<!-- b -->5550123<Number>+44<?x y?>207<!-- c -->9460000</Number>"
+        "<!-- d --><Client>bob</Client></Dial></Response>"
+    )
+    text, number, client = find_dial_targets(document)
+    join_text(number)
+    assert document.to_xml() == XML_DECLARATION + (
+        "<Response><!-- a --><Dial>+1415<!-- b -->5550123<Number>+442079460000</Number><!-- d --><Client>bob</Client></Dial></Response>"
+    )
+    join_text(text)  # the <Dial>'s own text: the markup among its children goes
+    assert document.to_xml() == XML_DECLARATION + (
+        "<Response><!-- a --><Dial>+14155550123<Number>+442079460000</Number><Client>bob</Client></Dial></Response>"
+    )
+    assert [t.value for t in find_dial_targets(document)] == ["+14155550123", "+442079460000", "bob"]

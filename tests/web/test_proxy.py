@@ -40,7 +40,7 @@ path = "/voice/down"
 upstream = "{down}"
 """ + "".join(
         f'\n[[proxy.routes]]\npath = "/voice/{name}"\nupstream = "{base}/voice/{name}"\n'
-        for name in ("garbage", "huge", "error", "moved", "call-status")
+        for name in ("garbage", "huge", "error", "moved", "call-status", "verbatim")
     )
 
 
@@ -237,3 +237,24 @@ def test_a_call_flow_request_to_the_same_route_is_still_policed(tw: TwilioClient
     response = tw.post("/voice/call-status", dial_params("+14155550123"))
     assert response.status_code == 200 and response.headers["X-Callguard-Decision"] == "reject; reasons=upstream.invalid"
     assert [e.tag for e in parse_twiml(response.data)] == ["Reject"]
+
+
+def test_a_number_split_by_a_comment_is_checked_whole_and_answered_whole(
+    make_app: Callable[..., Any], app_config: dict[str, Any], write_policy: Callable[..., Path], upstream: tuple[UpstreamApp, str]
+) -> None:
+    """``+4930123456<!-- x -->78`` dials +493012345678: that is what is checked, and what goes to Twilio."""
+    _, base = upstream
+    germany = BASE_POLICY.replace("JM = { low_risk = true }", "JM = { low_risk = true }\nDE = { low_risk = true }", 1)
+    assert germany != BASE_POLICY
+    block = '\n[[blocked_prefixes]]\nprefix = "+493012345678"\nreason = "closed"\n'
+    policy = write_policy(germany + block + routes(base, down=f"http://127.0.0.1:{free_port()}/voice"), name="proxy.toml")
+    tw = TwilioClient(make_app({**app_config, "CALLGUARD_POLICY": str(policy)}).test_client())
+    for split in ("<!-- x -->", "<?x y?>"):
+        document = f'<Response><Dial callerId="+14155550100"><Number>+4930123456{split}78</Number></Dial></Response>'
+        response = tw.post("/voice/verbatim", dial_params("+14155550123", Document=document))
+        assert response.status_code == 200 and response.headers["X-Callguard-Decision"] == "reject; reasons=prefix.blocked"
+        assert [e.tag for e in parse_twiml(response.data)] == ["Reject"]
+    document = '<Response><Dial callerId="+14155550100"><Number>+49301<!-- x -->234567</Number></Dial></Response>'
+    response = tw.post("/voice/verbatim", dial_params("+14155550123", Document=document))
+    assert response.headers["X-Callguard-Decision"] == "connect; reasons=ok"
+    assert b"<!--" not in response.data and parse_twiml(response.data).find("Dial/Number").text == "+49301234567"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 from xml.dom import minidom
+from xml.etree import ElementTree
 
 import phonenumbers
 import pytest
@@ -356,6 +357,64 @@ def test_comments_around_the_response_survive_a_rewrite(guard: Guard) -> None:
     ]
 
 
+# -- what is checked is what is dialled ------------------------------------------------------
+
+BERLIN_CLOSED = f"""
+[defaults]
+fail_mode = "reject"
+reject_style = "reject"
+[accounts.{MAIN}]
+caller_ids = ["+14155550100"]
+[accounts.{MAIN}.permissions]
+DE = {{ low_risk = true }}
+[[blocked_prefixes]]
+prefix = "+493012345678"
+reason = "closed"
+"""
+
+
+@pytest.mark.parametrize("split", ["<!-- x -->", "<?x y?>", "<!---->", "<!-- a --><?b c?>"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "<Response><Dial><Number>+4930123456{split}78</Number></Dial></Response>",
+        "<Response><Dial>+4930123456{split}78</Dial></Response>",
+        "<Response><Dial><Sip><Uri>sip:+4930123456{split}78@carrier.example.com</Uri></Sip></Dial></Response>",
+        "<Response><Dial><Sip>sip:+4930123456{split}78@carrier.example.com</Sip></Dial></Response>",
+    ],
+)
+def test_a_number_split_by_a_comment_is_checked_as_twilio_reads_it(document: str, split: str) -> None:
+    """XML readers join the text around a comment or processing instruction: so does the check."""
+    guard = _guard(BERLIN_CLOSED)
+    policed = police_twiml(document.format(split=split).encode(), guard, CALL, QUIET)
+    assert [t.decision.request.to.removeprefix("sip:").split("@")[0] for t in policed.targets] == ["+493012345678"]
+    assert policed.header_value() == "reject; reasons=prefix.blocked"
+    assert "+4930123456" not in policed.body
+
+
+def test_a_permitted_split_number_is_answered_joined() -> None:
+    """The answer carries, as one text, exactly the value that was checked."""
+    guard = _guard(BERLIN_CLOSED)
+    body = (
+        b'<Response><!-- kept --><Dial callerId="+14155550100">'
+        b'<Number url="/w">+49301<!-- a -->23<?b c?>4567</Number>+4930<!-- d -->901820</Dial></Response>'
+    )
+    policed = police_twiml(body, guard, CALL, QUIET)
+    assert policed.changed and policed.header_value() == "connect; reasons=ok"
+    assert [t.decision.request.to for t in policed.targets] == ["+4930901820", "+49301234567"]
+    assert "<!-- kept -->" in policed.body and "<!-- a" not in policed.body and "<?b" not in policed.body and "<!-- d" not in policed.body
+    (dial_element,) = list(ElementTree.fromstring(policed.body))
+    assert dial_element.text is None and len(dial_element) == 1
+    assert (dial_element[0].tag, dial_element[0].text, dial_element[0].get("url")) == ("Number", "+49301234567", "/w")
+    assert dial_element[0].tail == "+4930901820"
+
+
+def test_a_comment_outside_the_targets_text_is_kept(guard: Guard) -> None:
+    body = b"<Response><!-- app v2 --><Dial><!-- first --><Number>+14155550123</Number></Dial></Response>"
+    policed = police_twiml(body, guard, CALL, QUIET)
+    assert policed.body is body and not policed.changed
+
+
 def test_garbage_is_refused(guard: Guard) -> None:
     with pytest.raises(TwimlError):
         police_twiml(b"<html>500 Internal Server Error</html>", guard, CALL, QUIET)
@@ -562,6 +621,75 @@ def test_deny_all_lets_no_number_through(response: VoiceResponse, count_traffic:
 
     kept = [_tree(e) for e in output if e.tag != "Dial" and not injected(e)]
     assert kept == [_tree(e) for e in parse_twiml(str(response).encode()) if e.tag != "Dial"]
+
+
+SOME_ALLOWED = _guard(
+    f"""
+    [defaults]
+    non_pstn = "connect"
+    [accounts.{MAIN}]
+    caller_ids = ["{OWNED}"]
+    [accounts.{MAIN}.permissions]
+    US = {{ low_risk = true }}
+    GB = {{ low_risk = true }}
+    DE = {{ low_risk = true }}
+    [[blocked_prefixes]]
+    prefix = "{NUMBERS[0][:-3]}"
+    reason = "closed"
+    """
+)
+markup = st.sampled_from(["<!-- x -->", "<!---->", "<?x y?>", "<?pi?>", "<!-- <Number>+1</Number> -->"])
+
+
+@st.composite
+def split_text(draw: st.DrawFn, value: str) -> str:
+    """``value`` with comments and processing instructions put in at random places."""
+    cuts = sorted(draw(st.sets(st.integers(0, len(value)), max_size=3)))
+    pieces = [value[start:end] for start, end in zip([0, *cuts], [*cuts, len(value)], strict=True)]
+    return "".join(piece + (draw(markup) if index < len(pieces) - 1 else "") for index, piece in enumerate(pieces))
+
+
+@st.composite
+def split_documents(draw: st.DrawFn) -> str:
+    dials = []
+    for _ in range(draw(st.integers(1, 2))):
+        nouns = []
+        for _ in range(draw(st.integers(1, 3))):
+            number = draw(pstn)
+            form = draw(st.sampled_from(["number", "uri", "sip"]))
+            if form == "number":
+                nouns.append(f"<Number>{draw(split_text(number))}</Number>")
+            elif form == "uri":
+                nouns.append(f"<Sip><Uri>{draw(split_text(f'sip:{number}@carrier.example.com'))}</Uri></Sip>")
+            else:
+                nouns.append(f"<Sip>{draw(split_text(f'sip:{number}@carrier.example.com'))}</Sip>")
+        text = draw(split_text(draw(pstn))) if draw(st.booleans()) else ""
+        dials.append(f'<Dial callerId="{OWNED}">{text}{"".join(nouns)}</Dial>')
+    return f"<Response>{''.join(dials)}<Say>bye</Say></Response>"
+
+
+def _dialled(body: str) -> list[str]:
+    """What the answer dials, read by a plain XML reader (comments dropped, text joined), not callguard's."""
+    values = []
+    for dial_element in ElementTree.fromstring(body).iter("Dial"):
+        values.append("".join([dial_element.text or "", *(child.tail or "" for child in dial_element)]).strip())
+        for noun in dial_element:
+            uris = noun.findall("Uri")
+            values.extend("".join(element.itertext()).strip() for element in (uris or [noun]))
+    return [value for value in values if value]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=split_documents(), guard=st.sampled_from([ALLOW_ALL, SOME_ALLOWED, DENY_ALL]))
+def test_every_target_the_answer_dials_was_decided_and_permitted(document: str, guard: Guard) -> None:
+    policed = police_twiml(document.encode(), guard, CALL, QUIET)
+    body = policed.body if isinstance(policed.body, str) else policed.body.decode()
+    permitted = {t.target.value for t in policed.targets if t.kept}
+    for value in _dialled(body):
+        assert value in permitted or normalize_dial_string(value).kind is TargetKind.EMERGENCY, (value, permitted)
+    # And written as one text: a reader that keeps comments finds each value whole.
+    for value in _dialled(body):
+        assert value in body
 
 
 def test_property_pools_are_valid_numbers() -> None:
