@@ -14,7 +14,6 @@ from pathlib import Path
 import phonenumbers
 from phonenumbers.geodata.locale import LOCALE_DATA
 
-
 # Regions phonenumbers supports that java.util.Locale (its source of names) does not name.
 MISSING_FROM_LOCALE = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
 

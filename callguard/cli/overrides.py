@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import click
 
+from ..instants import BadInstant, parse_instant
 from ..numbers.risk import validate_e164_prefix
 from ..store.overrides import OverrideStore
 from .context import CliContext, actor, actor_option, pass_cli, records_options
@@ -51,10 +52,9 @@ def _expiry(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadUsage(f"--expires: {value!r} is not an ISO 8601 date-time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+        return parse_instant(value)
+    except BadInstant as exc:
+        raise BadUsage(f"--expires: {exc}") from None
 
 
 @block.command("add")

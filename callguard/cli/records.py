@@ -16,6 +16,8 @@ from typing import IO
 
 import click
 
+from ..csv_cells import safe_row
+from ..instants import BadInstant, parse_instant
 from ..numbers.e164 import valid_e164
 from ..records import CONSENT_KINDS, OptOut
 from ..store.consents import ConsentStore
@@ -32,12 +34,9 @@ def _iso(epoch: float | None) -> str:
 
 def _timestamp(value: str, option: str) -> float:
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadUsage(f"{option}: {value!r} is not an ISO 8601 date or date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+        return parse_instant(value)
+    except BadInstant as exc:
+        raise BadUsage(f"{option}: {exc}") from None
 
 
 @click.group()
@@ -83,7 +82,7 @@ def _write_optouts(records: Iterable[OptOut]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(_EXPORT_FIELDS)
     for r in records:
-        writer.writerow((r.number, r.account_sid, r.campaign, r.source, _iso(r.created_at), r.call_sid or "", r.note or ""))
+        writer.writerow(safe_row((r.number, r.account_sid, r.campaign, r.source, _iso(r.created_at), r.call_sid, r.note)))
 
 
 @optout.command("list")
@@ -219,16 +218,18 @@ def consent_list(cli: CliContext, account_sid: str | None, number: str | None) -
     writer.writerow(("id", "number", "account_sid", "campaign", "kind", "obtained_at", "expires_at", "evidence", "revoked_at"))
     for c in ConsentStore(cli.engine()).list(account_sid=account.family if account else None, number=e164):
         writer.writerow(
-            (
-                c.id,
-                c.number,
-                c.account_sid,
-                c.campaign,
-                c.kind,
-                _iso(c.obtained_at),
-                _iso(c.expires_at),
-                c.evidence or "",
-                _iso(c.revoked_at),
+            safe_row(
+                (
+                    c.id,
+                    c.number,
+                    c.account_sid,
+                    c.campaign,
+                    c.kind,
+                    _iso(c.obtained_at),
+                    _iso(c.expires_at),
+                    c.evidence,
+                    _iso(c.revoked_at),
+                )
             )
         )
 

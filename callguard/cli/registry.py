@@ -13,6 +13,7 @@ import numpy as np
 import phonenumbers
 
 from ..errors import ConfigError
+from ..instants import BadInstant, parse_instant
 from ..registry.builder import build as build_file
 from ..registry.builder import install_file
 from ..registry.format import EXTENSION, RegistryKind
@@ -43,10 +44,9 @@ def _as_of(value: str | None, inputs: list[str]) -> float:
     if value is None:
         return max(os.path.getmtime(path) for path in inputs)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadUsage(f"--as-of: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+        return parse_instant(value)
+    except BadInstant as exc:
+        raise BadUsage(f"--as-of: {exc}") from None
 
 
 def _regions(value: str | None, name: str, format_: str, keys: np.ndarray) -> set[str]:

@@ -132,3 +132,26 @@ def test_list_reads_the_number_as_add_does(policy_path: Path, sqlite_url: str) -
             assert code == 0 and [r["number"] for r in csv.DictReader(io.StringIO(out))] == ["+14155550123"], (command, args)
         code, out, err = run(policy_path, sqlite_url, command, "list", "--number", "555-0123")
         assert (code, out) == (2, "") and err == "callguard: --number: '555-0123' is not a valid phone number (read with region US)\n"
+
+
+def test_exports_write_formulas_as_text(policy_path: Path, sqlite_url: str) -> None:
+    """A note (or any cell) beginning like a formula reaches a spreadsheet as text; numbers stay numbers."""
+    assert run(policy_path, sqlite_url, "optout", "add", "+14155550123", "--account", MAIN, "--note", "=HYPERLINK(\"x\")")[0] == 0
+    code, out, _ = run(policy_path, sqlite_url, "optout", "list", "--account", MAIN)
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert row["note"] == "'=HYPERLINK(\"x\")" and row["number"] == "+14155550123"
+    added = run(
+        policy_path, sqlite_url, "consent", "add", "+14155550124", "--account", MAIN, "--obtained-at", "2026-05-01",
+        "--evidence", "@SUM(1+1)",
+    )
+    assert added[0] == 0, added
+    code, out, _ = run(policy_path, sqlite_url, "consent", "list", "--account", MAIN)
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert row["evidence"] == "'@SUM(1+1)"
+
+
+def test_a_date_outside_the_years_a_date_holds_is_bad_usage(policy_path: Path, sqlite_url: str) -> None:
+    code, _, err = run(
+        policy_path, sqlite_url, "consent", "add", "+14155550124", "--account", MAIN, "--obtained-at", "0001-01-01T00:00:00+14:00"
+    )
+    assert code == 2 and "--obtained-at" in err and "outside years 1 to 9999" in err

@@ -111,9 +111,14 @@ class SqlAuditLog:
             query = query.where(decisions.c.id < before_id)
         if reason is not None:
             # reasons is a comma-separated list: match whole codes only.
-            column = decisions.c.reasons
+            column, code = decisions.c.reasons, like_literal(reason)
             query = query.where(
-                or_(column == reason, column.like(f"{reason},%"), column.like(f"%,{reason}"), column.like(f"%,{reason},%"))
+                or_(
+                    column == reason,
+                    column.like(f"{code},%", escape="\\"),
+                    column.like(f"%,{code}", escape="\\"),
+                    column.like(f"%,{code},%", escape="\\"),
+                )
             )
         with connection(self.engine, "audit query") as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
@@ -129,6 +134,11 @@ class SqlAuditLog:
                 conn.execute(select(1))
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc).splitlines()[0], backend=self.engine.dialect.name, operation="ping") from exc
+
+
+def like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern (escape character ``\\``), matching itself only: ``%`` and ``_`` are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _record(row: Any) -> AuditRecord:

@@ -1,5 +1,5 @@
 """``/v1/decisions``: the audited decisions, newest first, filtered and paged, as JSON or as a
-CSV export."""
+CSV export (whose cells no spreadsheet reads as formulas: :mod:`callguard.csv_cells`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from ...csv_cells import safe_row
 from ...numbers.e164 import valid_e164
 from ...store.audit import AuditRecord
 from ..state import current_state
@@ -73,7 +74,7 @@ def list_decisions() -> Response:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(DECISION_FIELDS)
         for row in rows:
-            writer.writerow([",".join(row[f]) if isinstance(row[f], list) else ("" if row[f] is None else row[f]) for f in DECISION_FIELDS])
+            writer.writerow(safe_row(",".join(row[f]) if isinstance(row[f], list) else row[f] for f in DECISION_FIELDS))
         return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="decisions.csv"'})
     if args.get("format") not in (None, "json"):
         raise ApiError(400, "bad_request", "format must be json or csv", "format")

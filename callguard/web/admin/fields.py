@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import request
 
+from ...instants import BadInstant, parse_instant
 from ...numbers.e164 import valid_e164
 from ...policy.model import Account
 from ..state import CallguardState
@@ -19,16 +20,38 @@ from .api import ApiError
 
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in both databases
 MAX_LIMIT = 10_000
+MAX_DEPTH = 16  # the API's bodies nest two levels deep; far deeper is not a request it serves
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400."""
+    """The request's JSON object, or a 400 (its size is bounded before: 413)."""
     if not request.is_json:
         raise ApiError(400, "bad_request", "the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the parser recurses per level: 60 000 '[' exhaust the stack
+        body = None
+        deep = True
+    else:
+        deep = body is not None and depth(body) > MAX_DEPTH
+    if deep:
+        raise ApiError(400, "bad_request", f"the body nests more than {MAX_DEPTH} levels deep")
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object")
     return body
+
+
+def depth(value: Any) -> int:
+    """How deep JSON arrays and objects nest in ``value`` (a scalar: 0), without recursing."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            level += 1
+            deepest = max(deepest, level)
+            pending.extend((child, level) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def text_field(body: dict[str, Any], name: str, *, required: bool = False, max_length: int = 512) -> str | None:
@@ -50,10 +73,9 @@ def parse_time(value: Any, field: str) -> float:
     if not isinstance(value, str):
         raise ApiError(400, "bad_request", f"{field} must be an ISO 8601 date-time string", field)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, "bad_request", f"{field}: {value!r} is not an ISO 8601 date-time", field) from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+        return parse_instant(value)
+    except BadInstant as exc:
+        raise ApiError(400, "bad_request", f"{field}: {exc}", field) from None
 
 
 def account_named(state: CallguardState, sid: str) -> Account:

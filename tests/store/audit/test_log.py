@@ -28,6 +28,16 @@ def test_decisions_round_trip(audit_sql: SqlAuditLog, policy: Policy, clock: Fak
     assert audit_sql.count() == 2
 
 
+@pytest.mark.parametrize("pattern", ["%", "_", "%owned", "geo%", "geo_high_risk_tollfraud", "callerid.not_owne_", "\\", "%\\%"])
+def test_a_reason_filter_matches_whole_codes_not_patterns(audit_sql: SqlAuditLog, policy: Policy, pattern: str) -> None:
+    guard = Guard(policy, audit=audit_sql)
+    guard.check(DialRequest(MAIN, "+18765550100", "+14155550177", call_sid="CA-two-reasons"))
+    guard.check(DialRequest(MAIN, "+18765550100", "+14155550100", call_sid="CA-one-reason"))
+    assert [r.call_sid for r in audit_sql.query(reason="callerid.not_owned")] == ["CA-two-reasons"]
+    assert [r.call_sid for r in audit_sql.query(reason="geo.high_risk_tollfraud")] == ["CA-one-reason", "CA-two-reasons"]
+    assert audit_sql.query(reason=pattern) == []
+
+
 def test_hostile_values_are_clipped_not_refused(audit_sql: SqlAuditLog, policy: Policy) -> None:
     guard = Guard(policy, audit=audit_sql)
     decision = guard.check(DialRequest(MAIN, "+1415\x00" + "9" * 1000, "x" * 5000, call_sid="C" * 200))

@@ -29,3 +29,29 @@ def test_writes_need_a_read_write_token(client: Any) -> None:
 def test_unknown_paths_are_json_404s(app: Any) -> None:
     response = app.test_client().get("/v1/nothing", headers=bearer(ADMIN_TOKEN))
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 60_000,  # the parser recurses per level
+        b"[" * 60_000 + b"]" * 60_000,
+        b'{"number": ' + b"[" * 17 + b"]" * 17 + b"}",  # parsed, but deeper than any request of the API
+    ],
+)
+def test_deeply_nested_json_is_a_400(client: Any, body: bytes) -> None:
+    response = client.post("/v1/optouts", data=body, content_type="application/json", headers=bearer(ADMIN_TOKEN))
+    assert response.status_code in (400, 413), response.status_code
+    assert response.get_json()["error"]["code"] in ("bad_request", "too_large")
+
+
+def test_a_nested_body_within_the_size_limit_is_a_400_not_a_500(client: Any) -> None:
+    body = b"[" * 30_000 + b"]" * 30_000  # 60 KB: under the 64 KB body limit
+    response = client.post("/v1/check", data=body, content_type="application/json", headers=bearer(ADMIN_TOKEN))
+    assert response.status_code == 400 and "nests more than" in response.get_json()["error"]["message"]
+
+
+def test_an_oversized_body_is_a_413(client: Any) -> None:
+    body = b'{"note": "' + b"x" * 70_000 + b'"}'
+    response = client.post("/v1/optouts", data=body, content_type="application/json", headers=bearer(ADMIN_TOKEN))
+    assert response.status_code == 413 and response.get_json()["error"]["code"] == "too_large"

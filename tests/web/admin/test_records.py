@@ -30,3 +30,13 @@ def test_optouts_and_consents(client: Any) -> None:
     assert undated.get_json()["error"]["field"] == "obtained_at"
     changes = client.get("/v1/changes", headers=RO).get_json()["changes"]
     assert [c["entity"] for c in changes] == ["consent", "consent", "optout", "optout"]
+
+
+def test_dates_outside_the_years_a_date_holds_are_400s_naming_the_field(client: Any) -> None:
+    for field in ("obtained_at", "expires_at"):
+        body = {"number": "+14155550124", "account_sid": MAIN, "obtained_at": "2026-05-01T00:00:00Z", field: "0001-01-01T00:00:00+14:00"}
+        response = client.post("/v1/consents", json=body, headers=RW)
+        assert response.status_code == 400 and response.get_json()["error"]["field"] == field
+    block = {"prefix": "+4420", "reason": "x", "expires_at": "9999-12-31T23:59:59-14:00"}
+    response = client.post("/v1/prefix-blocks", json=block, headers=RW)
+    assert response.status_code == 400 and response.get_json()["error"]["field"] == "expires_at"
