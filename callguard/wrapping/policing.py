@@ -323,6 +323,8 @@ def _rewrite(data: bytes, max_bytes: int, edits: tuple[_Edit, ...], callbacks: C
     for carrier, edit in carriers.items():
         _add_callbacks(carrier, edit, callbacks)
     for dial, edit in refused_dials.items():
+        if document.parent(dial) is None:
+            continue  # written inside a target that was refused, it went with it (found by fuzzing)
         if not has_targets(dial):
             document.replace(dial, refusal_verbs(document, dial, edit, defaults))
     return document.to_xml()

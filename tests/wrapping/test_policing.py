@@ -415,6 +415,15 @@ def test_a_comment_outside_the_targets_text_is_kept(guard: Guard) -> None:
     assert policed.body is body and not policed.changed
 
 
+def test_a_dial_inside_a_refused_target_goes_with_it(guard: Guard) -> None:
+    """Not TwiML, but an answer all the same: the <Dial> written inside a refused <Number> is
+    removed with it, and the outer <Dial> is replaced as usual."""
+    body = b"<Response><Dial><Number>+49309<Response><Dial><Number>+4930901820</Number></Dial></Response>01820</Number></Dial></Response>"
+    policed = police_twiml(body, guard, CALL, QUIET)
+    assert policed.header_value() == "reject; reasons=destination.invalid,geo.low_risk"  # outer number: all its text
+    assert [e.tag for e in parse_twiml(policed.body.encode())] == ["Reject"]
+
+
 def test_garbage_is_refused(guard: Guard) -> None:
     with pytest.raises(TwimlError):
         police_twiml(b"<html>500 Internal Server Error</html>", guard, CALL, QUIET)
