@@ -1,4 +1,4 @@
-"""Points in time written as ISO 8601 text, read the one way the API, the CLI and the policy agree on.
+"""Points in time written as ISO 8601 text, read one way by the admin API and the CLI.
 
 A date-time without an offset is UTC; ``Z`` is accepted for ``+00:00``. Every instant read must
 also be writable back: its UTC value lies in years 1 to 9999, which is what ``datetime`` holds

@@ -21,8 +21,9 @@ check applies unchanged and every decision is audited as usual. Then:
 
 What is checked is what is dialled: a target is the text Twilio reads (every text node of its
 element, joined), and where a comment or processing instruction splits that text the rewrite
-takes it out, so that the answer carries exactly the value decided. A document with nothing to
-change goes back byte for byte as the app wrote it. Apps answer
+takes it out, so that the answer carries exactly the value decided.
+
+A document with nothing to change goes back byte for byte as the app wrote it. Apps answer
 the same few documents again and again: what a document dials is read once per distinct
 document, and its rewrite made once per distinct document and set of decisions' effects
 (LRUs of documents up to 4 KB); every target is still decided, counted and audited per call.
