@@ -14,7 +14,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-log = logging.getLogger("callguard")
+from ..loggers import get_logger
+
+log = get_logger("callguard")
 
 
 def configure_logging() -> None:

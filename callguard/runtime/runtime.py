@@ -15,7 +15,6 @@ workers; :meth:`Runtime.close` stops them and releases what they used, in one or
 from __future__ import annotations
 
 import atexit
-import logging
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from ..engine import Guard
+from ..loggers import get_logger
 from ..registry import RegistryDirectory
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
@@ -43,7 +43,7 @@ from .worker import BackgroundWorker, WorkerHealth
 if TYPE_CHECKING:  # the redis extra, imported only when CALLGUARD_REDIS_URL is set
     from ..store.change_notices_redis import ChangeListener, RedisChangePublisher
 
-log = logging.getLogger("callguard")
+log = get_logger("callguard")
 
 
 @dataclass
@@ -79,7 +79,7 @@ class Runtime:
             return
         self.started = True
         if self.settings.log_level:
-            logging.getLogger("callguard").setLevel(self.settings.log_level)
+            log.setLevel(self.settings.log_level)
         now = self.settings.clock()
         for stale in self.registries.stale():
             log.warning(
