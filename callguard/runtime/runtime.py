@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from ..engine import Guard
-from ..loggers import get_logger
+from ..loggers import get_logger, show_full_numbers
 from ..registry import RegistryDirectory
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
@@ -74,12 +74,14 @@ class Runtime:
 
     def start(self) -> None:
         """Start the background workers (nothing if started already or closed), after applying
-        ``CALLGUARD_LOG_LEVEL`` and warning of registry files older than the law allows."""
+        ``CALLGUARD_LOG_LEVEL`` and ``CALLGUARD_LOG_NUMBERS`` and warning of registry files older
+        than the law allows."""
         if self.started or self.closed:
             return
         self.started = True
         if self.settings.log_level:
             log.setLevel(self.settings.log_level)
+        show_full_numbers(self.settings.log_numbers == "full")
         now = self.settings.clock()
         for stale in self.registries.stale():
             log.warning(
