@@ -5,6 +5,7 @@ from callguard.cli.gunicorn_conf import (  # noqa: F401  (gunicorn reads these n
     control_socket_disable,
     limit_request_fields,
     limit_request_line,
+    logger_class,
     on_starting,
     post_worker_init,
     worker_exit,

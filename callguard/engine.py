@@ -10,7 +10,6 @@ the time its keeper said it may be used (:meth:`Guard.keep_policy_until`) is suc
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from typing import Protocol
 
@@ -18,12 +17,13 @@ from .checks import DEFAULT_CHECKS, SKIP, TELEMARKETING_CHECKS, Check, DialConte
 from .clock import Clock, system_clock
 from .decision import Action, Allow, Decision, DialRequest, Fault, Refusal
 from .errors import StaleData, StoreUnavailable
+from .loggers import get_logger
 from .lookups import NO_LOOKUPS, Lookups
 from .numbers.classify import NumberClassifier, NumberInfo
 from .numbers.dialstring import DEFAULT_EXTENSION_DIGITS, DialTarget, TargetKind, normalize_dial_string
 from .policy.model import Account, FailMode, Policy
 
-log = logging.getLogger("callguard.engine")
+log = get_logger("callguard.engine")
 
 
 class AuditSink(Protocol):

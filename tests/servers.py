@@ -86,7 +86,10 @@ def start_server(
     database_url: str | None = None,
     env: dict[str, str] | None = None,
     args: Sequence[str] = (),
+    stdout: Path | None = None,
 ) -> Server:
+    """A ``callguard serve`` on loopback, ready; its stderr is a pipe (``Server.process.stderr``), its
+    stdout (gunicorn's access log, with ``--access-log``) goes to the file ``stdout`` or nowhere."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     database_url = database_url or f"sqlite:///{workdir / 'served.db'}"
@@ -99,18 +102,23 @@ def start_server(
         "TWILIO_AUTH_TOKEN_TENANT": TENANT_TOKEN,
         **(env or {}),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "callguard.cli", "serve",
-            "--policy", str(policy_path), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *args,
-        ],
-        env=env,
-        bufsize=0,  # unbuffered: wait_for_lines selects on the pipe, and a buffered reader would hold lines select cannot see
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        cwd=workdir,
-        start_new_session=True,  # its own process group, so kill() reaches every worker
-    )
+    output = None if stdout is None else stdout.open("wb")  # the server's own copy stays open; this one is closed below
+    try:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "callguard.cli", "serve",
+                "--policy", str(policy_path), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *args,
+            ],
+            env=env,
+            bufsize=0,  # unbuffered: wait_for_lines selects on the pipe, and a buffered reader would hold lines select cannot see
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL if output is None else output,
+            cwd=workdir,
+            start_new_session=True,  # its own process group, so kill() reaches every worker
+        )
+    finally:
+        if output is not None:
+            output.close()
     try:
         log = wait_for_lines(process, b"callguard ready", workers, timeout=60)
     except BaseException:

@@ -5,7 +5,6 @@ check every setting once before workers fork (:func:`callguard.runtime.preflight
 from __future__ import annotations
 
 import gc
-import logging
 import multiprocessing
 import os
 import tempfile
@@ -14,12 +13,10 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-log = logging.getLogger("callguard")
+from ..loggers import get_logger
+from .gunicorn_logging import GunicornLogger
 
-
-def configure_logging() -> None:
-    """callguard's log lines on stderr, from INFO up, in the master and (inherited) every worker."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+log = get_logger("callguard")
 
 
 def default_workers() -> int:
@@ -121,6 +118,8 @@ def gunicorn_options(
         "keepalive": 5,
         "accesslog": "-" if access_log else None,
         "proc_name": "callguard",
+        # gunicorn's error and access lines masked and formatted as callguard's own (CALLGUARD_LOG_FORMAT)
+        "logger_class": GunicornLogger,
         # Twilio's requests are small; refuse anything silly before Flask sees it.
         "limit_request_line": 8190,
         "limit_request_fields": 100,

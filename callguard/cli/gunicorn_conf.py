@@ -12,15 +12,17 @@ import sys
 from typing import Any
 
 from ..errors import CallguardError
+from ..runtime.log_output import configure_process_logging
 from ..runtime.preflight import preflight
 from ..runtime.settings import config_from_environment
-from .gunicorn import child_exit, configure_logging, gunicorn_options, post_worker_init, prepare_metrics_directory, worker_exit
+from .gunicorn import child_exit, gunicorn_options, post_worker_init, prepare_metrics_directory, worker_exit
 
 __all__ = [
     "child_exit",
     "control_socket_disable",
     "limit_request_fields",
     "limit_request_line",
+    "logger_class",
     "on_starting",
     "post_worker_init",
     "worker_exit",
@@ -30,14 +32,16 @@ _OPTIONS = gunicorn_options()
 limit_request_line = _OPTIONS["limit_request_line"]
 limit_request_fields = _OPTIONS["limit_request_fields"]
 control_socket_disable = _OPTIONS["control_socket_disable"]  # see gunicorn_options: off unless callguard serve is given a path
+logger_class = _OPTIONS["logger_class"]  # gunicorn's own lines masked, in CALLGUARD_LOG_FORMAT
 
 
 def on_starting(server: Any) -> None:
     """In the master, before it forks a worker: one line and exit status 2 for a bad setting."""
     prepare_metrics_directory()  # before anything imports prometheus-client
-    configure_logging()
     try:
-        preflight(config_from_environment())
+        config = config_from_environment()
+        configure_process_logging(config)
+        preflight(config)
     except CallguardError as exc:
         print(f"callguard: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -28,16 +28,16 @@ def serve(policy_path: str | None, bind: str, workers: int | None, timeout: int,
     from .gunicorn import prepare_metrics_directory
 
     prepare_metrics_directory()  # before anything imports prometheus-client
+    from ..runtime.log_output import configure_process_logging
     from ..runtime.preflight import preflight
     from ..runtime.settings import config_from_environment
-    from .gunicorn import configure_logging
     from .gunicorn import serve as run_server
 
-    configure_logging()
     if not policy_path:
         raise BadUsage("--policy: no policy file given (or set CALLGUARD_POLICY)")
     config = {**config_from_environment(), "CALLGUARD_POLICY": os.path.abspath(policy_path)}
     try:
+        configure_process_logging(config)  # first, so that what the checks log is in the lines asked for
         preflight(config)
     except CallguardError as exc:  # whatever stops start-up is the setup's: bad usage
         raise BadUsage(str(exc)) from None

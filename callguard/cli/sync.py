@@ -12,6 +12,7 @@ import logging
 
 import click
 
+from ..loggers import get_logger
 from .context import CliContext, pass_cli, records_options
 from .errors import BadUsage, Failed
 
@@ -26,7 +27,7 @@ def sync(cli: CliContext, accounts: tuple[str, ...]) -> None:
     from ..runtime.twilio_sync import build_twilio_sync
 
     # Failures are reported below, one line each; the runner's log lines would repeat them.
-    logging.getLogger("callguard").addHandler(logging.NullHandler())
+    get_logger("callguard").addHandler(logging.NullHandler())
     config = config_from_environment()
     policy = cli.policy()
     engine = cli.engine()

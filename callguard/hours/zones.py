@@ -11,7 +11,6 @@ gets wrong for a region are corrected (:data:`_MISNAMED`).
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,9 +19,10 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 from phonenumbers.tzdata import TIMEZONE_DATA
 
+from ..loggers import get_logger
 from ..numbers.classify import NumberInfo
 
-log = logging.getLogger("callguard.hours")
+log = get_logger("callguard.hours")
 
 
 @lru_cache(maxsize=1024)

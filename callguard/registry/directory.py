@@ -10,17 +10,17 @@ logged and the old mapping kept.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Iterable
 
 from ..clock import Clock, system_clock
 from ..errors import ConfigError
+from ..loggers import get_logger
 from .format import EXTENSION
 from .reader import RegistryFile, RegistryInfo
 
-log = logging.getLogger("callguard.registry")
+log = get_logger("callguard.registry")
 
 
 class _Entry:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import collections
 import json
-import logging
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 
 from ..clock import Clock, system_clock
+from ..loggers import get_logger
 from ..traffic.events import TrafficEvent
 from .worker import BackgroundWorker
 
-log = logging.getLogger("callguard.alerts")
+log = get_logger("callguard.alerts")
 
 IDLE_WAKE = 60.0  # seconds between looks at an empty queue; an alert wakes the sender at once
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from ..clock import Clock
 from ..errors import StoreUnavailable
+from ..loggers import get_logger
 from ..store.change_notices import OVERRIDES, ChangeNotice
 from ..store.changes import log_change
 from ..store.last_good import LastGood
@@ -15,7 +15,7 @@ from ..store.overrides import OverrideStore
 from ..traffic.events import TrafficEvent
 from .refresh import PolicyRefresher
 
-log = logging.getLogger("callguard")
+log = get_logger("callguard")
 
 
 def on_traffic_event(event: TrafficEvent, alerts: Callable[[TrafficEvent], None], overrides: OverrideStore, clock: Clock) -> None:

@@ -17,7 +17,6 @@ again.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 
 from ..engine import Guard
 from ..errors import CallguardError
+from ..loggers import get_logger
 from ..policy.loader import load_policy
 from ..policy.model import Policy
 from ..policy.overrides import NO_OVERRIDES, Overrides, apply_overrides
@@ -34,7 +34,7 @@ from ..store.overrides import OverrideStore
 from ..store.twilio_snapshots import TwilioSnapshotStore
 from .settings import TWILIO_MAX_STALENESS
 
-log = logging.getLogger("callguard.policy")
+log = get_logger("callguard.policy")
 
 
 @dataclass

@@ -15,7 +15,6 @@ workers; :meth:`Runtime.close` stops them and releases what they used, in one or
 from __future__ import annotations
 
 import atexit
-import logging
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 
 from ..engine import Guard
+from ..loggers import get_logger, show_full_numbers
 from ..registry import RegistryDirectory
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.consents import ConsentStore
@@ -43,7 +43,7 @@ from .worker import BackgroundWorker, WorkerHealth
 if TYPE_CHECKING:  # the redis extra, imported only when CALLGUARD_REDIS_URL is set
     from ..store.change_notices_redis import ChangeListener, RedisChangePublisher
 
-log = logging.getLogger("callguard")
+log = get_logger("callguard")
 
 
 @dataclass
@@ -74,12 +74,14 @@ class Runtime:
 
     def start(self) -> None:
         """Start the background workers (nothing if started already or closed), after applying
-        ``CALLGUARD_LOG_LEVEL`` and warning of registry files older than the law allows."""
+        ``CALLGUARD_LOG_LEVEL`` and ``CALLGUARD_LOG_NUMBERS`` and warning of registry files older
+        than the law allows."""
         if self.started or self.closed:
             return
         self.started = True
         if self.settings.log_level:
-            logging.getLogger("callguard").setLevel(self.settings.log_level)
+            log.setLevel(self.settings.log_level)
+        show_full_numbers(self.settings.log_numbers == "full")
         now = self.settings.clock()
         for stale in self.registries.stale():
             log.warning(

@@ -24,6 +24,8 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_AUDIT_FLUSH_INTERVAL",
     "CALLGUARD_MAX_BODY_BYTES",
     "CALLGUARD_LOG_LEVEL",
+    "CALLGUARD_LOG_NUMBERS",
+    "CALLGUARD_LOG_FORMAT",
     "CALLGUARD_REFRESH_INTERVAL",
     "CALLGUARD_ADMIN_TOKEN",
     "CALLGUARD_REGISTRY_DIR",
@@ -42,6 +44,8 @@ ENVIRONMENT_KEYS = (
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_NUMBERS = ("masked", "full")  # phone numbers in log records (callguard.loggers)
+LOG_FORMATS = ("text", "json")  # the lines callguard serve and gunicorn wsgi:app write (callguard.runtime.log_output)
 TWILIO_SYNC_INTERVAL = 300.0  # seconds between scheduled Twilio syncs
 TWILIO_MAX_STALENESS = 86_400.0  # how long the last good Twilio picture keeps deciding during an outage
 
@@ -76,6 +80,8 @@ class Settings:
     sleep: Callable[[float], None] = time.sleep
     auto_migrate: bool = True
     stale_limit: float = 300.0
+    log_numbers: str = "masked"
+    log_format: str = "text"
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -128,7 +134,29 @@ class Settings:
             sleep=sleep,
             auto_migrate=auto_migrate(config, database_url),
             stale_limit=_number(config, "CALLGUARD_DATABASE_STALE_LIMIT", 300.0, float, minimum=5),
+            log_numbers=log_numbers(config),
+            log_format=log_format(config),
         )
+
+
+def log_numbers(config: Mapping[str, Any]) -> str:
+    """``CALLGUARD_LOG_NUMBERS``: ``masked`` (the default) or ``full``."""
+    return _choice(config, "CALLGUARD_LOG_NUMBERS", LOG_NUMBERS)
+
+
+def log_format(config: Mapping[str, Any]) -> str:
+    """``CALLGUARD_LOG_FORMAT``: ``text`` (the default) or ``json``."""
+    return _choice(config, "CALLGUARD_LOG_FORMAT", LOG_FORMATS)
+
+
+def _choice(config: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    raw = config.get(key)
+    if raw is None or raw == "":
+        return choices[0]
+    value = str(raw).lower()
+    if value not in choices:
+        raise ConfigError(f"expected {' or '.join(repr(choice) for choice in choices)}, got {raw!r}", key=key)
+    return value
 
 
 _TRUE = ("1", "true", "yes", "on")

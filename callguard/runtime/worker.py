@@ -21,7 +21,6 @@ What every worker does the same way:
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import weakref
@@ -30,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clock import Clock, system_clock
+from ..loggers import get_logger
 
-log = logging.getLogger("callguard.runtime")
+log = get_logger("callguard.runtime")
 
 Step = Callable[[], object]
 Interval = float | Callable[[], float]  # seconds, or what gives them before each wait

@@ -8,7 +8,6 @@ waits for a message itself) and every ``retry_interval`` seconds while Redis is 
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -16,9 +15,10 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 
+from ..loggers import get_logger
 from .change_notices import ChangeNotice, channel
 
-log = logging.getLogger("callguard.store")
+log = get_logger("callguard.store")
 
 
 class RedisChangePublisher:

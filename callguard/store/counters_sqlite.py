@@ -17,7 +17,6 @@ otherwise dropped as their keys are used). Either may run in any process; both a
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sqlite3
 import threading
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable
+from ..loggers import get_logger
 from ..traffic.counters import (
     MAX_WINDOW,
     Admit,
@@ -47,7 +47,7 @@ from ..traffic.counters import (
     Unhit,
 )
 
-log = logging.getLogger("callguard.store")
+log = get_logger("callguard.store")
 
 _T = TypeVar("_T")
 

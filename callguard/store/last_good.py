@@ -15,7 +15,6 @@ change does not bring back the answer from before it.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -25,11 +24,12 @@ from cachetools import TTLCache
 
 from ..clock import Clock
 from ..errors import StoreUnavailable
+from ..loggers import get_logger
 from ..records import Consent, OptOut, choose_consent, choose_optout
 from .consents import ConsentStore
 from .optouts import OptOutStore
 
-log = logging.getLogger("callguard.store")
+log = get_logger("callguard.store")
 
 V = TypeVar("V")
 _MISSING = object()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import functools
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,9 +31,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import SchemaMismatch, StoreUnavailable
+from ..loggers import get_logger
 from .schema import metadata
 
-log = logging.getLogger("callguard.store")
+log = get_logger("callguard.store")
 
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 # Not Alembic's default ``alembic_version``: the database may be shared with an application

@@ -19,7 +19,6 @@ kind): the runtime counts them in its metrics (:mod:`callguard.runtime.twilio_sy
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +29,7 @@ from twilio.rest import Client
 
 from ..clock import Clock
 from ..errors import TwilioSyncError
+from ..loggers import get_logger
 from ..policy.model import Account, Policy, TwilioMode
 from ..policy.twilio_snapshot import TwilioAccount, TwilioCountry
 from ..store.leases import LeaseStore
@@ -37,7 +37,7 @@ from ..store.twilio_snapshots import SyncWrite, TwilioSnapshotStore
 from .credentials import own_credentials, subaccount_voice_credentials
 from .reader import ListedAccount, TwilioReader
 
-log = logging.getLogger("callguard.sync")
+log = get_logger("callguard.sync")
 
 LEASE = "twilio-sync"
 OUTAGE_KINDS = frozenset({"unreachable", "rate_limited", "server_error"})

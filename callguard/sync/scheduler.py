@@ -8,14 +8,14 @@ the policy refresher). A run that fails is retried after a minute (or the interv
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from ..errors import CallguardError
+from ..loggers import get_logger
 from ..policy.model import Policy
 from .runner import SyncReport, TwilioSync
 
-log = logging.getLogger("callguard.sync")
+log = get_logger("callguard.sync")
 
 
 class SyncScheduler:

@@ -30,12 +30,13 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
 from ..clock import Clock, system_clock
+from ..loggers import get_logger
 
-log = logging.getLogger("callguard.sync")
+log = get_logger("callguard.sync")
 
 # twilio's client logs every request and response at INFO; under `callguard serve` (INFO) that
 # would be a dozen lines per page. Its own logger, quiet unless asked for.
-http_log = logging.getLogger("callguard.sync.http")
+http_log = get_logger("callguard.sync.http")
 http_log.setLevel(logging.WARNING)
 
 Sleep = Callable[[float], None]

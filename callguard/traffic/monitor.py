@@ -10,10 +10,10 @@ is reported as a :class:`~.events.TrafficEvent` to ``on_event`` (alerts, automat
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from ..clock import Clock, system_clock
+from ..loggers import get_logger
 from .admission import DialTraffic, Taken, admit, undo_ops
 from .counters import CounterBackend
 from .events import TrafficEvent
@@ -22,7 +22,7 @@ from .policy import TrafficPolicy
 from .reports import AccountTraffic, RegionShare, RegionShareRule, read_region_share, read_report
 from .tallies import TallyBuffer
 
-log = logging.getLogger("callguard.traffic")
+log = get_logger("callguard.traffic")
 
 
 class TrafficMonitor:

@@ -9,14 +9,14 @@ a second of report counts, never a limit.
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from ..clock import Clock
+from ..loggers import get_logger
 from . import keys
 from .counters import CounterBackend, Index, Op, Tally
 
-log = logging.getLogger("callguard.traffic")
+log = get_logger("callguard.traffic")
 
 REPORT_TTL = 8 * keys.DAY  # the daily counts and indexes reports read: a week, and the day being written
 REGION_TTL = 2 * keys.DAY  # the hourly region counts the multi-region rule reads: the last 24 hours

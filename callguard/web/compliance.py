@@ -23,7 +23,6 @@ Whatever goes wrong here, the callee is not bridged without the disclosure: faul
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import twiml
 
 from ..decision import Action
 from ..errors import StoreUnavailable
+from ..loggers import get_logger
 from ..numbers.classify import classify_number
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..paths import VOICE_ANSWER, VOICE_DISCLOSURE, VOICE_OPTOUT
@@ -47,7 +47,7 @@ from .twilio_request import dial_request_from_params
 from .urls import callback_base, url_allowed
 from .webhook import is_verified, twilio_webhook
 
-log = logging.getLogger("callguard.web")
+log = get_logger("callguard.web")
 
 compliance = Blueprint("callguard_compliance", __name__)
 

@@ -11,10 +11,9 @@ health routes and the policy's proxy routes. Its state lives in ``app.extensions
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
+from ..loggers import get_logger
 from ..policy.auth_tokens import resolve_auth_tokens
 from ..policy.loader import load_policy
 from ..runtime.admin_tokens import parse_admin_tokens
@@ -31,7 +30,7 @@ from .state import CallguardState
 from .status import status
 from .voice import voice
 
-log = logging.getLogger("callguard")
+log = get_logger("callguard")
 
 
 class CallGuard:

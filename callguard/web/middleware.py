@@ -17,7 +17,6 @@ environment variables, or ``config``); or the middleware serves an app made by
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wsgi import get_content_length
 
 from ..errors import UpstreamError
+from ..loggers import get_logger
 from ..runtime.assemble import assemble
 from ..runtime.runtime import Runtime
 from ..runtime.settings import Settings, config_from_environment
@@ -36,7 +36,7 @@ from .state import current_state
 from .webhook import verified_request
 from .wrapped import failed_answer, police_app_answer
 
-log = logging.getLogger("callguard.middleware")
+log = get_logger("callguard.middleware")
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

@@ -15,7 +15,6 @@ Twilio never sees a 5xx.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -23,12 +22,13 @@ from flask import Response, current_app
 from werkzeug.exceptions import HTTPException
 
 from ..errors import UpstreamError
+from ..loggers import get_logger
 from .responses import DECISION_HEADER, TWIML_MIMETYPE, forbidden, twiml_response
 from .state import CallguardState
 from .webhook import VerifiedRequest, verified_request
 from .wrapped import PolicedAnswer, failed_answer, police_app_answer
 
-log = logging.getLogger("callguard.web")
+log = get_logger("callguard.web")
 
 View = TypeVar("View", bound=Callable[..., Any])
 

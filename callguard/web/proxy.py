@@ -17,13 +17,13 @@ so a route added to the policy file works as soon as the policy is reloaded.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from flask import Response, request
 from twilio.request_validator import get_signature_algorithm
 
 from ..errors import UpstreamError
+from ..loggers import get_logger
 from ..policy.model import ProxyRoute, ProxyRoutes
 from ..rendering import render_refusal
 from ..runtime.metrics import upstream_failure
@@ -34,7 +34,7 @@ from .twilio_request import is_status_callback
 from .webhook import is_verified, verified_request
 from .wrapped import failed_answer, police_app_answer
 
-log = logging.getLogger("callguard.web")
+log = get_logger("callguard.web")
 
 # Headers Twilio sends that the app may read; the signature is computed afresh.
 _FORWARDED_PREFIXES = ("x-twilio-", "i-twilio-")

@@ -10,7 +10,6 @@ ignored. The answer is always an empty TwiML document (or 403 for an unsigned re
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, request
@@ -20,6 +19,7 @@ import twiml
 
 from ..checks.traffic import effective_traffic
 from ..errors import StoreUnavailable
+from ..loggers import get_logger
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..paths import VOICE_STATUS
 from ..runtime.metrics import store_error
@@ -29,7 +29,7 @@ from .status_forwarding import forward_status_callback
 from .twilio_request import FINAL_CALL_STATUSES
 from .webhook import is_verified, twilio_webhook
 
-log = logging.getLogger("callguard.web")
+log = get_logger("callguard.web")
 
 status = Blueprint("callguard_status", __name__)
 

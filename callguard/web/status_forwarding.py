@@ -9,19 +9,19 @@ is bounded by short timeouts, and a failure is logged, never passed back to Twil
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from flask import request
 from twilio.request_validator import get_signature_algorithm
 
 from ..errors import UpstreamError
+from ..loggers import get_logger
 from ..wrapping.chaining import chained_status_callback, wants_event
 from .state import CallguardState
 from .urls import callback_base
 from .webhook import current_verified
 
-log = logging.getLogger("callguard.web")
+log = get_logger("callguard.web")
 
 CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 2.0

@@ -8,13 +8,13 @@ by the policy's fail mode, and emergency numbers connect whatever happens.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ..decision import Decision, DialRequest
+from ..loggers import get_logger
 from ..paths import VOICE_OUTBOUND
 from ..rendering import render_decision
 from .responses import forbidden, twiml_response
@@ -23,7 +23,7 @@ from .twilio_request import dial_request_from_params
 from .urls import callback_base
 from .webhook import is_verified, twilio_webhook
 
-log = logging.getLogger("callguard.web")
+log = get_logger("callguard.web")
 
 voice = Blueprint("callguard_voice", __name__)
 

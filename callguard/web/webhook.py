@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -17,12 +16,13 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from ..loggers import get_logger
 from .body_limit import limit_body
 from .responses import forbidden
 from .state import CallguardState, current_state
 from .twilio_request import signed_url
 
-log = logging.getLogger("callguard.web")
+log = get_logger("callguard.web")
 
 # The request's VerifiedRequest, set in the WSGI environ once its signature has verified: error
 # handlers learn from it whether they may answer with TwiML or only with 403, and the status

@@ -12,7 +12,6 @@ except that a document dialling an emergency number is passed on
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from flask import request
@@ -22,6 +21,7 @@ from twiml.document import parse_twiml
 
 from ..checks.traffic import effective_traffic
 from ..errors import TwimlError, UpstreamError
+from ..loggers import get_logger
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..policy.model import FailMode
 from ..rendering import render_refusal
@@ -31,7 +31,7 @@ from .state import CallguardState
 from .urls import callback_base
 from .webhook import VerifiedRequest
 
-log = logging.getLogger("callguard.web")
+log = get_logger("callguard.web")
 
 
 @dataclass(slots=True)  # made per request, never changed (not frozen: see callguard.wrapping.policing)

@@ -20,7 +20,6 @@ client's own. Only ``client.calls.create`` is guarded: a call created through an
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -31,10 +30,11 @@ from ..allowed_urls import url_allowed
 from ..decision import Action, Decision, DialRequest
 from ..engine import Guard
 from ..errors import CallBlocked, ConfigError, PolicyError
+from ..loggers import get_logger
 from ..paths import VOICE_ANSWER
 from .chaining import callback_events, chained_status_callback_url
 
-log = logging.getLogger("callguard.rest")
+log = get_logger("callguard.rest")
 
 
 class GuardedCalls:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -89,9 +90,11 @@ def _serve(policy_path: Path, tmp_path: Path, **env: str) -> tuple[int, str]:
          "callguard: CALLGUARD_ADMIN_TOKENS: entry 1 is not name=token:ro or name=token:rw (tokens of 16 characters or more)\n"),
         ({"CALLGUARD_LOG_LEVEL": "chatty"},
          "callguard: CALLGUARD_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'chatty'\n"),
+        ({"CALLGUARD_LOG_NUMBERS": "partly"}, "callguard: CALLGUARD_LOG_NUMBERS: expected 'masked' or 'full', got 'partly'\n"),
+        ({"CALLGUARD_LOG_FORMAT": "xml"}, "callguard: CALLGUARD_LOG_FORMAT: expected 'text' or 'json', got 'xml'\n"),
         ({"CALLGUARD_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, None),
     ],
-    ids=["admin-token", "admin-tokens", "log-level", "database"],
+    ids=["admin-token", "admin-tokens", "log-level", "log-numbers", "log-format", "database"],
 )
 def test_serve_checks_every_setting_before_a_worker_starts(
     policy_path: Path, tmp_path: Path, env: dict[str, str], message: str | None
@@ -131,8 +134,12 @@ def _gunicorn(tmp_path: Path, env: dict[str, str], *, timeout: float = 60) -> su
         ({"CALLGUARD_POLICY": "examples/policy.toml", "TWILIO_AUTH_TOKEN": "t", "TWILIO_AUTH_TOKEN_TENANT_A": "u",
           "CALLGUARD_ADMIN_TOKEN": "short"},
          "callguard: CALLGUARD_ADMIN_TOKEN: must be at least 16 characters"),
+        # gunicorn builds its logger (callguard's, which reads CALLGUARD_LOG_FORMAT) before on_starting runs the checks
+        ({"CALLGUARD_POLICY": "examples/policy.toml", "TWILIO_AUTH_TOKEN": "t", "TWILIO_AUTH_TOKEN_TENANT_A": "u",
+          "CALLGUARD_LOG_FORMAT": "yaml"},
+         "callguard: CALLGUARD_LOG_FORMAT: expected 'text' or 'json', got 'yaml'"),
     ],
-    ids=["no-policy", "short-admin-token"],
+    ids=["no-policy", "short-admin-token", "log-format"],
 )
 def test_gunicorn_wsgi_app_stops_once_with_one_line(tmp_path: Path, env: dict[str, str], message: str) -> None:
     process = _gunicorn(tmp_path, env)
@@ -158,11 +165,14 @@ def test_gunicorn_wsgi_app_serves_with_callguards_hooks(policy_path: Path, tmp_p
         env={
             "PATH": os.environ.get("PATH", ""), "CALLGUARD_POLICY": str(policy_path), "TWILIO_AUTH_TOKEN": MAIN_TOKEN,
             "TWILIO_AUTH_TOKEN_TENANT": TENANT_TOKEN, "CALLGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'cg.db'}",
-            "CALLGUARD_COUNTERS_PATH": str(tmp_path / "counters.db"),
+            "CALLGUARD_COUNTERS_PATH": str(tmp_path / "counters.db"), "CALLGUARD_LOG_FORMAT": "json",
         },
     )
     try:
-        wait_for_lines(process, b"callguard ready", 2, timeout=60)
+        started = wait_for_lines(process, b"callguard ready", 2, timeout=60)
+        # gunicorn.conf.py's logger_class: gunicorn's own lines are JSON too, as callguard's are
+        loggers = {json.loads(line)["logger"] for line in started}
+        assert {"gunicorn.error", "callguard"} <= loggers
         params = {"AccountSid": MAIN, "CallSid": "CA" + "1" * 32, "From": "+14155550100", "To": "+14155550123"}
         url = f"http://127.0.0.1:{port}/voice/outbound"
         signature = RequestValidator(MAIN_TOKEN).compute_signature(url, params)

@@ -107,3 +107,16 @@ def test_start_applies_the_log_level(make_runtime: Callable[..., Runtime], runti
         assert logger.level == logging.ERROR
     finally:
         logger.setLevel(level)
+
+
+def test_start_applies_log_numbers(make_runtime: Callable[..., Runtime], runtime_config: dict[str, Any]) -> None:
+    from callguard.loggers import show_full_numbers, showing_full_numbers
+
+    assert make_runtime(runtime_config).settings.log_numbers == "masked"
+    try:
+        make_runtime({**runtime_config, "CALLGUARD_LOG_NUMBERS": "full"}).start()
+        assert showing_full_numbers()
+        make_runtime(runtime_config).start()  # the last runtime started decides
+        assert not showing_full_numbers()
+    finally:
+        show_full_numbers(False)

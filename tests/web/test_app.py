@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from flask import Flask
 from callguard import CallGuard, ConfigError, create_app
 from callguard.errors import SchemaMismatch
 
-from ..conftest import MAIN, MAIN_TOKEN, TwilioClient, dial_params
+from ..conftest import BASE_POLICY, MAIN, MAIN_TOKEN, TwilioClient, dial_params
 
 
 def test_state_lives_in_app_extensions(app: Any) -> None:
@@ -65,6 +67,8 @@ def test_the_extension_pattern(app_config: dict[str, Any]) -> None:
         ({"TWILIO_AUTH_TOKEN": None}, f"accounts.{MAIN}: has no auth token"),
         ({"CALLGUARD_AUTO_MIGRATE": "maybe"}, "CALLGUARD_AUTO_MIGRATE: expected true or false, got 'maybe'"),
         ({"CALLGUARD_DATABASE_STALE_LIMIT": "1"}, "CALLGUARD_DATABASE_STALE_LIMIT: must be at least 5"),
+        ({"CALLGUARD_LOG_NUMBERS": "partly"}, "CALLGUARD_LOG_NUMBERS: expected 'masked' or 'full', got 'partly'"),
+        ({"CALLGUARD_LOG_FORMAT": "xml"}, "CALLGUARD_LOG_FORMAT: expected 'text' or 'json', got 'xml'"),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line(
@@ -144,3 +148,36 @@ def test_the_host_apps_error_handlers_keep_its_own_paths(app_config: dict[str, A
         assert "POST" in wrong_method.headers["Allow"]
     finally:
         state.close()
+
+
+CAMPAIGN = """
+[campaigns.spring]
+purpose = "telemarketing"
+organization = "Acme Solar"
+disclosure = "This is Acme Solar calling about our spring offer."
+"""
+
+
+def test_in_a_host_app_callguard_leaves_logging_alone_and_its_records_reach_the_hosts_handlers_masked(
+    app_config: dict[str, Any], write_policy: Callable[..., Path]
+) -> None:
+    root, ours = logging.getLogger(), logging.getLogger("callguard")
+    output = io.StringIO()
+    host_handler = logging.StreamHandler(output)  # the host's own logging, set up before callguard starts
+    root.addHandler(host_handler)
+    before = (list(root.handlers), root.level, [handler.formatter for handler in root.handlers], ours.handlers[:], ours.level)
+    host = Flask("host-app")
+    host.config.update({**app_config, "CALLGUARD_POLICY": str(write_policy(BASE_POLICY + CAMPAIGN, name="tm.toml"))})
+    state = CallGuard().init_app(host)
+    try:
+        assert (list(root.handlers), root.level, [handler.formatter for handler in root.handlers], ours.handlers, ours.level) == before
+        ours.setLevel(logging.INFO)  # as the host would to see callguard's INFO lines (or CALLGUARD_LOG_LEVEL)
+        callee = dial_params("+12125550123", Direction="outbound-dial", Digits="9")
+        answer = TwilioClient(host.test_client()).post("/voice/optout?campaign=spring", callee)
+        assert answer.headers["X-Callguard-Decision"] == "reject; reasons=optout.recorded"
+    finally:
+        state.close()
+        root.removeHandler(host_handler)
+        ours.setLevel(before[-1])
+    assert "opt-out recorded: +1212•••0123 for account family" in output.getvalue()
+    assert "12125550123" not in output.getvalue()

@@ -11,7 +11,6 @@ are written when it comes back.
 from __future__ import annotations
 
 import collections
-import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -20,10 +19,11 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ...decision import Decision
 from ...errors import StoreUnavailable
+from ...loggers import get_logger
 from .log import SqlAuditLog
 from .rows import DECISION_COLUMNS, decision_values
 
-log = logging.getLogger("callguard.audit")
+log = get_logger("callguard.audit")
 
 
 @dataclass

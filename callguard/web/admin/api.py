@@ -9,7 +9,6 @@ or 413 — never a 5xx for bad input. The document describing it is at ``/v1/ope
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,13 +16,14 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ...errors import CallguardError, StoreUnavailable
+from ...loggers import get_logger
 from ...paths import API_PREFIX
 from ...runtime.admin_tokens import ApiToken
 from ..body_limit import limit_body
 from ..state import CallguardState, current_state
 from .tokens import authenticate
 
-log = logging.getLogger("callguard.api")
+log = get_logger("callguard.api")
 
 api = Blueprint("callguard_api", __name__, url_prefix=API_PREFIX)
 
