@@ -22,5 +22,8 @@ if ! "$python" -c "import atheris" 2>/dev/null; then
     exit 2
 fi
 mkdir -p ".fuzz/$target"
-exec "$python" -m "fuzz.$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
-    -artifact_prefix="fuzz/corpus/$target/" ".fuzz/$target" "fuzz/corpus/$target"
+options=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -artifact_prefix="fuzz/corpus/$target/")
+if [ -f "fuzz/$target.dict" ]; then
+    options+=(-dict="fuzz/$target.dict")  # the format's own words, spliced in by the mutator
+fi
+exec "$python" -m "fuzz.$target" "${options[@]}" ".fuzz/$target" "fuzz/corpus/$target"
