@@ -60,6 +60,11 @@ class CircuitBreaker:
             self._state, self._until = HALF_OPEN, now + self.cool_off
             return True
 
+    def refusing(self) -> bool:
+        """Open and in its cool-off: a call already under way should not start another wait
+        (a reconnection after its connection just timed out). Takes no trial."""
+        return self._state is OPEN and self.clock() < self._until
+
     def succeeded(self) -> None:
         if self._state is not CLOSED:
             with self._lock:

@@ -42,6 +42,16 @@ def test_after_the_cool_off_one_trial_goes_while_the_others_wait(breaker: Circui
     assert breaker.allow() and breaker.allow() and breaker.status().state == CLOSED
 
 
+def test_a_call_under_way_sees_it_refusing_without_taking_the_trial(breaker: CircuitBreaker, clock: FakeClock) -> None:
+    assert not breaker.refusing()
+    breaker.failed()
+    assert breaker.refusing()
+    clock.advance(2)
+    assert not breaker.refusing()
+    assert breaker.allow()  # the trial is still there to take
+    assert not breaker.refusing()  # and its own reconnection goes ahead
+
+
 def test_a_failed_trial_opens_it_for_another_cool_off(breaker: CircuitBreaker, clock: FakeClock) -> None:
     breaker.failed()
     clock.advance(2)
