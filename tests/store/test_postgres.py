@@ -12,8 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from callguard import FakeClock, StoreUnavailable
-from callguard import deadline
+from callguard import FakeClock, StoreUnavailable, deadline
 from callguard.breaker import CLOSED, OPEN, CircuitBreaker
 from callguard.store import create_database_engine, ensure_schema
 from callguard.store.database import connection, database_bounds
