@@ -187,3 +187,21 @@ def test_a_black_holed_database_costs_one_bound_then_calls_answer_at_once(
     assert second.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal" and elapsed < 0.2
     emergency, elapsed = _timed(lambda: twilio.post("/voice/outbound", dial_params("911")), limit=5)
     assert emergency.headers["X-Callguard-Decision"] == "connect; reasons=emergency" and elapsed < 0.2
+
+
+def test_with_synchronous_audit_records_an_outage_still_connects_emergency_calls(
+    make_app: Callable[[dict[str, Any]], Any],
+    app_config: dict[str, Any],
+    postgres_url: str,
+    tcp_proxy: Callable[[int], TcpProxy],
+) -> None:
+    proxy = tcp_proxy(5432)
+    app = make_app({**app_config, "CALLGUARD_DATABASE_URL": proxy.url(postgres_url), "CALLGUARD_AUTO_MIGRATE": "true"})
+    assert app.extensions["callguard"].settings.audit_mode == "sync"
+    twilio = TwilioClient(app.test_client())
+    proxy.cut()
+    emergency = twilio.post("/voice/outbound", dial_params("911"))
+    assert emergency.headers["X-Callguard-Decision"] == "connect; reasons=emergency"
+    assert parse_twiml(emergency.data).find("Dial/Number").text == "911"
+    plain = twilio.post("/voice/outbound", dial_params("+14155550123"))
+    assert plain.headers["X-Callguard-Decision"] == "connect; reasons=ok"  # decided without the database; only its record is lost
