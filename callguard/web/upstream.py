@@ -33,7 +33,7 @@ from werkzeug.datastructures import MultiDict
 from twiml.document import MAX_DOCUMENT_BYTES
 
 from .. import deadline
-from ..breaker import CircuitBreaker
+from ..breaker import BreakerStatus, CircuitBreaker
 from ..errors import UpstreamError
 from .exchange import deadline_session, exchange_deadline
 
@@ -75,6 +75,9 @@ class UpstreamClient:
         if breaker is None:
             breaker = self._breakers.setdefault(origin, CircuitBreaker(f"upstream {origin}", cool_off=self.cool_off, clock=self.clock))
         return breaker
+
+    def breaker_statuses(self) -> list[BreakerStatus]:
+        return [breaker.status() for breaker in list(self._breakers.values())]
 
     def close(self) -> None:
         if self._session is not None:

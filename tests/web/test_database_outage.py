@@ -187,6 +187,8 @@ def test_a_black_holed_database_costs_one_bound_then_calls_answer_at_once(
     assert second.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal" and elapsed < 0.2
     emergency, elapsed = _timed(lambda: twilio.post("/voice/outbound", dial_params("911")), limit=5)
     assert emergency.headers["X-Callguard-Decision"] == "connect; reasons=emergency" and elapsed < 0.2
+    health = app.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded" and health["worker"]["breakers"]["database"]["state"] == "open"
 
 
 def test_with_synchronous_audit_records_an_outage_still_connects_emergency_calls(
