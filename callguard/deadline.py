@@ -24,7 +24,7 @@ DEFAULT_ANSWER_DEADLINE = 3.0  # seconds; Twilio gives up on a webhook after 15
 TWILIO_WEBHOOK_SECONDS = 15.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made per webhook request: not frozen, whose fields cost several times as much to set
 class Deadline:
     """An answer due at ``at`` (monotonic seconds); calls must give up ``reserve`` seconds before it."""
 
