@@ -193,8 +193,18 @@ class Guard:
         except Exception as exc:  # a bug or bad data must not take the call down with it
             log.exception("decision fault for call %s to %r", request.call_sid, request.to)
             decision = self.fault_decision(request, exc, now=now, started=started)
-        self.audit.record(decision)
+        self.record(decision)
         return decision
+
+    def record(self, decision: Decision) -> None:
+        """Hand ``decision`` to the audit sink; a sink that fails (a synchronous one whose database
+        is down) costs the record, never the decision."""
+        try:
+            self.audit.record(decision)
+        except StoreUnavailable as exc:
+            log.warning("decision for call %s not recorded: %s", decision.request.call_sid, exc)
+        except Exception:
+            log.exception("decision for call %s not recorded", decision.request.call_sid)
 
     def _decide(self, request: DialRequest, snapshot: _Snapshot, now: float, started: float) -> Decision:
         try:

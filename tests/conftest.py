@@ -25,6 +25,7 @@ from callguard.policy import Policy
 from .sync.twilio_double import Country, FakeAccount, TwilioDouble
 
 if TYPE_CHECKING:
+    from .faults.relay import FaultRelay
     from .servers import Server
 
 MAIN = "AC00000000000000000000000000000001"
@@ -291,6 +292,22 @@ def tcp_proxy() -> Iterator[Callable[[int], TcpProxy]]:
     yield start
     for proxy in proxies:
         proxy.cut()
+
+
+@pytest.fixture
+def fault_relay() -> Iterator[Callable[[int], FaultRelay]]:
+    """Start fault-injecting relays to loopback ports (tests/faults/relay.py); all are closed after the test."""
+    from .faults.relay import FaultRelay
+
+    relays: list[FaultRelay] = []
+
+    def start(target_port: int) -> FaultRelay:
+        relays.append(FaultRelay(target_port))
+        return relays[-1]
+
+    yield start
+    for relay in relays:
+        relay.close()
 
 
 @pytest.fixture

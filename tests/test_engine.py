@@ -205,3 +205,16 @@ def test_a_sip_domain_sets_what_an_extension_is(write_policy: Callable[..., obje
     assert reasons("20", "long.sip.twilio.com") == ("destination.invalid",)
     assert reasons("2000001", "long.sip.twilio.com") == ("destination.non_pstn",)
     assert reasons("2000001", "office.sip.twilio.com") == ("destination.invalid",)
+
+
+class DownAudit:
+    """A synchronous audit sink whose database is gone (CALLGUARD_AUDIT_MODE=sync during an outage)."""
+
+    def record(self, decision: Decision) -> None:
+        raise StoreUnavailable("connection refused", backend="postgresql", operation="audit insert")
+
+
+@pytest.mark.parametrize(("to", "action"), [("911", Action.CONNECT), ("+14155550123", Action.CONNECT), ("+4930123456", Action.REJECT)])
+def test_a_decision_stands_when_its_audit_record_cannot_be_written(policy: Policy, clock: FakeClock, to: str, action: Action) -> None:
+    guard = Guard(policy, clock=clock, audit=DownAudit())
+    assert guard.check(DialRequest(MAIN, to, "+14155550100")).action is action

@@ -22,7 +22,7 @@ _database_option = click.option(
 def _engine(database_url: str | None) -> Iterator[tuple[str, Engine]]:
     url = database_url or default_database_url()
     try:
-        engine = create_database_engine(url)
+        engine = create_database_engine(url, timeout=None)  # a schema upgrade takes as long as it takes
     except CallguardError as exc:
         raise BadUsage(str(exc)) from None
     try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from ..deadline import TWILIO_WEBHOOK_SECONDS
 from ..paths import OWN_PATHS, OWN_PREFIXES
 from .model import Campaign, ProxyRoute, ProxyRoutes
 from .tables import HTTP_URL, Table, describe
 
 ROUTE_PATH = re.compile(r"/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+/?)*")
-# Twilio gives up on a webhook after 15 seconds; callguard must answer before that.
-TWILIO_WEBHOOK_SECONDS = 15.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 8.0
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from ..breaker import CircuitBreaker
 from ..engine import Guard
 from ..extras import extra_needed
 from ..lookups import Lookups
@@ -84,19 +85,21 @@ def assemble(
     """
     loaded = load_policy(settings.policy_path) if policy is None else policy
     with ExitStack() as resources:
-        engine = create_database_engine(settings.database_url)
+        breaker = CircuitBreaker("database", cool_off=settings.breaker_cool_off, clock=settings.monotonic)
+        engine = create_database_engine(settings.database_url, timeout=settings.database_timeout, breaker=breaker)
         resources.callback(engine.dispose)
         ensure_schema(engine, upgrade=settings.auto_migrate)
         audit_sql = SqlAuditLog(engine)
         audit: BatchingAuditLog | SqlAuditLog = audit_sql
         if settings.audit_mode == "batched" and not what_if:
             audit = BatchingAuditLog(audit_sql, flush_interval=settings.audit_flush_interval)
-        # One Redis configuration for the counters and the change notices (same URL and prefix).
+        # One Redis configuration for the counters and the change notices (same URL and prefix), and one breaker.
+        redis_breaker = CircuitBreaker("redis", cool_off=settings.breaker_cool_off, clock=settings.monotonic)
         publisher: RedisChangePublisher | None = None
         if settings.redis_url and not what_if:
             with extra_needed("redis", setting="CALLGUARD_REDIS_URL"):
                 from ..store.change_notices_redis import RedisChangePublisher
-            publisher = RedisChangePublisher(settings.redis_url, prefix=settings.redis_prefix)
+            publisher = RedisChangePublisher(settings.redis_url, prefix=settings.redis_prefix, breaker=redis_breaker)
             resources.callback(publisher.close)
         optouts = OptOutStore(engine, publisher=publisher)
         consents = ConsentStore(engine, publisher=publisher)
@@ -108,7 +111,7 @@ def assemble(
         resources.callback(registries.close)
         counters: CounterBackend | None = None
         if not what_if or settings.redis_url or os.path.exists(settings.counters_path):
-            counters = open_counters(settings.redis_url, settings.counters_path, prefix=settings.redis_prefix)
+            counters = open_counters(settings.redis_url, settings.counters_path, prefix=settings.redis_prefix, breaker=redis_breaker)
             resources.callback(counters.close)
         # The alert webhook is read per alert: the policy's, as the refresher last replaced it in the guard.
         alerts = AlertSink(lambda: settings.alert_webhook or guard.policy.alert_webhook)

@@ -31,7 +31,7 @@ def preflight(config: MutableMapping[str, Any]) -> Settings:
     parse_admin_tokens(config)
     RegistryDirectory(settings.registry_dir).close()  # a corrupt registry file, too, is one line here
     open_counters(settings.redis_url, settings.counters_path, prefix=settings.redis_prefix).close()
-    engine = create_database_engine(settings.database_url)
+    engine = create_database_engine(settings.database_url, timeout=None)  # an upgrade at start-up takes as long as it takes
     try:
         ensure_schema(engine, upgrade=settings.auto_migrate)
     except StoreUnavailable as exc:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clock import Clock, system_clock
+from ..deadline import DEFAULT_ANSWER_DEADLINE, TWILIO_WEBHOOK_SECONDS
 from ..errors import ConfigError
 from ..store.database import default_database_url
+from ..store.database_bounds import DEFAULT_DATABASE_TIMEOUT
 
 ENVIRONMENT_KEYS = (
     "CALLGUARD_POLICY",
@@ -40,6 +42,9 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_TWILIO_BASE_URL",
     "CALLGUARD_AUTO_MIGRATE",
     "CALLGUARD_DATABASE_STALE_LIMIT",
+    "CALLGUARD_ANSWER_DEADLINE",
+    "CALLGUARD_DATABASE_TIMEOUT",
+    "CALLGUARD_BREAKER_COOL_OFF",
     "TWILIO_AUTH_TOKEN",
 )
 
@@ -82,6 +87,10 @@ class Settings:
     stale_limit: float = 300.0
     log_numbers: str = "masked"
     log_format: str = "text"
+    answer_deadline: float = DEFAULT_ANSWER_DEADLINE  # every webhook answers within it, whatever a dependency does
+    database_timeout: float = DEFAULT_DATABASE_TIMEOUT  # the server's statement_timeout on PostgreSQL
+    breaker_cool_off: float = 1.0  # how long a dependency that stopped answering is not asked
+    monotonic: Callable[[], float] = time.monotonic  # the breakers' clock (config only, as tests stop it)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -104,6 +113,9 @@ class Settings:
         sleep = config.get("CALLGUARD_SLEEP", time.sleep)  # config only, like the clock: tests never sleep
         if not callable(sleep):
             raise ConfigError("must be a callable taking seconds", key="CALLGUARD_SLEEP")
+        monotonic = config.get("CALLGUARD_MONOTONIC", time.monotonic)
+        if not callable(monotonic):
+            raise ConfigError("must be a callable returning seconds", key="CALLGUARD_MONOTONIC")
         twilio_base_url = config.get("CALLGUARD_TWILIO_BASE_URL") or None
         if twilio_base_url is not None and not str(twilio_base_url).startswith(("http://", "https://")):
             raise ConfigError(f"{twilio_base_url!r} is not an http(s) URL", key="CALLGUARD_TWILIO_BASE_URL")
@@ -136,7 +148,20 @@ class Settings:
             stale_limit=_number(config, "CALLGUARD_DATABASE_STALE_LIMIT", 300.0, float, minimum=5),
             log_numbers=log_numbers(config),
             log_format=log_format(config),
+            answer_deadline=answer_deadline(config),
+            database_timeout=_number(config, "CALLGUARD_DATABASE_TIMEOUT", DEFAULT_DATABASE_TIMEOUT, float, minimum=0.5),
+            breaker_cool_off=_number(config, "CALLGUARD_BREAKER_COOL_OFF", 1.0, float, minimum=0.05),
+            monotonic=monotonic,
         )
+
+
+def answer_deadline(config: Mapping[str, Any]) -> float:
+    """``CALLGUARD_ANSWER_DEADLINE``: at least 0.1 s, and less than the 15 s after which Twilio gives up itself."""
+    seconds: float = _number(config, "CALLGUARD_ANSWER_DEADLINE", DEFAULT_ANSWER_DEADLINE, float, minimum=0.1)
+    if seconds >= TWILIO_WEBHOOK_SECONDS:
+        problem = f"must be less than {TWILIO_WEBHOOK_SECONDS:g} s (Twilio's own webhook timeout), got {seconds:g}"
+        raise ConfigError(problem, key="CALLGUARD_ANSWER_DEADLINE")
+    return seconds
 
 
 def log_numbers(config: Mapping[str, Any]) -> str:

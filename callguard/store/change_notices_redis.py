@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
+from ..breaker import CircuitBreaker
 from ..loggers import get_logger
 from .change_notices import ChangeNotice, channel
 
@@ -22,15 +23,26 @@ log = get_logger("callguard.store")
 
 
 class RedisChangePublisher:
-    def __init__(self, url: str, *, prefix: str, timeout: float = 0.2) -> None:
+    """Publishes each change; with a ``breaker`` (the counters' one), a Redis that stopped
+    answering is not asked for its cool-off, and the notice is left to the workers' polling."""
+
+    def __init__(self, url: str, *, prefix: str, timeout: float = 0.2, breaker: CircuitBreaker | None = None) -> None:
         self.channel = channel(prefix)
         self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self.breaker = breaker or CircuitBreaker("redis")
 
     def publish(self, notice: ChangeNotice) -> None:
+        if not self.breaker.allow():
+            log.warning("change notice %s not published: Redis is not answering (workers pick the change up by polling)", notice.kind)
+            return
         try:
             self.client.publish(self.channel, notice.encode())
         except RedisError as exc:
+            if not isinstance(exc, ResponseError):
+                self.breaker.failed()
             log.warning("change notice %s not published (workers pick the change up by polling): %s", notice.kind, exc)
+        else:
+            self.breaker.succeeded()
 
     def close(self) -> None:
         self.client.close()

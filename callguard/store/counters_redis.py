@@ -7,7 +7,10 @@ trip). Every key has a TTL, so nothing outlives its window. Time always
 comes from the caller (``now``), never from Redis's clock; TTLs only collect garbage.
 
 Connection and read timeouts are short (50 ms by default): a Redis outage costs a call one
-short wait and a :class:`~callguard.errors.StoreUnavailable`, and the fail mode decides.
+short wait and a :class:`~callguard.errors.StoreUnavailable`, and the fail mode decides. With a
+``breaker`` (:class:`~callguard.breaker.CircuitBreaker`, shared with the change publisher: one
+per Redis) it costs one wait per cool-off, not one per call: a connection refused, lost or
+timed out opens it, and while it is open the counters are not asked.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import redis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from ..breaker import CircuitBreaker
 from ..errors import StoreUnavailable
 from ..traffic.counters import (
     Admit,
@@ -115,14 +119,21 @@ Command = tuple[Any, ...]
 class RedisCounters(CounterBackend):
     name = "redis"
 
-    def __init__(self, url: str, *, prefix: str = "callguard:", timeout: float = 0.05) -> None:
+    def __init__(self, url: str, *, prefix: str = "callguard:", timeout: float = 0.05, breaker: CircuitBreaker | None = None) -> None:
         self.prefix = prefix
+        self.breaker = breaker or CircuitBreaker("redis")
         self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False)
         self._shas: dict[str, str] = {}
         self._connection = ThreadConnection(self.client)  # the call path's commands: see store._fast
 
     def _fail(self, exc: Exception, operation: str) -> StoreUnavailable:
+        if not isinstance(exc, ResponseError):  # Redis answered (an error reply): it is there
+            self.breaker.failed()
         return StoreUnavailable(str(exc) or type(exc).__name__, backend="redis", operation=operation)
+
+    def _admit(self, operation: str) -> None:
+        if not self.breaker.allow():
+            raise StoreUnavailable(f"not answering; asked again in {self.breaker.retry_in():.1f} s", backend="redis", operation=operation)
 
     def _load_scripts(self) -> None:
         self._shas = {"admit": self.client.script_load(_ADMIT)}
@@ -132,8 +143,10 @@ class RedisCounters(CounterBackend):
             self.client.ping()
         except RedisError as exc:
             raise self._fail(exc, "ping") from exc
+        self.breaker.succeeded()
 
     def run(self, ops: Sequence[Op], now: float) -> list[Any]:
+        self._admit("counters batch")
         try:
             if not self._shas:
                 self._load_scripts()
@@ -144,10 +157,12 @@ class RedisCounters(CounterBackend):
                 replies = self._execute(ops, now)
         except (RedisError, OSError) as exc:
             raise self._fail(exc, "counters batch") from exc
+        self.breaker.succeeded()
         return [self._result(op, value, now) for op, value in zip(ops, replies, strict=True)]
 
     def admit(self, op: Admit, now: float) -> AdmitResult:
         # The call path: one script call, without run()'s general batch.
+        self._admit("counters batch")
         try:
             if not self._shas:
                 self._load_scripts()
@@ -160,6 +175,7 @@ class RedisCounters(CounterBackend):
                 reply = self._connection.execute(command)
         except (RedisError, OSError) as exc:
             raise self._fail(exc, "counters batch") from exc
+        self.breaker.succeeded()
         return self._result(op, reply, now)
 
     def _execute(self, ops: Sequence[Op], now: float) -> list[Any]:

@@ -2,7 +2,10 @@
 
 Everything durable goes through SQLAlchemy Core on an engine made here, so the same statements
 run on the embedded SQLite default and on PostgreSQL. ``postgresql://`` URLs are routed to the
-psycopg 3 driver (SQLAlchemy would otherwise pick psycopg2, which callguard does not install).
+psycopg 3 driver (SQLAlchemy would otherwise pick psycopg2, which callguard does not install),
+on connections that cannot hang a call (:mod:`.postgres`): each engine has its
+:class:`DatabaseBounds`, and :func:`connection` and :func:`transaction` ask its breaker, and
+whether the answer being worked on has time left, before they take a connection.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Insert, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -18,10 +22,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from .. import deadline
+from ..breaker import CircuitBreaker
 from ..errors import ConfigError, StoreUnavailable
 from ..extras import extra_needed
+from .database_bounds import DEFAULT_DATABASE_TIMEOUT, DatabaseBounds
 
 DEFAULT_SQLITE_FILE = "callguard.db"
+_BOUNDS: WeakKeyDictionary[Engine, DatabaseBounds] = WeakKeyDictionary()
+
+
+def database_bounds(engine: Engine) -> DatabaseBounds | None:
+    """The bounds of an engine made by :func:`create_database_engine` on PostgreSQL (None on SQLite)."""
+    return _BOUNDS.get(engine)
 
 
 def default_database_url(directory: str | None = None) -> str:
@@ -40,8 +53,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_database_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql://…``), tuned for callguard."""
+def create_database_engine(
+    url: str, *, echo: bool = False, timeout: float | None = DEFAULT_DATABASE_TIMEOUT, breaker: CircuitBreaker | None = None
+) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql://…``), tuned for callguard.
+
+    On PostgreSQL, ``timeout`` is the statement timeout (None: statements may run as long as
+    they take, as a schema upgrade may), and ``breaker`` keeps calls away from a database that
+    stopped answering (by default one with a cool-off of a second)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -59,15 +78,11 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         with extra_needed("postgres", setting="CALLGUARD_DATABASE_URL"):  # the driver is imported here
-            return create_engine(
-                parsed,
-                echo=echo,
-                pool_pre_ping=True,
-                pool_size=5,
-                max_overflow=5,
-                pool_timeout=5,
-                connect_args={"connect_timeout": 5},
-            )
+            from .postgres import bounded_engine
+        bounds = DatabaseBounds(breaker or CircuitBreaker("database"), timeout=timeout)
+        engine = bounded_engine(parsed, echo=echo, bounds=bounds)
+        _BOUNDS[engine] = bounds
+        return engine
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://", key="CALLGUARD_DATABASE_URL")
 
 
@@ -79,9 +94,23 @@ def redact_url(url: str) -> str:
         return "<invalid URL>"
 
 
+def admit(engine: Engine, operation: str) -> None:
+    """Raise :class:`StoreUnavailable` at once, without taking a connection, when the engine's
+    breaker is open or the answer being worked on has no time left for a database call."""
+    bounds = _BOUNDS.get(engine)
+    if bounds is None:
+        return
+    if deadline.bound(bounds.connect_timeout) <= 0:
+        raise StoreUnavailable("no time left in this answer", backend=engine.dialect.name, operation=operation)
+    if not bounds.breaker.allow():
+        problem = f"not answering; asked again in {bounds.breaker.retry_in():.1f} s"
+        raise StoreUnavailable(problem, backend=engine.dialect.name, operation=operation)
+
+
 @contextmanager
 def transaction(engine: Engine, operation: str) -> Iterator[Connection]:
     """``engine.begin()``, with database errors raised as :class:`StoreUnavailable` naming ``operation``."""
+    admit(engine, operation)
     try:
         with engine.begin() as conn:
             yield conn
@@ -92,6 +121,7 @@ def transaction(engine: Engine, operation: str) -> Iterator[Connection]:
 @contextmanager
 def connection(engine: Engine, operation: str) -> Iterator[Connection]:
     """``engine.connect()`` for reads, with database errors raised as :class:`StoreUnavailable`."""
+    admit(engine, operation)
     try:
         with engine.connect() as conn:
             yield conn

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..deadline import end_answer
 from ..loggers import get_logger
 from ..policy.auth_tokens import resolve_auth_tokens
 from ..policy.loader import load_policy
@@ -28,6 +29,7 @@ from .proxy import proxy_hook
 from .signature import SignatureValidator
 from .state import CallguardState
 from .status import status
+from .upstream import UpstreamClient
 from .voice import voice
 
 log = get_logger("callguard")
@@ -58,9 +60,13 @@ class CallGuard:
             config = {**runtime.config, **app.config}
             tokens, default = resolve_auth_tokens(runtime.refresher.base_policy, config)
             api_tokens = parse_admin_tokens(config)
-        state = CallguardState(runtime=runtime, validator=SignatureValidator(tokens, default), api_tokens=api_tokens)
+        state = CallguardState(
+            runtime=runtime, validator=SignatureValidator(tokens, default), api_tokens=api_tokens,
+            upstream=UpstreamClient(cool_off=runtime.settings.breaker_cool_off),
+        )
         runtime.start()
         app.extensions["callguard"] = state
+        app.teardown_request(_end_answer)  # a webhook's deadline ends with its request, whichever view served it
         if self.register_routes:
             app.register_blueprint(voice)
             app.register_blueprint(compliance)
@@ -75,3 +81,7 @@ class CallGuard:
             policy.source, len(policy.accounts), ", ".join(sorted(runtime.registries.names())) or "none",
         )
         return state
+
+
+def _end_answer(_exc: BaseException | None) -> None:
+    end_answer()

@@ -3,8 +3,9 @@
 gunicorn runs several workers and each answers ``/healthz`` for itself. What the workers share
 (the policy, the database, the counters backend, the registry files, Twilio's picture) is at
 the top of the answer; what each worker keeps for itself (its audit queue, alert deliveries,
-last good answers, runtime-change refreshes, and the health of each of its background threads)
-is under ``worker``, with its pid. ``/metrics`` adds every worker's counts up.
+last good answers, runtime-change refreshes, the health of each of its background threads, and
+its breakers: one per dependency, open while it is not asked) is under ``worker``, with its pid.
+``/metrics`` adds every worker's counts up.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import time
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ..breaker import CLOSED, BreakerStatus
 from ..errors import StoreUnavailable
 from ..paths import HEALTHZ, METRICS
 from ..policy.model import Policy, TwilioMode
 from ..policy.twilio_snapshot import TwilioSnapshot
 from ..runtime.metrics import exposition
 from ..store.audit import BatchingAuditLog
-from ..store.database import redact_url
-from .state import current_state
+from ..store.database import database_bounds, redact_url
+from .state import CallguardState, current_state
 
 health = Blueprint("callguard_health", __name__)
 
@@ -54,6 +56,19 @@ def twilio_accounts_health(policy: Policy, snapshot: TwilioSnapshot, now: float,
             }
         )
     return accounts
+
+
+def breakers(state: CallguardState) -> dict[str, dict[str, object]]:
+    """This worker's breakers: the database's (PostgreSQL), Redis's, and each upstream origin's asked so far."""
+    statuses: list[BreakerStatus] = []
+    bounds = database_bounds(state.engine)
+    if bounds is not None:
+        statuses.append(bounds.breaker.status())
+    redis_breaker = getattr(state.counters, "breaker", None)
+    if redis_breaker is not None:
+        statuses.append(redis_breaker.status())
+    statuses.extend(state.upstream.breaker_statuses())
+    return {s.name: {"state": s.state, "opened": s.failures, "retry_in_s": round(s.retry_in, 2)} for s in statuses}
 
 
 @health.get(HEALTHZ)
@@ -120,6 +135,7 @@ def healthz() -> Response:
     background = {name: figures.as_dict() for name, figures in state.runtime.health().items()}
     snapshot = state.refresher.twilio_snapshot
     synced_accounts = twilio_accounts_health(policy, snapshot, now, state.settings.twilio_max_staleness)
+    breaker_states = breakers(state)
     degraded = (
         not database["ok"]
         or bool(audit.get("dropped"))
@@ -130,6 +146,7 @@ def healthz() -> Response:
         or counters.get("ok") is False
         or any(a["stale"] or a["last_error"] for a in synced_accounts)
         or any(figures["running"] and not figures["alive"] for figures in background.values())
+        or any(b["state"] != CLOSED for b in breaker_states.values())
     )
     body = {
         # Decisions never depend on the database, so an unreachable database degrades the
@@ -149,7 +166,7 @@ def healthz() -> Response:
         # This worker's own figures: the others keep theirs.
         "worker": {
             "pid": os.getpid(), "audit": audit, "alerts": alerts, "last_good": last_good, "runtime_changes": runtime,
-            "background": background,
+            "background": background, "breakers": breaker_states,
         },
     }
     return jsonify(body)

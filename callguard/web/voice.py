@@ -73,7 +73,7 @@ def _fault(exc: Exception) -> Response:
         params = request.values.to_dict(flat=True)
         dial = dial_request_from_params(params) if params.get("To") else DialRequest(None, "")
         decision = state.guard.fault_decision(dial, exc)
-        state.guard.audit.record(decision)
+        state.guard.record(decision)
         return twiml_response(render_fault(decision), decision)
     except Exception:
         log.exception("fault handler failed; answering the last-resort refusal")

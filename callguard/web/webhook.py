@@ -3,6 +3,10 @@
 ``@twilio_webhook`` wraps a view ``view(state, params)``: it runs only for a request whose
 ``X-Twilio-Signature`` verifies with the auth token of the request's ``AccountSid``, over
 ``CALLGUARD_PUBLIC_URL`` + path + query; anything else gets a bare 403.
+
+Looking at a request as a webhook starts its answer's deadline (``CALLGUARD_ANSWER_DEADLINE``,
+:mod:`callguard.deadline`): every dependency call made for it is bounded by what is left. The
+extension ends it when the request is torn down.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from ..deadline import start_answer
 from ..loggers import get_logger
 from .body_limit import limit_body
 from .responses import forbidden
@@ -43,6 +48,7 @@ class VerifiedRequest:
 
 def verified_request(state: CallguardState) -> VerifiedRequest | None:
     """The request, if its signature verifies, else None."""
+    start_answer(state.settings.answer_deadline)
     req = request._get_current_object()  # type: ignore[attr-defined]  # the proxy's lookup, once
     try:
         if req.method == "POST":

@@ -379,6 +379,34 @@ def test_redis_reloads_its_script_when_the_server_forgot_it(redis_server: str, r
 
 
 
+@pytest.mark.redis
+def test_a_black_holed_redis_costs_one_short_wait_per_cool_off(redis_server: str, redis_prefix: str, fault_relay: Any) -> None:
+    import time
+
+    from callguard import FakeClock
+    from callguard.breaker import CircuitBreaker
+    from callguard.store.counters_redis import RedisCounters
+
+    from ..faults.relay import Mode
+
+    relay = fault_relay(6379)
+    breakers = FakeClock(0)
+    backend = RedisCounters(relay.url(redis_server), prefix=redis_prefix, breaker=CircuitBreaker("redis", clock=breakers))
+    assert backend.admit(window("k", 60, 5, "a"), NOW).admitted
+    relay.set(Mode.BLACKHOLE)
+    waits = []
+    for event in ("b", "c", "d"):
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            backend.admit(window("k", 60, 5, event), NOW)
+        waits.append(time.monotonic() - started)
+    assert 0.04 < waits[0] < 0.2 and max(waits[1:]) < 0.005  # the read timeout once, then not asked
+    relay.set(Mode.PASS)
+    breakers.advance(1)
+    assert backend.admit(window("k", 60, 5, "e"), NOW) == AdmitResult(True, (1,), (), ())
+    backend.close()
+
+
 def test_a_new_file_another_process_is_writing_is_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite refuses to switch a file to WAL at once ("database is locked", no busy wait) while
     another connection writes it: workers opening a new counters file together must wait."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from callguard import FakeClock, StoreUnavailable
+from callguard.breaker import CircuitBreaker
 from callguard.store import create_database_engine, ensure_schema
 from callguard.store.consents import ConsentStore
 from callguard.store.last_good import LastGood, LastGoodConsents, LastGoodOptOuts
@@ -27,14 +28,22 @@ def proxy(postgres_url: str, tcp_proxy: Callable[[int], TcpProxy]) -> TcpProxy:
 
 
 @pytest.fixture
-def stores(postgres_url: str, proxy: TcpProxy):
-    engine = create_database_engine(proxy.url(postgres_url))
+def breakers() -> FakeClock:
+    """The database breaker's monotonic clock: after a refused connection the database is not asked for a second."""
+    return FakeClock(0)
+
+
+@pytest.fixture
+def stores(postgres_url: str, proxy: TcpProxy, breakers: FakeClock):
+    engine = create_database_engine(proxy.url(postgres_url), breaker=CircuitBreaker("database", clock=breakers))
     ensure_schema(engine)
     yield OptOutStore(engine), ConsentStore(engine)
     engine.dispose()
 
 
-def test_opt_outs_are_read_every_time_and_served_from_memory_only_while_the_database_is_down(stores, proxy: TcpProxy) -> None:
+def test_opt_outs_are_read_every_time_and_served_from_memory_only_while_the_database_is_down(
+    stores, proxy: TcpProxy, breakers: FakeClock
+) -> None:
     optouts, _ = stores
     clock = FakeClock(NOW)
     kept: LastGood = LastGood("opt-out lookups", maxsize=100, ttl=300, clock=clock)
@@ -61,11 +70,12 @@ def test_opt_outs_are_read_every_time_and_served_from_memory_only_while_the_data
 
     proxy.restore()
     clock.advance(1)  # past the retry interval
+    breakers.advance(1)  # and the breaker's cool-off
     assert lookup.find(OPTED_OUT, FAMILY, "spring") is not None
     assert not kept.stats().unavailable
 
 
-def test_after_a_failure_the_database_is_not_asked_again_within_the_retry_interval(stores, proxy: TcpProxy) -> None:
+def test_after_a_failure_the_database_is_not_asked_again_within_the_retry_interval(stores, proxy: TcpProxy, breakers: FakeClock) -> None:
     optouts, _ = stores
     clock = FakeClock(NOW)
     kept: LastGood = LastGood("opt-out lookups", maxsize=100, ttl=300, clock=clock, retry_interval=1.0)
@@ -75,6 +85,7 @@ def test_after_a_failure_the_database_is_not_asked_again_within_the_retry_interv
     with pytest.raises(StoreUnavailable):
         lookup.find(NEVER_SEEN, FAMILY, None)
     proxy.restore()
+    breakers.advance(1)  # past the breaker's cool-off
     optouts.add(CLEAN, FAMILY, now=NOW, source="admin")  # the store itself reaches the database again …
     assert lookup.find(CLEAN, FAMILY, None) is None  # … but the lookup waits out the interval on what it kept
     clock.advance(1)

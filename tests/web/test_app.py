@@ -69,6 +69,11 @@ def test_the_extension_pattern(app_config: dict[str, Any]) -> None:
         ({"CALLGUARD_DATABASE_STALE_LIMIT": "1"}, "CALLGUARD_DATABASE_STALE_LIMIT: must be at least 5"),
         ({"CALLGUARD_LOG_NUMBERS": "partly"}, "CALLGUARD_LOG_NUMBERS: expected 'masked' or 'full', got 'partly'"),
         ({"CALLGUARD_LOG_FORMAT": "xml"}, "CALLGUARD_LOG_FORMAT: expected 'text' or 'json', got 'xml'"),
+        ({"CALLGUARD_ANSWER_DEADLINE": "15"}, "CALLGUARD_ANSWER_DEADLINE: must be less than 15 s (Twilio's own webhook timeout), got 15"),
+        ({"CALLGUARD_ANSWER_DEADLINE": "soon"}, "CALLGUARD_ANSWER_DEADLINE: expected a number, got 'soon'"),
+        ({"CALLGUARD_DATABASE_TIMEOUT": "0.1"}, "CALLGUARD_DATABASE_TIMEOUT: must be at least 0.5"),
+        ({"CALLGUARD_BREAKER_COOL_OFF": "0"}, "CALLGUARD_BREAKER_COOL_OFF: must be at least 0.05"),
+        ({"CALLGUARD_MONOTONIC": 3}, "CALLGUARD_MONOTONIC: must be a callable returning seconds"),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line(

@@ -5,6 +5,8 @@ callguard.store.last_good, the engine's staleness limit)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +14,8 @@ import pytest
 
 from callguard import FakeClock
 
-from ..conftest import ADMIN_TOKEN, BASE_POLICY, MAIN, TENANT, TENANT_TOKEN, TcpProxy, TwilioClient, dial_params
+from ..conftest import ADMIN_TOKEN, BASE_POLICY, MAIN, TENANT, TENANT_TOKEN, TcpProxy, TwilioClient, dial_params, parse_twiml
+from ..faults.relay import FaultRelay, Mode
 
 pytestmark = pytest.mark.postgres
 
@@ -38,6 +41,7 @@ def test_calls_ride_out_an_outage_on_the_last_good_data_then_follow_the_fail_mod
     clock: FakeClock,
 ) -> None:
     proxy = tcp_proxy(5432)
+    breakers = FakeClock(0)  # the breakers' monotonic clock: a refused connection keeps the database unasked for a second
     app = make_app(
         {
             **app_config,
@@ -47,6 +51,7 @@ def test_calls_ride_out_an_outage_on_the_last_good_data_then_follow_the_fail_mod
             "CALLGUARD_AUDIT_MODE": "batched",
             "CALLGUARD_REFRESH_INTERVAL": 60,  # a background refresher (hence the limit); the test refreshes by hand
             "CALLGUARD_DATABASE_STALE_LIMIT": LIMIT,
+            "CALLGUARD_MONOTONIC": breakers,
         }
     )
     state = app.extensions["callguard"]
@@ -90,6 +95,7 @@ def test_calls_ride_out_an_outage_on_the_last_good_data_then_follow_the_fail_mod
     assert emergency.headers["X-Callguard-Decision"] == "connect; reasons=emergency,fault.internal"
 
     proxy.restore()
+    breakers.advance(1)  # past the database breaker's cool-off
     state.refresher.refresh_now()
     clock.advance(1)  # the opt-out lookups ask the database again after their retry interval
     assert decisions() == normal
@@ -132,3 +138,72 @@ def test_an_opt_out_made_elsewhere_just_before_an_outage_is_not_forgotten(
     # Without the notice the kept "not opted out" would connect the call; now nothing is known: the fail mode.
     unknown = twilio.post("/voice/outbound?campaign=spring", dial_params(CLEAN))
     assert unknown.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal"
+
+
+def _timed(call: Callable[[], Any], limit: float) -> tuple[Any, float]:
+    """``call()``'s result and how long it took, run on a thread that is given up after ``limit`` seconds."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        started = time.monotonic()
+        outcome.append(call())
+        outcome.append(time.monotonic() - started)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(limit)
+    assert not thread.is_alive(), f"no answer within {limit} s"
+    return outcome[0], outcome[1]
+
+
+def test_a_black_holed_database_costs_one_bound_then_calls_answer_at_once(
+    make_app: Callable[[dict[str, Any]], Any],
+    app_config: dict[str, Any],
+    write_policy: Callable[..., Any],
+    postgres_url: str,
+    fault_relay: Callable[[int], FaultRelay],
+) -> None:
+    relay = fault_relay(5432)
+    app = make_app(
+        {
+            **app_config,
+            "CALLGUARD_POLICY": str(write_policy(POLICY, name="outage.toml")),
+            "CALLGUARD_DATABASE_URL": relay.url(postgres_url),
+            "CALLGUARD_AUTO_MIGRATE": "true",
+            "CALLGUARD_AUDIT_MODE": "batched",
+            "CALLGUARD_ANSWER_DEADLINE": 1,
+        }
+    )
+    twilio = TwilioClient(app.test_client())
+    assert twilio.post("/voice/outbound?campaign=spring", dial_params(CLEAN)).headers["X-Callguard-Decision"].startswith("disclose")
+
+    relay.set(Mode.BLACKHOLE)  # connections accepted, nothing answered: the pooled connection's next read would wait for ever
+    first, elapsed = _timed(lambda: twilio.post("/voice/outbound?campaign=spring", dial_params(NEVER_SEEN)), limit=5)
+    assert first.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal"
+    assert elapsed < 1.0
+    parse_twiml(first.data)
+    # The database is not asked again until its cool-off has passed: the next calls cost nothing.
+    second, elapsed = _timed(lambda: twilio.post("/voice/outbound?campaign=spring", dial_params("+12125550126")), limit=5)
+    assert second.headers["X-Callguard-Decision"] == "reject; reasons=fault.internal" and elapsed < 0.2
+    emergency, elapsed = _timed(lambda: twilio.post("/voice/outbound", dial_params("911")), limit=5)
+    assert emergency.headers["X-Callguard-Decision"] == "connect; reasons=emergency" and elapsed < 0.2
+    health = app.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded" and health["worker"]["breakers"]["database"]["state"] == "open"
+
+
+def test_with_synchronous_audit_records_an_outage_still_connects_emergency_calls(
+    make_app: Callable[[dict[str, Any]], Any],
+    app_config: dict[str, Any],
+    postgres_url: str,
+    tcp_proxy: Callable[[int], TcpProxy],
+) -> None:
+    proxy = tcp_proxy(5432)
+    app = make_app({**app_config, "CALLGUARD_DATABASE_URL": proxy.url(postgres_url), "CALLGUARD_AUTO_MIGRATE": "true"})
+    assert app.extensions["callguard"].settings.audit_mode == "sync"
+    twilio = TwilioClient(app.test_client())
+    proxy.cut()
+    emergency = twilio.post("/voice/outbound", dial_params("911"))
+    assert emergency.headers["X-Callguard-Decision"] == "connect; reasons=emergency"
+    assert parse_twiml(emergency.data).find("Dial/Number").text == "911"
+    plain = twilio.post("/voice/outbound", dial_params("+14155550123"))
+    assert plain.headers["X-Callguard-Decision"] == "connect; reasons=ok"  # decided without the database; only its record is lost

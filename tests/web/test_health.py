@@ -13,6 +13,7 @@ def test_healthy(app: Any) -> None:
     assert body["worker"]["audit"]["mode"] == "sync"
     counters = body["traffic_counters"]
     assert (counters["backend"], counters["ok"], body["worker"]["alerts"]) == ("sqlite", True, {"delivered": 0, "failed": 0})
+    assert body["worker"]["breakers"] == {}  # SQLite and no upstream asked: no dependency that could stop answering
 
 
 def test_database_unreachable(make_app: Any, app_config: dict[str, Any], tmp_path: Any) -> None:
@@ -40,7 +41,7 @@ def test_each_workers_own_figures_are_labelled_as_such(app: Any) -> None:
     body = app.test_client().get("/healthz").get_json()
     worker = body["worker"]
     assert worker["pid"] == os.getpid()
-    assert set(worker) == {"pid", "audit", "alerts", "last_good", "runtime_changes", "background"}
+    assert set(worker) == {"pid", "audit", "alerts", "last_good", "runtime_changes", "background", "breakers"}
     # What every worker shares stays at the top, and nothing per worker is left there.
     assert {"status", "policy", "database", "registries", "traffic_counters", "twilio_sync"} <= set(body)
     assert not {"pid", "audit", "last_good", "runtime_changes", "background"} & set(body) and "alerts" not in body["traffic_counters"]

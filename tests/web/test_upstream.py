@@ -4,6 +4,8 @@ The upstream is a real Flask app on loopback that checks every signature itself.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +16,7 @@ from callguard.errors import UpstreamError
 from callguard.web.upstream import UpstreamClient
 
 from ..conftest import MAIN_TOKEN, dial_params, free_port
+from ..faults.trickle import TrickleServer
 from ..voice_apps import UpstreamApp, make_upstream_app
 
 SIGNER = RequestValidator(MAIN_TOKEN)
@@ -100,3 +103,29 @@ def test_nobody_listening(upstream: tuple[UpstreamApp, str]) -> None:
     with pytest.raises(UpstreamError) as caught:
         send(UpstreamClient(), f"http://127.0.0.1:{free_port()}/voice/incoming")
     assert caught.value.reason == "upstream.unavailable"
+
+
+def test_an_answer_whose_headers_trickle_in_is_given_up_at_the_deadline() -> None:
+    # One byte every 0.25 s: no single read waits anywhere near the 1 s timeout, and the whole
+    # answer takes 40 s. The exchange (connect, headers, body) must still end at 1 s.
+    server = TrickleServer(interval=0.25)
+    outcome: list[BaseException | float] = []
+
+    def call() -> None:
+        started = time.monotonic()
+        try:
+            send(UpstreamClient(), server.url, read_timeout=1.0)
+        except UpstreamError as exc:
+            outcome.append(exc)
+        outcome.append(time.monotonic() - started)
+
+    caller = threading.Thread(target=call, daemon=True)
+    try:
+        caller.start()
+        caller.join(timeout=3.0)
+        assert not caller.is_alive(), "the answer's headers held the request past its read timeout"
+    finally:
+        server.close()
+    error, elapsed = outcome
+    assert isinstance(error, UpstreamError) and error.reason == "upstream.timeout"
+    assert isinstance(elapsed, float) and elapsed < 1.3

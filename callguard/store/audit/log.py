@@ -14,12 +14,10 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from ...clock import utc_datetime
 from ...decision import Decision
-from ...errors import StoreUnavailable
-from ..database import connection
+from ..database import connection, transaction
 from ..schema import decisions
 from .insert import DriverInsert
 from .rows import DECISION_COLUMNS, decision_values
@@ -66,11 +64,8 @@ class SqlAuditLog:
         """Write rows given as :func:`decision_values` makes them, in one transaction."""
         if not rows:
             return
-        try:
-            with self.engine.begin() as conn:
-                self._insert.execute(conn, rows)
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(str(exc).splitlines()[0], backend=self.engine.dialect.name, operation="audit insert") from exc
+        with transaction(self.engine, "audit insert") as conn:
+            self._insert.execute(conn, rows)
 
     def recent(self, limit: int = 100, *, account_sid: str | None = None, call_sid: str | None = None) -> list[AuditRecord]:
         """The newest rows first."""
@@ -79,7 +74,7 @@ class SqlAuditLog:
             query = query.where(decisions.c.account_sid == account_sid)
         if call_sid is not None:
             query = query.where(decisions.c.call_sid == call_sid)
-        with self.engine.connect() as conn:
+        with connection(self.engine, "audit query") as conn:
             rows = conn.execute(query).mappings().all()
         return [_record(row) for row in rows]
 
@@ -124,16 +119,13 @@ class SqlAuditLog:
             return [_record(row) for row in conn.execute(query).mappings()]
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with connection(self.engine, "audit count") as conn:
             return int(conn.execute(select(func.count()).select_from(decisions)).scalar_one())
 
     def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database answers."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(select(1))
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(str(exc).splitlines()[0], backend=self.engine.dialect.name, operation="ping") from exc
+        with connection(self.engine, "ping") as conn:
+            conn.execute(select(1))
 
 
 def like_literal(text: str) -> str:
