@@ -18,6 +18,10 @@ from .trickle import TrickleServer
 pytestmark = pytest.mark.server
 
 DEADLINE = 1.0
+# Timed by the client, an answer also counts the worker being scheduled, which on a loaded 2-core
+# machine adds tenths of a second; the in-process fault suite times the answers themselves.
+# Without the deadline these answers took 8 s (the route's read_timeout) and more than 16 s.
+WITHIN = DEADLINE * 1.5
 
 
 def timed_post(server: Server, path: str, params: dict[str, str]) -> tuple[str, bytes, float]:
@@ -41,10 +45,10 @@ def test_a_served_call_answers_within_the_deadline_while_postgresql_black_holes(
     relay.set(Mode.BLACKHOLE)
     for number in ("+12125550151", "+12125550152"):
         decision, body, elapsed = timed_post(server, "/voice/outbound?campaign=spring", dial_params(number))
-        assert decision == "reject; reasons=fault.internal" and elapsed < DEADLINE
+        assert decision == "reject; reasons=fault.internal" and elapsed < WITHIN
         parse_twiml(body)
     decision, body, elapsed = timed_post(server, "/voice/outbound", dial_params("911"))
-    assert decision.startswith("connect; reasons=emergency") and elapsed < DEADLINE
+    assert decision.startswith("connect; reasons=emergency") and elapsed < WITHIN
     assert parse_twiml(body).find("Dial/Number").text == "911"
 
 
@@ -58,7 +62,7 @@ def test_a_served_proxy_route_answers_within_the_deadline_while_its_app_trickles
                               env={"CALLGUARD_ANSWER_DEADLINE": str(DEADLINE)})
         servers.append(server)
         decision, body, elapsed = timed_post(server, "/voice/app", dial_params("+14155550123"))
-        assert decision == "reject; reasons=upstream.timeout" and elapsed < DEADLINE
+        assert decision == "reject; reasons=upstream.timeout" and elapsed < WITHIN
         parse_twiml(body)
     finally:
         app.close()
