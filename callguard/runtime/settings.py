@@ -14,6 +14,7 @@ from typing import Any
 
 from ..clock import Clock, system_clock
 from ..errors import ConfigError
+from ..retention import DEFAULT_RETENTION, Retention, parse_retention
 from ..store.database import default_database_url
 
 ENVIRONMENT_KEYS = (
@@ -22,6 +23,7 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_PUBLIC_URL",
     "CALLGUARD_AUDIT_MODE",
     "CALLGUARD_AUDIT_FLUSH_INTERVAL",
+    "CALLGUARD_AUDIT_RETENTION",
     "CALLGUARD_MAX_BODY_BYTES",
     "CALLGUARD_LOG_LEVEL",
     "CALLGUARD_REFRESH_INTERVAL",
@@ -76,6 +78,7 @@ class Settings:
     sleep: Callable[[float], None] = time.sleep
     auto_migrate: bool = True
     stale_limit: float = 300.0
+    audit_retention: Retention | None = parse_retention(DEFAULT_RETENTION)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -128,6 +131,7 @@ class Settings:
             sleep=sleep,
             auto_migrate=auto_migrate(config, database_url),
             stale_limit=_number(config, "CALLGUARD_DATABASE_STALE_LIMIT", 300.0, float, minimum=5),
+            audit_retention=audit_retention(config),
         )
 
 
@@ -152,6 +156,21 @@ def auto_migrate(config: Mapping[str, Any], database_url: str) -> bool:
     if str(raw).lower() in _FALSE:
         return False
     raise ConfigError(f"expected true or false, got {raw!r}", key="CALLGUARD_AUTO_MIGRATE")
+
+
+def audit_retention(config: Mapping[str, Any]) -> Retention | None:
+    """How long audited decisions are kept (``CALLGUARD_AUDIT_RETENTION``); None: forever.
+
+    Five years by default: since 2024 the Telemarketing Sales Rule has sellers and telemarketers
+    keep their call records for five years (16 CFR 310.5(b)). ``5y``, ``400d``, ``36h``, a number
+    of seconds, or ``forever`` (:func:`callguard.retention.parse_retention`). Only decisions expire:
+    opt-outs, consent and complaints are kept whatever this says.
+    """
+    raw = config.get("CALLGUARD_AUDIT_RETENTION")
+    try:
+        return parse_retention(DEFAULT_RETENTION if raw is None or raw == "" else str(raw))
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="CALLGUARD_AUDIT_RETENTION") from None
 
 
 def _number(config: Mapping[str, Any], key: str, default: Any, kind: Callable[[Any], Any], *, minimum: float) -> Any:

@@ -65,6 +65,8 @@ def test_the_extension_pattern(app_config: dict[str, Any]) -> None:
         ({"TWILIO_AUTH_TOKEN": None}, f"accounts.{MAIN}: has no auth token"),
         ({"CALLGUARD_AUTO_MIGRATE": "maybe"}, "CALLGUARD_AUTO_MIGRATE: expected true or false, got 'maybe'"),
         ({"CALLGUARD_DATABASE_STALE_LIMIT": "1"}, "CALLGUARD_DATABASE_STALE_LIMIT: must be at least 5"),
+        ({"CALLGUARD_AUDIT_RETENTION": "5 years"}, "CALLGUARD_AUDIT_RETENTION: expected a duration such as 5y, 400d, 36h or seconds"),
+        ({"CALLGUARD_AUDIT_RETENTION": "5"}, "CALLGUARD_AUDIT_RETENTION: must be at least an hour (a bare number is seconds), got '5'"),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line(
