@@ -2,8 +2,8 @@
 
 The default is five years: the record-keeping period of the Telemarketing Sales Rule since
 2024 (16 CFR 310.5(b)), which applies to the call records a seller or telemarketer keeps.
-Opt-outs, consent and complaints are records of another kind and are never pruned: only the
-decisions of the audit log expire.
+Only the decisions of the audit log expire: opt-outs, consent records and the change log are
+records of another kind and are never pruned.
 
 A retention is read from a short text: ``5y`` (calendar years: the same day and time that many
 years before), ``400d`` (days of 86 400 seconds), ``36h``, ``90s`` or a bare number of seconds;

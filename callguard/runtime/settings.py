@@ -164,7 +164,7 @@ def audit_retention(config: Mapping[str, Any]) -> Retention | None:
     Five years by default: since 2024 the Telemarketing Sales Rule has sellers and telemarketers
     keep their call records for five years (16 CFR 310.5(b)). ``5y``, ``400d``, ``36h``, a number
     of seconds, or ``forever`` (:func:`callguard.retention.parse_retention`). Only decisions expire:
-    opt-outs, consent and complaints are kept whatever this says.
+    opt-outs, consent records and the change log are kept whatever this says.
     """
     raw = config.get("CALLGUARD_AUDIT_RETENTION")
     try:

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-08
+Create Date: 2026-12-04
 
 ``callguard_decisions`` becomes a table partitioned by range of ``decided_at``: a partition per
 calendar month (UTC) that has rows, the current month and the two after it, and a default
@@ -10,8 +10,8 @@ partition for rows no month takes (see :mod:`callguard.store.audit.partitions`).
 their defaults (the same id sequence, which goes on from where it was) and its indexes are
 kept; the primary key becomes (id, decided_at), as a partitioned table's unique keys must hold
 the partition key. Every row is copied into the new table in the migration's transaction: on a
-large table the upgrade takes a while (about 9 s per million rows measured on a 2-core VM), and
-the audit writers wait for it. SQLite keeps its plain table, pruned by batched DELETEs.
+large table the upgrade takes a while (9 to 18 s a million rows on the project's 2-core VM,
+benchmarks/audit_disk.py), and the audit writers wait for it. SQLite keeps its plain table, pruned by batched DELETEs.
 """
 
 from __future__ import annotations
