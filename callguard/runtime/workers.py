@@ -60,4 +60,6 @@ def audit_retention_worker(pruner: AuditPruner) -> BackgroundWorker:
     """A look every ``pruner.poll`` seconds, from the start, at whether a pruning run is due (the
     lease lets one process run it); a run in progress returns after its current batch when the
     worker stops."""
-    return BackgroundWorker("audit-retention", pruner.tick, interval=pruner.poll, run_at_start=True, interrupt=pruner.interrupt)
+    return BackgroundWorker(
+        "audit-retention", pruner.tick, interval=pruner.poll, run_at_start=True, interrupt=pruner.interrupt, after_fork=pruner.after_fork
+    )

@@ -140,8 +140,14 @@ class AuditPruner:
             report.add(self.run(force=True))
         return report
 
+    def after_fork(self) -> None:
+        """In a forked child: the parent's pooled connections must not be shared with the child."""
+        self.engine.dispose(close=False)
+
     def interrupt(self) -> None:
-        """Make a run in progress return after its current transaction (the worker is stopping)."""
+        """Make a run in progress return after its current transaction (the worker is stopping).
+        Said between runs, it cuts the next one short instead: that one leaves the rest to the
+        run after it, due at once."""
         self._interrupted.set()
 
     def run(self, *, dry_run: bool = False, force: bool = False) -> PruneReport:
@@ -156,7 +162,6 @@ class AuditPruner:
             lease = self.leases.get(LEASE)
             report.not_run = "not due" if lease is None or lease.held_until <= now else f"a run is in progress in {lease.holder}"
             return report
-        self._interrupted.clear()
         try:
             if self.postgres:
                 self._partitions(report)
@@ -217,7 +222,7 @@ class AuditPruner:
         oldest = select(target.c.id).where(expired).order_by(target.c.decided_at).limit(self.batch_rows)
         batch = delete(target).where(target.c.id.in_(oldest))
         deadline = report.started_at + self.run_for
-        while not self._interrupted.is_set():
+        while True:
             with transaction(self.engine, "audit prune") as conn:
                 deleted = conn.execute(batch).rowcount
             report.deleted += deleted
@@ -227,6 +232,9 @@ class AuditPruner:
             if self.clock() >= deadline:
                 break
             self.sleep(self.pause)  # the writers' turn
+            if self._interrupted.is_set():
+                self._interrupted.clear()
+                break
         report.more = True
 
     # -- dry runs -----------------------------------------------------------------------------
