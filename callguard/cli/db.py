@@ -1,14 +1,17 @@
-"""``callguard db upgrade|current|history|check``: the records database's schema migrations."""
+"""``callguard db upgrade|current|history|check|prune``: the records database's schema migrations, and pruning the audit log by hand."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy.engine import Engine
 
 from ..errors import CallguardError
+from ..retention import DEFAULT_RETENTION, parse_retention
+from ..store.audit.pruning import AuditPruner, describe
 from ..store.database import create_database_engine, default_database_url, redact_url
 from ..store.migrate import current_revision, ensure_schema, head_revision, history, schema_differences
 from .errors import BadUsage, Failed
@@ -79,3 +82,31 @@ def check(database_url: str | None) -> None:
     for difference in differences:
         click.echo(f"  {difference}")
     raise Failed(f"{shown}: {len(differences)} differences from this callguard's tables")
+
+
+@db.command()
+@_database_option
+@click.option(
+    "--retention", envvar="CALLGUARD_AUDIT_RETENTION", show_envvar=True, default=DEFAULT_RETENTION, show_default=True,
+    help="How long decisions are kept: 5y, 400d, 36h, seconds, or forever.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be pruned; change nothing.")
+def prune(database_url: str | None, retention: str, dry_run: bool) -> None:
+    """Prune audited decisions older than the retention, now and to the end (a server's background
+    worker does it every few minutes). Exit 1 if another run is in progress."""
+    try:
+        kept = parse_retention(retention)
+    except ValueError as exc:
+        raise BadUsage(f"--retention: {exc}") from None
+    with _engine(database_url) as (shown, engine):
+        ensure_schema(engine, upgrade=False)
+        pruner = AuditPruner(engine, kept)
+        report = pruner.run(dry_run=True) if dry_run else pruner.run_to_the_end()
+    if report.not_run is not None and not report.batches:
+        raise Failed(f"{shown}: nothing pruned: {report.not_run}")
+    if report.cutoff is not None:
+        expired = datetime.fromtimestamp(report.cutoff, UTC).isoformat(timespec="seconds")
+        click.echo(f"{shown}: decisions made before {expired} have expired (retention {kept})")
+    click.echo(f"{shown}: {describe(report)}")
+    if report.not_run is not None:
+        raise Failed(f"{shown}: stopped before the end: {report.not_run}")

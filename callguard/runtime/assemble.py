@@ -4,8 +4,8 @@ It loads the policy, opens the database (checking or migrating its schema), the 
 opt-out, consent and runtime-change stores with their last good answers, the registry files, the
 traffic counters with their monitor, alerts and report counts, the policy refresher, the Twilio
 sync and its schedule, and, with Redis, the change publisher and listener; then the background
-workers that keep them going (:mod:`callguard.runtime.workers`). Nothing here knows of Flask:
-the web extension, ``GuardMiddleware`` and the CLI all start from a Runtime.
+workers that keep them going, the audit log's pruning among them (:mod:`callguard.runtime.workers`).
+Nothing here knows of Flask: the web extension, ``GuardMiddleware`` and the CLI all start from a Runtime.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..policy.loader import load_policy
 from ..policy.model import Policy
 from ..registry import RegistryDirectory
 from ..store.audit import BatchingAuditLog, SqlAuditLog
+from ..store.audit.pruning import AuditPruner
 from ..store.consents import ConsentStore
 from ..store.counters import open_counters
 from ..store.counters_sqlite import SqliteCounters
@@ -44,6 +45,7 @@ from .settings import Settings
 from .twilio_sync import build_twilio_sync
 from .worker import BackgroundWorker
 from .workers import (
+    audit_retention_worker,
     audit_writer_worker,
     change_listener_worker,
     counter_chores_worker,
@@ -169,6 +171,9 @@ def assemble(
                 workers.append(traffic_tallies_worker(traffic))
             if isinstance(counters, SqliteCounters) and counters.background:
                 workers.append(counter_chores_worker(counters))
+            pruner = AuditPruner(engine, settings.audit_retention, clock=clock, sleep=settings.sleep)
+            if pruner.needed:  # a retention to apply, or PostgreSQL's months to make ahead
+                workers.append(audit_retention_worker(pruner))
         return Runtime(
             settings=settings,
             config=config,

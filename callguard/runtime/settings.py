@@ -15,6 +15,7 @@ from typing import Any
 from ..clock import Clock, system_clock
 from ..deadline import DEFAULT_ANSWER_DEADLINE, TWILIO_WEBHOOK_SECONDS
 from ..errors import ConfigError
+from ..retention import DEFAULT_RETENTION, Retention, parse_retention
 from ..store.database import default_database_url
 from ..store.database_bounds import DEFAULT_DATABASE_TIMEOUT
 
@@ -24,6 +25,7 @@ ENVIRONMENT_KEYS = (
     "CALLGUARD_PUBLIC_URL",
     "CALLGUARD_AUDIT_MODE",
     "CALLGUARD_AUDIT_FLUSH_INTERVAL",
+    "CALLGUARD_AUDIT_RETENTION",
     "CALLGUARD_MAX_BODY_BYTES",
     "CALLGUARD_LOG_LEVEL",
     "CALLGUARD_LOG_NUMBERS",
@@ -91,6 +93,7 @@ class Settings:
     database_timeout: float = DEFAULT_DATABASE_TIMEOUT  # the server's statement_timeout on PostgreSQL
     breaker_cool_off: float = 1.0  # how long a dependency that stopped answering is not asked
     monotonic: Callable[[], float] = time.monotonic  # the breakers' clock (config only, as tests stop it)
+    audit_retention: Retention | None = parse_retention(DEFAULT_RETENTION)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> Settings:
@@ -152,6 +155,7 @@ class Settings:
             database_timeout=_number(config, "CALLGUARD_DATABASE_TIMEOUT", DEFAULT_DATABASE_TIMEOUT, float, minimum=0.5),
             breaker_cool_off=_number(config, "CALLGUARD_BREAKER_COOL_OFF", 1.0, float, minimum=0.05),
             monotonic=monotonic,
+            audit_retention=audit_retention(config),
         )
 
 
@@ -205,6 +209,21 @@ def auto_migrate(config: Mapping[str, Any], database_url: str) -> bool:
     if str(raw).lower() in _FALSE:
         return False
     raise ConfigError(f"expected true or false, got {raw!r}", key="CALLGUARD_AUTO_MIGRATE")
+
+
+def audit_retention(config: Mapping[str, Any]) -> Retention | None:
+    """How long audited decisions are kept (``CALLGUARD_AUDIT_RETENTION``); None: forever.
+
+    Five years by default: since 2024 the Telemarketing Sales Rule has sellers and telemarketers
+    keep their call records for five years (16 CFR 310.5(a)). ``5y``, ``400d``, ``36h``, a number
+    of seconds, or ``forever`` (:func:`callguard.retention.parse_retention`). Only decisions expire:
+    opt-outs, consent records and the change log are kept whatever this says.
+    """
+    raw = config.get("CALLGUARD_AUDIT_RETENTION")
+    try:
+        return parse_retention(DEFAULT_RETENTION if raw is None or raw == "" else str(raw))
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="CALLGUARD_AUDIT_RETENTION") from None
 
 
 def _number(config: Mapping[str, Any], key: str, default: Any, kind: Callable[[Any], Any], *, minimum: float) -> Any:

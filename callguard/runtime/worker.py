@@ -11,8 +11,10 @@ What every worker does the same way:
 
 - a task that raises is logged and recorded in :meth:`~BackgroundWorker.health`; the thread
   goes on (a chore that fails once must not stop for good);
-- :meth:`~BackgroundWorker.stop` joins the thread for at most ``join_timeout`` seconds, then
-  runs the optional ``on_stop`` step on the caller's thread (the audit writer's last flush);
+- :meth:`~BackgroundWorker.stop` runs the optional ``interrupt`` step (what makes a long task
+  return early: the audit pruner's batches), joins the thread for at most ``join_timeout``
+  seconds, then runs the optional ``on_stop`` step on the caller's thread (the audit writer's
+  last flush);
 - :meth:`~BackgroundWorker.wake` runs the task at once rather than at the next interval;
 - threads do not survive ``fork`` (gunicorn ``--preload`` builds the app in the master): in the
   child, the optional ``after_fork`` step runs (the parent's queue and connections are the
@@ -71,6 +73,7 @@ class BackgroundWorker:
         run_at_start: bool = False,
         on_stop: Step | None = None,
         after_fork: Step | None = None,
+        interrupt: Step | None = None,
         clock: Clock = system_clock,
         join_timeout: float = 5.0,
     ) -> None:
@@ -80,6 +83,7 @@ class BackgroundWorker:
         self.run_at_start = run_at_start
         self.on_stop = on_stop
         self.after_fork = after_fork
+        self.interrupt = interrupt
         self.clock = clock
         self.join_timeout = join_timeout
         self._running = False
@@ -111,7 +115,7 @@ class BackgroundWorker:
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread (waiting at most ``join_timeout`` seconds), then run ``on_stop``.
+        """Stop the thread (``interrupt`` first, then waiting at most ``join_timeout`` seconds), then run ``on_stop``.
 
         ``on_stop`` runs at every call, started or not: a worker's final step (a last flush)
         writes what its adapter holds whoever put it there."""
@@ -120,6 +124,8 @@ class BackgroundWorker:
             self._stopping.set()
             self._wakeup.set()
             thread = self._thread
+        if self.interrupt is not None:
+            self._guarded(self.interrupt, "interrupt")
         if thread is not None and thread is not threading.current_thread():
             thread.join(self.join_timeout)
             if thread.is_alive():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..store.audit import BatchingAuditLog
+from ..store.audit.pruning import AuditPruner
 from ..store.counters_sqlite import CHORES_EVERY, SqliteCounters
 from ..sync.scheduler import SyncScheduler
 from ..traffic.monitor import TrafficMonitor
@@ -53,3 +54,12 @@ def traffic_tallies_worker(monitor: TrafficMonitor) -> BackgroundWorker:
 def counter_chores_worker(counters: SqliteCounters) -> BackgroundWorker:
     """The SQLite counters' checkpoints and prunes, off the calls' path."""
     return BackgroundWorker("counter-chores", counters.run_chores, interval=CHORES_EVERY)
+
+
+def audit_retention_worker(pruner: AuditPruner) -> BackgroundWorker:
+    """A look every ``pruner.poll`` seconds, from the start, at whether a pruning run is due (the
+    lease lets one process run it); a run in progress returns after its current batch when the
+    worker stops."""
+    return BackgroundWorker(
+        "audit-retention", pruner.tick, interval=pruner.poll, run_at_start=True, interrupt=pruner.interrupt, after_fork=pruner.after_fork
+    )

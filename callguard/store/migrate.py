@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import SchemaMismatch, StoreUnavailable
 from ..loggers import get_logger
+from .audit.partitions import PARTITION_NAME
 from .schema import metadata
 
 log = get_logger("callguard.store")
@@ -45,8 +46,9 @@ _ADVISORY_LOCK_KEY = 0x63616C6C  # "call": serialises migrations across PostgreS
 
 
 def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
-    """Only callguard's own tables are compared and migrated."""
-    return type_ != "table" or (name or "").startswith(TABLE_PREFIX)
+    """Only callguard's own tables are compared and migrated; the audit table's partitions on
+    PostgreSQL are made and dropped as time passes, not by migrations."""
+    return type_ != "table" or ((name or "").startswith(TABLE_PREFIX) and not PARTITION_NAME.fullmatch(name or ""))
 
 
 def _config(connection: Connection | None = None) -> Config:

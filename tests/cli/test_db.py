@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,50 @@ def test_serve_refuses_a_postgresql_schema_behind_the_code_with_one_line(policy_
         f"callguard: CALLGUARD_DATABASE_URL: the database has no callguard schema (this callguard needs revision {head_revision()}): "
         "run `callguard db upgrade`, or set CALLGUARD_AUTO_MIGRATE=true"
     )
+
+
+def test_prune_deletes_expired_decisions_and_a_dry_run_only_counts(database_url: str, policy_path: Path) -> None:
+    from callguard import DialRequest, FakeClock, Guard
+    from callguard.policy.loader import load_policy
+    from callguard.store import SqlAuditLog, ensure_schema
+
+    from ..conftest import MAIN
+
+    engine = create_database_engine(database_url)
+    ensure_schema(engine)
+    clock = FakeClock(1_500_000_000.0)  # 2017: long expired, and a month no partition takes (PostgreSQL's default partition)
+    guard = Guard(load_policy(policy_path), clock=clock, audit=SqlAuditLog(engine))
+    for i in range(3):
+        guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid=f"CA-old-{i}"))
+    engine.dispose()
+    shown = database_url  # no password to hide
+
+    code, out, _ = run("db", "prune", "--database-url", database_url, "--dry-run")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith(f"{shown}: decisions made before 20") and lines[0].endswith(" have expired (retention 5y)")
+    assert lines[1].startswith(f"{shown}: ") and lines[1].endswith("would delete 3 rows")
+    code, out, _ = run("db", "prune", "--database-url", database_url)
+    assert code == 0 and out.splitlines()[1].endswith("deleted 3 rows in 1 batch")
+    assert run("db", "prune", "--database-url", database_url, "--dry-run")[1].splitlines()[1].endswith("would delete 0 rows")
+    code, out, _ = run("db", "prune", "--database-url", database_url, "--retention", "forever")
+    assert code == 0 and out.splitlines()[-1].endswith("every decision is kept (retention forever)")
+
+
+def test_prune_refuses_a_bad_retention_and_says_when_another_run_holds_the_lease(sqlite_url: str) -> None:
+    from callguard.store import ensure_schema
+    from callguard.store.audit.pruning import LEASE
+    from callguard.store.leases import LeaseStore
+
+    code, _, err = run("db", "prune", "--database-url", sqlite_url, "--retention", "5 years")
+    assert code == 2 and err == "callguard: --retention: expected a duration such as 5y, 400d, 36h or seconds, or forever, got '5 years'\n"
+    engine = create_database_engine(sqlite_url)
+    ensure_schema(engine)
+    LeaseStore(engine).acquire(LEASE, "host-a:1", now=time.time(), hold_for=600)
+    engine.dispose()
+    code, _, err = run("db", "prune", "--database-url", sqlite_url)
+    assert code == 1 and err == f"callguard: {sqlite_url}: nothing pruned: a run is in progress in host-a:1\n"
+
+
+def test_prune_needs_the_schema_at_this_callguards_revision(sqlite_url: str) -> None:
+    code, _, err = run("db", "prune", "--database-url", sqlite_url)
+    assert code == 1 and err.startswith("callguard: CALLGUARD_DATABASE_URL: the database has no callguard schema")

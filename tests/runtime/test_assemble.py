@@ -66,6 +66,29 @@ def test_a_what_if_reads_the_counters_a_server_keeps(make_runtime: Callable[...,
     assert [r.call_sid for r in server.audit_sql.recent(10)] == ["CA-real"]  # the what-if recorded nothing
 
 
+def test_a_server_prunes_the_audit_log_to_its_retention_from_the_start(
+    make_runtime: Callable[..., Runtime], runtime_config: dict[str, Any]
+) -> None:
+    clock = runtime_config["CALLGUARD_CLOCK"]
+    old = make_runtime({**runtime_config, "CALLGUARD_AUDIT_MODE": "sync"}, what_if=True)
+    old.guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid="CA-old"))
+    clock.advance(31 * 86_400)
+    old.guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid="CA-new"))
+    server = make_runtime({**runtime_config, "CALLGUARD_AUDIT_RETENTION": "30d"})
+    server.start()
+    pruner = next(w for w in server.workers if w.name == "audit-retention")
+    assert pruner.wait_for_runs(1, WAIT) and pruner.health().last_error is None
+    assert [r.call_sid for r in server.audit_sql.recent(10)] == ["CA-new"]
+
+
+def test_a_sqlite_audit_log_kept_forever_needs_no_pruning_worker(
+    make_runtime: Callable[..., Runtime], runtime_config: dict[str, Any]
+) -> None:
+    runtime = make_runtime({**runtime_config, "CALLGUARD_AUDIT_RETENTION": "forever"})
+    assert runtime.settings.audit_retention is None
+    assert "audit-retention" not in [w.name for w in runtime.workers]
+
+
 def test_a_failed_assembly_releases_what_it_opened(
     runtime_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

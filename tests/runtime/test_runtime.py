@@ -21,7 +21,7 @@ from callguard.traffic.monitor import TrafficMonitor
 
 from ..conftest import MAIN
 
-SERVER_WORKERS = ["policy-refresh", "alerts", "audit-writer", "traffic-tallies", "counter-chores"]
+SERVER_WORKERS = ["policy-refresh", "alerts", "audit-writer", "traffic-tallies", "counter-chores", "audit-retention"]
 
 
 def _threads() -> set[str]:

@@ -109,6 +109,27 @@ def test_stop_waits_for_a_busy_task_only_so_long(workers: list[BackgroundWorker]
     release.set()
 
 
+def test_stop_interrupts_a_long_task_before_waiting_for_it(workers: list[BackgroundWorker]) -> None:
+    entered, interrupted = threading.Event(), threading.Event()
+    steps: list[str] = []
+
+    def long_task() -> None:  # the audit pruner's batches, until told to stop
+        entered.set()
+        interrupted.wait(WAIT)
+        steps.append("task returned")
+
+    def interrupt() -> None:
+        steps.append("interrupt")
+        interrupted.set()
+
+    worker = BackgroundWorker("long", long_task, interval=NEVER, run_at_start=True, interrupt=interrupt,
+                              on_stop=lambda: steps.append("final"))
+    worker.start()
+    assert entered.wait(WAIT)
+    worker.stop()
+    assert steps == ["interrupt", "task returned", "final"] and not worker.health().alive
+
+
 def test_the_fork_hook_restarts_a_running_worker_after_its_own_step(workers: list[BackgroundWorker]) -> None:
     """What a child of ``fork`` runs (simulated here by calling the hook): the worker's after-fork
     step, then a fresh thread for a worker that was running, its figures the child's own."""

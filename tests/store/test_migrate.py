@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, text
 
+from callguard import DialRequest, FakeClock, Guard
 from callguard.errors import SchemaMismatch
-from callguard.store import create_database_engine, ensure_schema
+from callguard.policy import Policy
+from callguard.store import SqlAuditLog, create_database_engine, ensure_schema
 from callguard.store.migrate import MIGRATIONS_DIRECTORY, VERSION_TABLE, current_revision, head_revision, schema_differences
 from callguard.store.optouts import OptOutStore
 from callguard.store.schema import metadata
+
+from ..conftest import MAIN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,4 +157,74 @@ def test_audit_timestamps_the_driver_adapter_wrote_are_rewritten_in_sqlalchemys_
     noon = datetime(2026, 12, 3, 14, 19, 55, tzinfo=UTC).timestamp()
     read = [r.decided_at - noon for r in reversed(SqlAuditLog(engine).recent(3))]
     assert read == pytest.approx([0.289101, 1.0, 2.000001], abs=1e-6)
+    engine.dispose()
+
+
+def _decisions_at(engine, policy: Policy, stamps: list[datetime]) -> None:
+    """Rows written by the audit log's own writer, at the given times."""
+    clock = FakeClock()
+    guard = Guard(policy, clock=clock, audit=SqlAuditLog(engine))
+    for i, stamp in enumerate(stamps):
+        clock.set(stamp)
+        guard.check(DialRequest(MAIN, "+14155550123", "+14155550100", call_sid=f"CA-{i}"))
+
+
+def _rows(engine) -> list[tuple[int, datetime, str]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text("SELECT id, decided_at, call_sid FROM callguard_decisions ORDER BY id"))]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_audit_table_becomes_partitioned_by_month_keeping_its_rows_ids_and_indexes(
+    postgres_url: str, policy: Policy
+) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from callguard.store.audit.partitions import Month, partitions
+    from callguard.store.migrate import _config
+
+    engine = create_database_engine(postgres_url)
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), "0003")
+    stamps = [datetime(2025, 11, 30, 23, 59, 59, 999999, tzinfo=UTC), datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 3, 15, tzinfo=UTC)]
+    _decisions_at(engine, policy, stamps)
+    before = _rows(engine)
+    indexes_before = sorted((ix["name"], ix["column_names"]) for ix in inspect(engine).get_indexes("callguard_decisions"))
+
+    assert ensure_schema(engine) == ("0003", head_revision())
+    assert _rows(engine) == before  # every row, with its id
+    assert sorted((ix["name"], ix["column_names"]) for ix in inspect(engine).get_indexes("callguard_decisions")) == indexes_before
+    assert inspect(engine).get_pk_constraint("callguard_decisions")["constrained_columns"] == ["id", "decided_at"]
+    now = Month.of(datetime.now(UTC))
+    with engine.connect() as conn:
+        months, default = partitions(conn)
+        assert conn.execute(text("SELECT count(*) FROM callguard_decisions_2025_11")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM callguard_decisions_default")).scalar_one() == 0
+    assert default and months == sorted({Month(2025, 11), Month(2025, 12), Month(2026, 3), now, now.plus(1), now.plus(2)})
+    assert schema_differences(engine) == []  # the partitions are not the code's tables, and are left out
+    _decisions_at(engine, policy, [datetime(2026, 3, 16, tzinfo=UTC)])
+    assert _rows(engine)[-1][0] == before[-1][0] + 1  # the id sequence goes on
+
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), "0003")
+    assert _rows(engine)[:3] == before
+    assert inspect(engine).get_pk_constraint("callguard_decisions")["constrained_columns"] == ["id"]
+    with engine.connect() as conn:
+        assert partitions(conn) == ([], False)
+    engine.dispose()
+
+
+def test_on_sqlite_the_audit_table_stays_a_plain_table(sqlite_url: str, policy: Policy) -> None:
+    from alembic import command
+
+    from callguard.store.migrate import _config
+
+    engine = create_database_engine(sqlite_url)
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), "0003")
+    _decisions_at(engine, policy, [datetime(2025, 11, 30, tzinfo=UTC)])
+    before = _rows(engine)
+    assert ensure_schema(engine) == ("0003", head_revision())
+    assert _rows(engine) == before and schema_differences(engine) == []
     engine.dispose()

@@ -74,6 +74,8 @@ def test_the_extension_pattern(app_config: dict[str, Any]) -> None:
         ({"CALLGUARD_DATABASE_TIMEOUT": "0.1"}, "CALLGUARD_DATABASE_TIMEOUT: must be at least 0.5"),
         ({"CALLGUARD_BREAKER_COOL_OFF": "0"}, "CALLGUARD_BREAKER_COOL_OFF: must be at least 0.05"),
         ({"CALLGUARD_MONOTONIC": 3}, "CALLGUARD_MONOTONIC: must be a callable returning seconds"),
+        ({"CALLGUARD_AUDIT_RETENTION": "5 years"}, "CALLGUARD_AUDIT_RETENTION: expected a duration such as 5y, 400d, 36h or seconds"),
+        ({"CALLGUARD_AUDIT_RETENTION": "5"}, "CALLGUARD_AUDIT_RETENTION: must be at least an hour (a bare number is seconds), got '5'"),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line(

@@ -55,7 +55,7 @@ def test_each_background_thread_of_the_worker_reports_its_health(make_app: Any, 
     assert audit_writer.wait_for_runs(1, 10.0)
     body = app.test_client().get("/healthz").get_json()
     background = body["worker"]["background"]
-    assert set(background) == {"policy-refresh", "alerts", "audit-writer", "traffic-tallies", "counter-chores"}
+    assert set(background) == {"policy-refresh", "alerts", "audit-writer", "traffic-tallies", "counter-chores", "audit-retention"}
     assert all(figures["running"] and figures["alive"] and figures["last_error"] is None for figures in background.values())
     assert background["audit-writer"]["runs"] >= 1 and body["status"] == "ok"
 

@@ -6,6 +6,10 @@
 - :mod:`.timestamps`: the timestamp text SQLite stores, made from epoch seconds.
 - :mod:`.writer`: :class:`BatchingAuditLog`, the queue a web worker records into (no I/O on the
   request's thread) and the flush a background worker runs.
+- :mod:`.pruning`: :class:`~.pruning.AuditPruner`, decisions older than the retention pruned in
+  bounded steps by one process at a time.
+- :mod:`.partitions`: the monthly partitions of the table on PostgreSQL, made ahead and dropped
+  when they expire.
 """
 
 from .log import AuditRecord, SqlAuditLog
