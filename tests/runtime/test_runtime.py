@@ -56,7 +56,9 @@ def test_close_writes_what_the_workers_hold_before_releasing_what_they_write_to(
         real = getattr(cls, method)
 
         def recording(self: Any, *args: Any, **kwargs: Any) -> Any:
-            seen.append(label())
+            # The audit retention's own engine (its maintenance connections) goes with the workers.
+            if not (isinstance(self, Engine) and self is not holder["runtime"].engine):
+                seen.append(label())
             return real(self, *args, **kwargs)
 
         monkeypatch.setattr(cls, method, recording)
