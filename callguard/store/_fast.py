@@ -12,6 +12,7 @@ from typing import Any
 
 import redis
 from redis.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 
@@ -33,26 +34,38 @@ class ThreadConnection:
     def _connection(self) -> Connection:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            local.conn, local.pid = self._client.connection_pool.make_connection(), os.getpid()
+            local.conn, local.pid, local.answered = self._client.connection_pool.make_connection(), os.getpid(), False
         return local.conn
 
     def execute(self, command: Sequence[Any]) -> Any:
         """One command's reply (an error reply raises its ResponseError)."""
-        conn = self._connection()
-        try:
-            conn.send_packed_command(conn.pack_command(*command), check_health=False)
-            return conn.read_response()
-        except ResponseError:
-            raise  # the reply was read whole: the connection is still in step
-        except (RedisError, OSError):
-            conn.disconnect()  # a half-read connection is of no further use
-            raise
+        (reply,) = self._round_trip([command])
+        if isinstance(reply, ResponseError):
+            raise reply
+        return reply
 
     def execute_many(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         """Every command's reply in order, written at once and read at once: one round trip. An
         error reply is returned in its place (a ResponseError), as the replies after it are due."""
+        return self._round_trip(commands)
+
+    def _round_trip(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        # A connection that has answered before and is now found closed (Redis restarted, or
+        # closed it while idle) says nothing of Redis now: once more on a new connection, as
+        # redis-py's pool would have found it closed before using it. A timeout is not retried:
+        # a Redis that does not answer must cost one bound, not two.
+        answered_before = getattr(self._local, "answered", False)
+        try:
+            return self._write_and_read(commands)
+        except (RedisConnectionError, OSError) as exc:
+            if not answered_before or isinstance(exc, TimeoutError):
+                raise
+            return self._write_and_read(commands)
+
+    def _write_and_read(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         conn = self._connection()
         replies: list[Any] = []
+        self._local.answered = False
         try:
             conn.send_packed_command(conn.pack_commands(commands), check_health=False)
             for _ in commands:
@@ -61,8 +74,9 @@ class ThreadConnection:
                 except ResponseError as exc:
                     replies.append(exc)
         except (RedisError, OSError):
-            conn.disconnect()
+            conn.disconnect()  # a half-read connection is of no further use
             raise
+        self._local.answered = True
         return replies
 
     def close(self) -> None:

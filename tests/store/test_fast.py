@@ -127,3 +127,21 @@ def test_each_thread_and_each_process_gets_a_connection_of_its_own(clients: tupl
     assert os.read(read, 1) == b"1"
     assert connection.execute(("PING",)) in (b"PONG", "PONG")  # the parent's connection still in step
     connection.close()
+
+
+def test_a_connection_closed_while_idle_is_made_again_once(clients: tuple[Any, Any]) -> None:
+    """Redis restarted (here: the connection killed) while the thread's connection sat idle: the
+    next command goes on a new connection instead of failing, as with redis-py's pool."""
+    plain, fast = clients
+    connection = ThreadConnection(fast)
+    mine = connection.execute(("CLIENT", "ID"))
+    assert plain.execute_command("CLIENT", "KILL", "ID", mine) in (1, b"1", True)
+    assert connection.execute(("PING",)) in (b"PONG", "PONG")
+    again = connection.execute(("CLIENT", "ID"))
+    assert again != mine
+    # Twice in a row it is Redis, not the connection: the error goes on.
+    plain.execute_command("CLIENT", "KILL", "ID", again)
+    connection._local.answered = False  # as if this connection had never answered
+    with pytest.raises(redis.exceptions.ConnectionError):
+        connection.execute(("PING",))
+    connection.close()
