@@ -4,13 +4,12 @@ target only when it is a valid number."""
 
 from __future__ import annotations
 
-import sys
-
 import phonenumbers
 
 from callguard import Action, DialRequest
 from callguard.numbers import TargetKind, normalize_dial_string
 
+from .driver import fuzz
 from .guards import ACCOUNT, CALLER_ID, mixed_guard
 
 REGIONS = ("US", "GB", "DE", None)
@@ -40,13 +39,5 @@ def check(data: bytes) -> None:
             raise AssertionError(f"{raw!r} connected as {e164!r}, not a valid number")
 
 
-def main() -> None:
-    import atheris
-
-    atheris.instrument_all()
-    atheris.Setup(sys.argv, check)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(check)

@@ -5,7 +5,6 @@ parse to, so that they reach the decision."""
 from __future__ import annotations
 
 import atexit
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from werkzeug.test import EnvironBuilder
 
 from callguard.web.app import create_app
 
+from .driver import fuzz
 from .guards import POLICY
 
 TOKEN = "fuzz-auth-token-0123456789abcdef"
@@ -65,13 +65,5 @@ def check(data: bytes) -> None:
             raise AssertionError(f"answered <{root.tag}>, not <Response>")
 
 
-def main() -> None:
-    import atheris
-
-    atheris.instrument_all()
-    atheris.Setup(sys.argv, check)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(check)

@@ -3,11 +3,12 @@ or ``ConfigError`` that says what is wrong — never another exception."""
 
 from __future__ import annotations
 
-import sys
 import tomllib
 
 from callguard import DialRequest, Guard, parse_policy
 from callguard.errors import ConfigError, PolicyError
+
+from .driver import fuzz
 
 
 def check(data: bytes) -> None:
@@ -24,13 +25,5 @@ def check(data: bytes) -> None:
         guard.check(DialRequest(sid, "+14155550123", "+14155550100"))
 
 
-def main() -> None:
-    import atheris
-
-    atheris.instrument_all()
-    atheris.Setup(sys.argv, check)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(check)

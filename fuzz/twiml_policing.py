@@ -3,13 +3,13 @@ back well-formed TwiML in which every target a plain XML reader finds was decide
 
 from __future__ import annotations
 
-import sys
 from xml.etree import ElementTree
 
 from callguard.numbers import TargetKind, normalize_dial_string
 from callguard.wrapping.policing import Callbacks, WrappedCall, police_twiml
 from twiml.errors import TwimlError
 
+from .driver import fuzz
 from .guards import ACCOUNT, CALLER_ID, mixed_guard
 
 GUARD = mixed_guard()
@@ -58,13 +58,5 @@ def check(data: bytes) -> None:
             raise AssertionError(f"the answer dials {value!r}, which was not permitted ({sorted(permitted)})")
 
 
-def main() -> None:
-    import atheris
-
-    atheris.instrument_all()
-    atheris.Setup(sys.argv, check)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(check)
