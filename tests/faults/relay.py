@@ -145,7 +145,11 @@ class FaultRelay:
 
     def _pump(self, link: _Link, source: socket.socket, sink: socket.socket | None, answer: bool) -> None:
         """Carry ``source``'s bytes to ``sink``; ``answer``: this is the server's side, the one faults shape."""
-        source.settimeout(_POLL)
+        try:
+            source.settimeout(_POLL)
+        except OSError:  # the link was closed (a fault, the relay stopping) before this thread began
+            self._drop(link)
+            return
         while not link.closed.is_set():
             try:
                 data = source.recv(65536)
