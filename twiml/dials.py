@@ -23,6 +23,7 @@ from typing import NamedTuple
 from xml.etree.ElementTree import Element
 
 from .document import TwimlDocument, local_name
+from .errors import TwimlError
 
 
 class NounKind(enum.Enum):
@@ -133,6 +134,7 @@ def dial_targets(dial: Element) -> list[DialTargetNode]:
             _add_sip_uris(targets, dial, child, uris, caller_id)
             continue
         written_in = _text_element(kind, child)
+        _no_dial_inside(written_in)
         split = has_markup(written_in, deep=True)
         targets.append(DialTargetNode(dial, child, kind, all_text(written_in), caller_id, split=split))
     return targets
@@ -145,7 +147,17 @@ def _add_sip_uris(targets: list[DialTargetNode], dial: Element, sip: Element, ur
     if text:
         targets.append(DialTargetNode(dial, sip, NounKind.SIP, text, caller_id, split=has_markup(sip, deep=False)))
     for uri in uris:
+        _no_dial_inside(uri)
         targets.append(DialTargetNode(dial, sip, NounKind.SIP, all_text(uri), caller_id, uri, split=has_markup(uri, deep=True)))
+
+
+def _no_dial_inside(written_in: Element) -> None:
+    """A ``<Dial>`` written inside a target's text is no TwiML, and would make the document's
+    targets depend on one another: rewriting the inner one would change the text of the outer
+    one after it was decided (found by fuzzing). Such a document is refused as unreadable."""
+    for element in written_in.iter():
+        if element is not written_in and local_name(element.tag) == "Dial":
+            raise TwimlError(f"a <Dial> is written inside the text of a <{local_name(written_in.tag)}>")
 
 
 def text_element(target: DialTargetNode) -> Element:

@@ -415,13 +415,29 @@ def test_a_comment_outside_the_targets_text_is_kept(guard: Guard) -> None:
     assert policed.body is body and not policed.changed
 
 
-def test_a_dial_inside_a_refused_target_goes_with_it(guard: Guard) -> None:
-    """Not TwiML, but an answer all the same: the <Dial> written inside a refused <Number> is
-    removed with it, and the outer <Dial> is replaced as usual."""
-    body = b"<Response><Dial><Number>+49309<Response><Dial><Number>+4930901820</Number></Dial></Response>01820</Number></Dial></Response>"
+def test_a_dial_inside_a_refused_target_goes_with_it(make_guard: Any) -> None:
+    """Not TwiML, but an answer all the same: a <Dial> written inside a refused <Client> (beside
+    its <Identity>) is removed with it, and the outer <Dial> is replaced as usual (found by fuzzing)."""
+    guard = make_guard('reject_style = "reject"\nnon_pstn = "reject"\n')
+    body = b"<Response><Dial><Client><Identity>bob</Identity><Dial><Number>+4930901820</Number></Dial></Client></Dial></Response>"
     policed = police_twiml(body, guard, CALL, QUIET)
-    assert policed.header_value() == "reject; reasons=destination.invalid,geo.low_risk"  # outer number: all its text
+    assert policed.header_value().startswith("reject; reasons=")
     assert [e.tag for e in parse_twiml(policed.body.encode())] == ["Reject"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<Response><Dial><Number>+49309<Response><Dial><Number>+4930901820</Number></Dial></Response>01820</Number></Dial></Response>",
+        b"<Response><Dial><Sip><Uri>sip:+442079460000@ca<Dial><Sip><Uri>sip:76@x.example</Uri></Sip></Dial>rrier.example</Uri></Sip></Dial></Response>",
+        b"<Response><Dial><Client><Identity>b<Dial>+4930901820</Dial>ob</Identity></Client></Dial></Response>",
+    ],
+)
+def test_a_dial_inside_a_targets_text_is_unreadable(guard: Guard, body: bytes) -> None:
+    """Rewriting the inner <Dial> would change the outer target's text after it was decided (found
+    by fuzzing): such a document is refused as one callguard cannot read."""
+    with pytest.raises(TwimlError, match="a <Dial> is written inside the text of a"):
+        police_twiml(body, guard, CALL, QUIET)
 
 
 def test_garbage_is_refused(guard: Guard) -> None:
