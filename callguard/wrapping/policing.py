@@ -180,10 +180,16 @@ def dial_request(target: DescribedTarget, call: WrappedCall) -> DialRequest:
 
 
 def _absolute(callback: Callback, document_url: str) -> Callback:
-    """The app's callback with its URL resolved as Twilio resolves it: against the document's URL."""
+    """The app's callback with its URL resolved as Twilio resolves it: against the document's URL.
+    One that is no URL at all (``//A]#9``: urllib cannot split it) is one no one could call: the
+    app gets none (found by fuzzing)."""
     if not callback.url:
         return callback
-    return Callback(urljoin(document_url, callback.url.strip()), callback.method, callback.events)
+    try:
+        url = urljoin(document_url, callback.url.strip())
+    except ValueError:
+        return Callback(None, callback.method, callback.events)
+    return Callback(url, callback.method, callback.events)
 
 
 def _gets_callbacks(target: DescribedTarget, decision: Decision, callbacks: Callbacks) -> bool:

@@ -440,6 +440,15 @@ def test_a_dial_inside_a_targets_text_is_unreadable(guard: Guard, body: bytes) -
         police_twiml(body, guard, CALL, QUIET)
 
 
+def test_an_app_callback_that_is_no_url_is_not_forwarded(guard: Guard) -> None:
+    """urllib cannot split ``//A]#9`` (found by fuzzing): the number still gets callguard's own
+    status callback, with nothing of the app's to forward to."""
+    body = b'<Response><Dial><Number statusCallback="//A]#9">+14155550123</Number></Dial></Response>'
+    policed = police_twiml(body, guard, CALL, COUNTING)
+    (number,) = parse_twiml(policed.body.encode()).iter("Number")
+    assert number.get("statusCallback").startswith(f"{BASE}/voice/status") and "forward" not in number.get("statusCallback")
+
+
 def test_garbage_is_refused(guard: Guard) -> None:
     with pytest.raises(TwimlError):
         police_twiml(b"<html>500 Internal Server Error</html>", guard, CALL, QUIET)
