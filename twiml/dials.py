@@ -56,8 +56,9 @@ class DialTargetNode:
     ``<Client>``, its ``<Identity>`` if it has one); ``caller_id`` is the ``<Dial callerId>``.
     ``uri`` is the ``<Uri>`` child of a ``<Sip>`` noun whose text is ``value``, or None where
     the value is the noun's own text; the noun (the ``<Sip>``) is still what carries the
-    target's attributes, shared by all its URIs. ``split`` says that a comment or processing
-    instruction stands in the text the value was read from (see :func:`text_element`).
+    target's attributes, shared by all its URIs. ``written_in`` is the element the value was
+    read from (the ``<Dial>``, the noun, its ``<Uri>`` or ``<Identity>``); ``split`` says that a
+    comment or processing instruction stands in that text.
     """
 
     dial: Element
@@ -65,6 +66,7 @@ class DialTargetNode:
     kind: NounKind
     value: str
     caller_id: str | None
+    written_in: Element
     uri: Element | None = None
     split: bool = False
 
@@ -125,7 +127,7 @@ def dial_targets(dial: Element) -> list[DialTargetNode]:
     targets: list[DialTargetNode] = []
     text = own_text(dial)  # a number written as the <Dial>'s text
     if text:
-        targets.append(DialTargetNode(dial, None, NounKind.TEXT, text, caller_id, split=has_markup(dial, deep=False)))
+        targets.append(DialTargetNode(dial, None, NounKind.TEXT, text, caller_id, dial, split=has_markup(dial, deep=False)))
     for child in dial:
         kind = NOUNS.get(local_name(child.tag))
         if kind is None:
@@ -136,7 +138,7 @@ def dial_targets(dial: Element) -> list[DialTargetNode]:
         written_in = _text_element(kind, child)
         _no_dial_inside(written_in)
         split = has_markup(written_in, deep=True)
-        targets.append(DialTargetNode(dial, child, kind, all_text(written_in), caller_id, split=split))
+        targets.append(DialTargetNode(dial, child, kind, all_text(written_in), caller_id, written_in, split=split))
     return targets
 
 
@@ -145,10 +147,10 @@ def _add_sip_uris(targets: list[DialTargetNode], dial: Element, sip: Element, ur
     # checked too, whatever Twilio makes of it (a check too many costs nothing).
     text = own_text(sip)
     if text:
-        targets.append(DialTargetNode(dial, sip, NounKind.SIP, text, caller_id, split=has_markup(sip, deep=False)))
+        targets.append(DialTargetNode(dial, sip, NounKind.SIP, text, caller_id, sip, split=has_markup(sip, deep=False)))
     for uri in uris:
         _no_dial_inside(uri)
-        targets.append(DialTargetNode(dial, sip, NounKind.SIP, all_text(uri), caller_id, uri, split=has_markup(uri, deep=True)))
+        targets.append(DialTargetNode(dial, sip, NounKind.SIP, all_text(uri), caller_id, uri, uri=uri, split=has_markup(uri, deep=True)))
 
 
 def _no_dial_inside(written_in: Element) -> None:
@@ -158,17 +160,6 @@ def _no_dial_inside(written_in: Element) -> None:
     for element in written_in.iter():
         if element is not written_in and local_name(element.tag) == "Dial":
             raise TwimlError(f"a <Dial> is written inside the text of a <{local_name(written_in.tag)}>")
-
-
-def text_element(target: DialTargetNode) -> Element:
-    """The element ``target``'s value is written in."""
-    if target.uri is not None:
-        return target.uri
-    if target.noun is None:
-        return target.dial
-    if target.kind is NounKind.SIP:
-        return target.noun  # the <Sip>'s own text, beside its <Uri>s or alone
-    return _text_element(target.kind, target.noun)
 
 
 def find_dial_targets(document: TwimlDocument) -> list[DialTargetNode]:

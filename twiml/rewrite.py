@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
 
-from .dials import DialTargetNode, NounKind, dial_targets, is_markup, own_text, sip_uris, text_element
+from .dials import DialTargetNode, NounKind, dial_targets, is_markup, own_text, sip_uris
 from .document import TwimlDocument, append_text, local_name, same_namespace
 
 # The nouns that carry their own url and statusCallback attributes.
@@ -65,7 +65,7 @@ def _remove_markup(element: Element) -> None:
 def join_text(target: DialTargetNode) -> None:
     """Remove every comment and processing instruction inside the element ``target``'s value is
     written in, joining the text around them: the value Twilio reads is then written as one."""
-    _remove_markup(text_element(target))
+    _remove_markup(target.written_in)
 
 
 def remove_target(target: DialTargetNode) -> None:

@@ -171,13 +171,13 @@ def assemble(
                 workers.append(traffic_tallies_worker(traffic))
             if isinstance(counters, SqliteCounters) and counters.background:
                 workers.append(counter_chores_worker(counters))
-            if settings.audit_retention is not None or engine.dialect.name == "postgresql":  # rows to prune, or months to make
-                # Its own connections: a run holds one for seconds (DDL waiting for a lock, batches
-                # of deletes), which must not leave the calls' pool empty (with under 2 s left in
-                # an answer a call opens no connection of its own).
-                maintenance = create_database_engine(settings.database_url, timeout=None)
-                resources.callback(maintenance.dispose)
-                pruner = AuditPruner(maintenance, settings.audit_retention, clock=clock, sleep=settings.sleep)
+            # Its own connections (an engine connects on first use): a run holds one for seconds
+            # (DDL waiting for a lock, batches of deletes), which must not leave the calls' pool
+            # empty (with under 2 s left in an answer a call opens no connection of its own).
+            maintenance = create_database_engine(settings.database_url, timeout=None)
+            resources.callback(maintenance.dispose)
+            pruner = AuditPruner(maintenance, settings.audit_retention, clock=clock, sleep=settings.sleep)
+            if pruner.needed:  # a retention to apply, or PostgreSQL's months to make ahead
                 workers.append(audit_retention_worker(pruner))
         return Runtime(
             settings=settings,
