@@ -170,6 +170,30 @@ def test_risk_categories(e164: str, risk: RiskCategory) -> None:
     assert classify_number(e164).risk is risk
 
 
+@pytest.mark.parametrize(
+    "e164, categories",
+    [
+        # Cuban shared cost (type: special services) inside +53, listed for toll fraud: both.
+        ("+538071234567", (RiskCategory.HIGH_RISK_SPECIAL, RiskCategory.HIGH_RISK_TOLLFRAUD)),
+        ("+448712345678", (RiskCategory.HIGH_RISK_SPECIAL,)),  # listed and typed special: once
+        ("+18765550100", (RiskCategory.HIGH_RISK_TOLLFRAUD,)),
+        ("+19005550123", (RiskCategory.HIGH_RISK_SPECIAL,)),
+        ("+442079460000", (RiskCategory.LOW_RISK,)),
+    ],
+)
+def test_a_number_belongs_to_every_category_that_claims_it(e164: str, categories: tuple[RiskCategory, ...]) -> None:
+    info = classify_number(e164)
+    assert info.risk_categories == categories
+    assert info.risk is categories[-1]  # the strictest
+
+
+def test_a_range_a_policy_maps_to_low_risk_is_low_risk_only_whatever_its_type() -> None:
+    table = shipped_risk_data().table.with_overrides([RiskPrefix("+53807", RiskCategory.LOW_RISK, "test")])
+    info = NumberClassifier(table).classify("+538071234567")
+    assert info.type_name == "shared_cost"
+    assert info.risk_categories == (RiskCategory.LOW_RISK,)
+
+
 def test_non_geographic_numbers_have_no_region_and_a_calling_code_key() -> None:
     info = classify_number("+8816123456789")
     assert info.valid and info.region is None

@@ -47,8 +47,9 @@ class NumberInfo:
     country_code: int
     number_type: int
     time_zones: tuple[str, ...]
-    risk: RiskCategory
+    risk: RiskCategory  # the strictest of risk_categories
     internationally_dialable: bool
+    risk_categories: tuple[RiskCategory, ...] = (RiskCategory.LOW_RISK,)  # every one it belongs to
 
     @property
     def geo_key(self) -> str:
@@ -140,6 +141,7 @@ def _classify(e164: str, risk_table: RiskTable, number: phonenumbers.PhoneNumber
         region = None
     time_zones = _time_zones(number, number_type) if valid else ()
     dialable = valid and (region is None or _internationally_dialable(number, region))
+    categories = risk_table.categories(e164, number_type)
     return NumberInfo(
         e164=e164,
         valid=valid,
@@ -147,8 +149,9 @@ def _classify(e164: str, risk_table: RiskTable, number: phonenumbers.PhoneNumber
         country_code=number.country_code or 0,
         number_type=number_type,
         time_zones=time_zones,
-        risk=risk_table.category(e164, number_type),
+        risk=categories[-1],
         internationally_dialable=dialable,
+        risk_categories=categories,
     )
 
 

@@ -1,10 +1,11 @@
 """Twilio's risk categories and the prefix table that assigns them.
 
-A number is ``high_risk_tollfraud`` or ``high_risk_special`` when the longest matching prefix
-in the :class:`RiskTable` says so; with no matching prefix, its phonenumbers type decides
-(premium rate, shared cost, UAN and personal numbers are special services), and everything
-else is ``low_risk``. A prefix mapped to ``low_risk`` is how a policy takes a range out of a
-shipped list.
+A number belongs to every category that claims it: the one of the longest matching prefix in
+the :class:`RiskTable`, and ``high_risk_special`` when its phonenumbers type is a special
+service (premium rate, shared cost, UAN, personal number); a shared-cost number inside a
+toll-fraud-listed range is both, and calling it needs both enabled. A number nothing claims is
+``low_risk``. A prefix mapped to ``low_risk`` is how a policy takes a range out of a shipped
+list: it makes the range low-risk only, whatever its type.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from ..errors import ConfigError
 
 
 class RiskCategory(enum.StrEnum):
-    """Twilio's Voice Dialing Permissions number groups."""
+    """Twilio's Voice Dialing Permissions number groups, in the order Twilio's console lists them
+    (also the order a number's categories are checked in)."""
 
     LOW_RISK = "low_risk"
     HIGH_RISK_SPECIAL = "high_risk_special"
@@ -82,13 +84,19 @@ class RiskTable:
                     return category
         return None
 
-    def category(self, e164: str, number_type: int) -> RiskCategory:
+    def categories(self, e164: str, number_type: int) -> tuple[RiskCategory, ...]:
+        """Every category ``e164`` belongs to, in :class:`RiskCategory`'s order (never empty)."""
         listed = self.prefix_category(e164)
-        if listed is not None:
-            return listed
+        if listed is RiskCategory.LOW_RISK:
+            return (listed,)
+        claimed = {listed} if listed is not None else set()
         if number_type in SPECIAL_SERVICE_TYPES:
-            return RiskCategory.HIGH_RISK_SPECIAL
-        return RiskCategory.LOW_RISK
+            claimed.add(RiskCategory.HIGH_RISK_SPECIAL)
+        return tuple(c for c in RiskCategory if c in claimed) or (RiskCategory.LOW_RISK,)
+
+    def category(self, e164: str, number_type: int) -> RiskCategory:
+        """The strictest of :meth:`categories` (toll fraud, then special services, then low risk)."""
+        return self.categories(e164, number_type)[-1]
 
     def with_overrides(self, overrides: Iterable[RiskPrefix], *, keep_shipped: bool = True) -> RiskTable:
         """A table with ``overrides`` replacing or adding to (or, without ``keep_shipped``, replacing) these entries."""

@@ -58,3 +58,32 @@ def test_non_geographic_permission_keys(write_policy: Callable[..., object]) -> 
     )
     decision = Guard(load_policy(path)).check(DialRequest(MAIN, "+8816123456789", "+14155550100"))
     assert decision.action is Action.CONNECT
+
+
+CUBA_SHARED_COST = "+538071234567"  # a shared-cost number inside +53, which is listed for toll fraud
+
+
+@pytest.mark.parametrize(
+    "grant, reason",
+    [
+        ("low_risk = true, high_risk_special = true", "geo.high_risk_tollfraud"),
+        ("low_risk = true, high_risk_tollfraud = true", "geo.high_risk_special"),
+        ("low_risk = true", "geo.high_risk_special"),  # both missing: the first in Twilio's order
+        ("low_risk = true, high_risk_special = true, high_risk_tollfraud = true", None),
+    ],
+)
+def test_a_number_in_two_categories_needs_both_enabled(write_policy: Callable[..., object], grant: str, reason: str | None) -> None:
+    path = write_policy(
+        f"""
+        [accounts.{MAIN}]
+        caller_ids = ["+14155550100"]
+        [accounts.{MAIN}.permissions]
+        CU = {{ {grant} }}
+        """
+    )
+    decision = Guard(load_policy(path)).check(DialRequest(MAIN, CUBA_SHARED_COST, "+14155550100"))
+    if reason is None:
+        assert decision.action is Action.CONNECT, decision.sentence
+    else:
+        assert decision.reasons == (reason,), decision.sentence
+        assert "shared cost, in high-risk special-services numbers and high-risk toll-fraud numbers" in decision.sentence
