@@ -8,7 +8,7 @@ import re
 
 from ..hours.rules import parse_campaign_hours
 from ..traffic.policy import parse_traffic
-from .model import DEFAULT_OPT_OUT_WORDS, Campaign, OptOutScope, Purpose
+from .model import Campaign, OptOutScope, Purpose
 from .tables import HTTP_URL, Table, urls
 
 CAMPAIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -66,7 +66,7 @@ def _read_campaign(campaign_id: str, entry: Table) -> Campaign:
         voice=entry.str("voice"),
         opt_out_digit=digit,
         opt_out_scope=entry.choice("opt_out_scope", OptOutScope, OptOutScope.ACCOUNT),
-        opt_out_words=tuple(w.lower() for w in words) if words is not None else DEFAULT_OPT_OUT_WORDS,
+        opt_out_words=tuple(w.lower() for w in words) if words is not None else None,
         opt_out_prompt=entry.str("opt_out_prompt"),
         confirmation_text=entry.str("confirmation"),
         calling_hours=parse_campaign_hours(entry.data.get("calling_hours"), source=entry.source, key=entry.key("calling_hours")),

@@ -16,6 +16,7 @@ from ..hours.windows import WeeklyWindows
 from ..numbers.dialstring import DEFAULT_EXTENSION_DIGITS
 from ..numbers.risk import RiskCategory, RiskTable
 from ..traffic.policy import NO_TRAFFIC_LIMITS, TrafficPolicy
+from .revocation import ENGLISH, prompt_language, revocation_words
 
 
 class FailMode(enum.StrEnum):
@@ -61,10 +62,6 @@ class OptOutScope(enum.StrEnum):
     CAMPAIGN = "campaign"  # this campaign only
 
 
-# Under the FCC's revocation rules each of these words, said or typed, revokes consent.
-DEFAULT_OPT_OUT_WORDS = ("stop", "quit", "end", "revoke", "opt out", "cancel", "unsubscribe")
-
-
 @dataclass(frozen=True)
 class Campaign:
     """A named campaign: why it calls, who it says is calling, and its own limits."""
@@ -78,7 +75,9 @@ class Campaign:
     voice: str | None = None
     opt_out_digit: str = "9"
     opt_out_scope: OptOutScope = OptOutScope.ACCOUNT
-    opt_out_words: tuple[str, ...] = DEFAULT_OPT_OUT_WORDS
+    # Said at the prompt, each revokes consent; by default the words of the campaign's language
+    # (none for a language callguard ships no words for): see policy.revocation.
+    opt_out_words: tuple[str, ...] | None = None
     opt_out_prompt: str | None = None
     confirmation_text: str | None = None
     calling_hours: WeeklyWindows | None = None
@@ -93,21 +92,30 @@ class Campaign:
         return self.purpose is Purpose.TELEMARKETING
 
     @property
+    def revocation_words(self) -> tuple[str, ...]:
+        """The words that, said at the prompt, revoke consent: the policy's, else its language's."""
+        return self.opt_out_words if self.opt_out_words is not None else revocation_words(self.language)
+
+    @property
     def speech_opt_out(self) -> bool:
-        """Opt-out words are recognised in speech for English-language campaigns."""
-        return self.language.lower().startswith("en") and bool(self.opt_out_words)
+        """Whether the prompt listens for revocation words (there are some for its language)."""
+        return bool(self.revocation_words)
 
     def prompt_text(self) -> str:
         if self.opt_out_prompt:
             return self.opt_out_prompt
+        spoken = prompt_language(self.language)
+        if spoken is not None and self.speech_opt_out:
+            return spoken.prompt.format(key=spoken.keys.get(self.opt_out_digit, self.opt_out_digit))
         digit = {"*": "star", "#": "pound"}.get(self.opt_out_digit, self.opt_out_digit)
-        say = ' or say "stop"' if self.speech_opt_out else ""
-        return f"To stop receiving these calls, press {digit}{say} now."
+        return f"To stop receiving these calls, press {digit} now."
 
     def confirmation(self) -> str:
         if self.confirmation_text:
             return self.confirmation_text
-        return f"Your number has been removed. You will not receive further calls from {self.organization}. Goodbye."
+        spoken = prompt_language(self.language) or prompt_language(ENGLISH)
+        assert spoken is not None  # English is shipped
+        return spoken.confirmation.format(organization=self.organization)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ answer-time hand-over for calls created through the REST API.
   the call is bridged, the callee hears who is calling and why and a ``<Gather>`` offering the
   opt-out. Without input the whisper ends and the call is bridged.
 - ``/voice/optout?campaign=ID`` receives the ``<Gather>``'s input. The opt-out key (or, in English,
-  a revocation word such as "stop") records the opt-out, and only once it is committed is the
+  a revocation word of the prompt's language, such as "stop" or "alto") records the opt-out, and only once it is committed is the
   callee told so; then the call ends. Any other input, or none, lets the call go on.
 - ``/voice/answer?campaign=ID&next=URL`` is the ``url`` of a call created through the REST API:
   it re-checks the call, plays the disclosure and prompt, then ``<Redirect>``s to ``next``, which
@@ -23,7 +23,6 @@ Whatever goes wrong here, the callee is not bridged without the disclosure: faul
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -39,7 +38,8 @@ from ..loggers import get_logger
 from ..numbers.classify import classify_number
 from ..numbers.dialstring import TargetKind, normalize_dial_string
 from ..paths import VOICE_ANSWER, VOICE_DISCLOSURE, VOICE_OPTOUT
-from ..policy.model import DEFAULT_OPT_OUT_WORDS, Campaign, OptOutScope
+from ..policy.model import Campaign, OptOutScope
+from ..policy.revocation import ENGLISH, revocation_words, said_any
 from ..wrapping.chaining import chained_whisper
 from .responses import forbidden, twiml_response
 from .state import CallguardState
@@ -108,22 +108,20 @@ def disclosure_document(campaign: Campaign, *, base: str, next_url: NextUrl | No
         after_play=(campaign.prompt_text(),),
         language=campaign.language,
         voice=campaign.voice,
-        speech_hints=campaign.opt_out_words if campaign.speech_opt_out else (),
+        speech_hints=campaign.revocation_words,
         then_redirect=next_url.url if next_url is not None else None,
         then_method=next_url.method if next_url is not None else "POST",
     )
 
 
 def is_opt_out(campaign: Campaign | None, digits: str | None, speech: str | None) -> bool:
-    """The opt-out key pressed, or a revocation word or phrase said (English campaigns)."""
+    """The opt-out key pressed, or a revocation word or phrase said in the prompt's language."""
     key = campaign.opt_out_digit if campaign is not None else "9"
     if digits and digits.strip() == key:
         return True
-    if not speech or (campaign is not None and not campaign.speech_opt_out):
+    if not speech:
         return False
-    words = campaign.opt_out_words if campaign is not None else DEFAULT_OPT_OUT_WORDS
-    said = " " + re.sub(r"[^a-z0-9]+", " ", speech.lower()).strip() + " "
-    return any(f" {word} " in said for word in words)
+    return said_any(speech, campaign.revocation_words if campaign is not None else revocation_words(ENGLISH))
 
 
 @compliance.route(VOICE_DISCLOSURE, methods=["GET", "POST"])

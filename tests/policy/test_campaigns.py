@@ -54,10 +54,37 @@ parent = "{A}"
     assert policy.accounts[B].default_campaign == "spring"  # inherited
 
 
-def test_non_english_campaigns_take_no_speech(write_policy: Callable[..., Path]) -> None:
+def test_a_language_without_shipped_words_takes_the_key_only(write_policy: Callable[..., Path]) -> None:
     path = write_policy(CAMPAIGN + 'language = "de-DE"\n')
     campaign = load_policy(path).campaigns["spring"]
     assert not campaign.speech_opt_out and campaign.prompt_text() == "To stop receiving these calls, press 9 now."
+
+
+def test_its_own_words_make_any_language_listen(write_policy: Callable[..., Path]) -> None:
+    path = write_policy(CAMPAIGN + 'language = "de-DE"\nopt_out_words = ["Stopp", "nicht mehr anrufen"]\n')
+    campaign = load_policy(path).campaigns["spring"]
+    assert campaign.speech_opt_out and campaign.revocation_words == ("stopp", "nicht mehr anrufen")
+
+
+@pytest.mark.parametrize(
+    "language, prompt, confirmation",
+    [
+        ("es-MX", 'Para dejar de recibir estas llamadas, marque asterisco o diga "alto" ahora.', "No recibirá más llamadas de Acme"),
+        (
+            "fr-FR",
+            "Pour ne plus recevoir ces appels, appuyez sur étoile ou dites « stop » maintenant.",
+            "Vous ne recevrez plus d'appels de Acme",
+        ),
+        ("en-GB", 'To stop receiving these calls, press star or say "stop" now.', "You will not receive further calls from Acme"),
+    ],
+)
+def test_the_prompt_and_confirmation_speak_the_campaigns_language(
+    write_policy: Callable[..., Path], language: str, prompt: str, confirmation: str
+) -> None:
+    path = write_policy(CAMPAIGN + f'language = "{language}"\nopt_out_digit = "*"\n')
+    campaign = load_policy(path).campaigns["spring"]
+    assert campaign.prompt_text() == prompt
+    assert confirmation in campaign.confirmation()
 
 
 @pytest.mark.parametrize(

@@ -28,9 +28,14 @@ answer_urls = ["https://crm.example.com/calls"]
 purpose = "telemarketing"
 organization = "Acme Solar"
 disclosure_url = "https://cdn.example.com/disclosure.mp3"
-language = "fr-FR"
+language = "de-DE"
 opt_out_digit = "#"
 opt_out_scope = "campaign"
+[campaigns.verano]
+purpose = "telemarketing"
+organization = "Acme Solar"
+disclosure = "Le llama Acme Solar por nuestra oferta de verano."
+language = "es-US"
 [campaigns.reminders]
 purpose = "informational"
 """
@@ -89,6 +94,33 @@ def test_audio_disclosure_in_another_language_takes_keys_only(tw: TwilioClient) 
     assert gather is not None and gather.get("input") is None
     assert gather.find("Play").text == "https://cdn.example.com/disclosure.mp3"
     assert gather.find("Say").text == "To stop receiving these calls, press pound now."
+
+
+def test_a_spanish_prompt_speaks_and_hears_spanish(tw: TwilioClient) -> None:
+    gather = parse_twiml(tw.post("/voice/disclosure?campaign=verano", callee_leg("+12125550123")).data).find("Gather")
+    assert gather is not None and gather.get("input") == "dtmf speech" and gather.get("language") == "es-US"
+    hints = gather.get("hints").split(", ")
+    assert {"alto", "basta", "cancelar", "no me llame", "stop"} <= set(hints)
+    assert [s.text for s in gather.findall("Say")][-1] == 'Para dejar de recibir estas llamadas, marque 9 o diga "alto" ahora.'
+
+
+@pytest.mark.parametrize(
+    "speech", ["Alto.", "¡Basta ya!", "Por favor, no me llame más", "CANCELAR", "quítenme de su lista", "stop", "No más llamadas"]
+)
+def test_a_spanish_revocation_is_recorded(tw: TwilioClient, tm_app: Any, speech: str) -> None:
+    response = tw.post("/voice/optout?campaign=verano", callee_leg("+12125550123", SpeechResult=speech))
+    assert response.headers["X-Callguard-Decision"] == "reject; reasons=optout.recorded", speech
+    (say, _) = list(parse_twiml(response.data))
+    assert say.text == "Su número ha sido eliminado. No recibirá más llamadas de Acme Solar. Adiós."
+    (record,) = OptOutStore(tm_app.extensions["callguard"].engine).list()
+    assert record.number == "+12125550123"
+
+
+@pytest.mark.parametrize("speech", ["altavoz", "sí, me interesa", "dígame el precio"])
+def test_other_spanish_answers_let_the_call_through(tw: TwilioClient, tm_app: Any, speech: str) -> None:
+    response = tw.post("/voice/optout?campaign=verano", callee_leg("+12125550123", SpeechResult=speech))
+    assert list(parse_twiml(response.data)) == []
+    assert OptOutStore(tm_app.extensions["callguard"].engine).list() == []
 
 
 @pytest.mark.parametrize("query", ["campaign=nope", "campaign=spring&next=https://evil.example.com/x"])
