@@ -210,6 +210,8 @@ def test_only_telemarketing_calls_that_are_placed_count(guard: Guard, clock: Fak
     for _ in range(5):
         assert call(guard).reasons == ("hours.outside_window",)
     clock.set(paris(TUESDAY, 11))
+    for _ in range(5):  # refused before the traffic check (a caller ID the family does not own): never counted
+        assert call(guard, from_="+33142685399").reasons == ("callerid.not_owned",)
     for _ in range(5):  # informational calls neither count nor are limited
         assert call(guard, campaign="rappels").action is Action.CONNECT
     for _ in range(4):
