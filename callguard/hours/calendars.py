@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ..errors import ConfigError, MissingExtra
@@ -49,8 +49,14 @@ class HolidayCalendar:
     def __repr__(self) -> str:
         return f"HolidayCalendar({self.name!r})"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HolidayCalendar) and other.name == self.name
 
-@lru_cache(maxsize=256)
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+@cache  # names are few: the countries and subdivisions the package knows
 def holiday_calendar(name: str) -> HolidayCalendar:
     """The one calendar of that name (shared, so each year is computed once per process)."""
     return HolidayCalendar(name)
