@@ -70,11 +70,11 @@ class MissingExtra(ConfigError):
     command that installs it.
     """
 
-    def __init__(self, *, extra: str, package: str, setting: str, install: str) -> None:
+    def __init__(self, *, extra: str, package: str, setting: str, install: str, source: str | None = None) -> None:
         self.extra = extra
         self.package = package
         self.install = install
-        super().__init__(f"needs the {extra} extra ({package} is not installed): {install}", key=setting)
+        super().__init__(f"needs the {extra} extra ({package} is not installed): {install}", source=source, key=setting)
 
 
 class PolicyError(CallguardError):

@@ -19,6 +19,10 @@ from .traffic.monitor import TrafficMonitor
 class OptOutLookup(Protocol):
     def find(self, number: str, account_sid: str, campaign: str | None) -> OptOut | None: ...
 
+    def find_all(self, number: str, account_sid: str) -> tuple[OptOut, ...]:
+        """Every opt-out of ``number`` in the family ``account_sid``, whatever its scope, oldest first."""
+        ...
+
 
 class ConsentLookup(Protocol):
     def find_valid(self, number: str, account_sid: str, campaign: str | None, now: float) -> Consent | None: ...

@@ -1,8 +1,12 @@
 """Telemarketing only: the internal Do-Not-Call list (opt-outs) and the national registries.
 
-An opt-out always refuses, consent or not. A number on a national registry is refused unless
-a valid consent record covers the campaign. A campaign that names its registries requires
-them: if one is not loaded the call is refused rather than connected unchecked.
+An opt-out always refuses, consent or not. Where the callee's law keeps a quiet period after a
+refusal (France: 60 days, :mod:`callguard.hours.contact_limits`), an opt-out of any scope — one
+for another campaign of the family too — refuses every campaign's call until it has passed.
+
+A number on a national registry is refused unless a valid consent record covers the campaign. A
+campaign that names its registries requires them: if one is not loaded the call is refused
+rather than connected unchecked.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..decision import Refusal
+from ..hours.contact_limits import shipped_contact_limits
+from ..records import OptOut, choose_optout
 from .context import SKIP, DialContext, Outcome
 
 
@@ -25,14 +31,33 @@ def check_optout(ctx: DialContext) -> Outcome:
     optouts = ctx.lookups.optouts if ctx.lookups is not None else None
     if optouts is None:
         return Refusal("dnc.optout", "dnc.unavailable", "No opt-out list is configured, so a telemarketing call cannot be checked.")
-    found = optouts.find(e164, account.family, campaign.id)
+    every = optouts.find_all(e164, account.family)  # one read serves both rules
+    found = choose_optout(every, campaign.id)
     if found is None:
-        return None
+        return _refused_recently(ctx, every)
     return Refusal(
         "dnc.optout",
         "dnc.optout",
         f"{e164} opted out of calls from account family {account.family} ({found.scope}) on {_when(found.created_at)} "
         f"(source: {found.source}).",
+    )
+
+
+def _refused_recently(ctx: DialContext, optouts: tuple[OptOut, ...]) -> Refusal | None:
+    info = ctx.info
+    limit = shipped_contact_limits().for_number(info) if optouts and info is not None else None
+    if limit is None or limit.after_refusal is None:
+        return None
+    since = ctx.now - limit.after_refusal
+    recent = [o for o in optouts if since < o.created_at <= ctx.now]
+    if not recent:
+        return None
+    latest = max(recent, key=lambda o: o.created_at)
+    return Refusal(
+        "dnc.optout",
+        "dnc.refused_recently",
+        f"{latest.number} refused calls from this account family ({latest.scope}) on {_when(latest.created_at)}; "
+        f"under the law of {limit.where} ({limit.law}) no campaign may call it for {limit.after_refusal / 86_400:g} days after.",
     )
 
 

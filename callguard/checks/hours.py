@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..decision import Refusal
+from ..errors import MissingExtra
 from ..hours.zones import callee_zones
 from .context import SKIP, DialContext, Outcome
 
@@ -28,7 +29,11 @@ def check_hours(ctx: DialContext) -> Outcome:
         where = f"{where} and campaign {campaign.id}"
     for zone in zones:
         local = datetime.fromtimestamp(ctx.now, tz=zone)
-        if not rule.allows(local):
+        try:
+            allowed_now = rule.allows(local)
+        except MissingExtra as exc:  # a shipped rule names a holiday calendar: without it, no day is known to be open
+            return Refusal("hours", "hours.holidays_unavailable", f"Under {where}, {exc.key} needs {exc.install}.")
+        if not allowed_now:
             window = rule.describe(local.date())
             allowed = f"{local:%A} is {window}" if window.startswith("closed") else f"calls may ring {window} on that day"
             return Refusal(

@@ -3,7 +3,8 @@
 The rule for a number is its US state's (by area code), else its country's, else the default.
 A policy's ``[calling_hours]`` replaces shipped rules scope by scope; a rule it writes starts
 from the effective default, so ``[calling_hours.countries.GB] sun = "closed"`` changes Sundays
-only. Holidays (closed all day) add up: global, then the country's, then the state's.
+only. Holidays (closed all day: dates, and public-holiday calendars such as ``"FR"`` or
+``"US-FL"``) add up: global, then the country's, then the state's.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class CallingHours:
 
 
 def _scope_rules(
-    table: Mapping[str, Any], *, source: str, key: str, base: WeeklyWindows, scope: str
+    table: Mapping[str, Any], *, source: str, key: str, base: WeeklyWindows, scope: str, shipped: bool = False
 ) -> dict[str, WeeklyWindows]:
     rules = {}
     for name, rule in table.items():
@@ -61,7 +62,7 @@ def _scope_rules(
         if scope == "us_states" and (len(name) != 2 or not name.isupper()):
             raise ConfigError(f"{name!r} is not a two-letter US state code", source=source, key=f"{key}.{name}")
         weekly = parse_weekly(rule, source=source, key=f"{key}.{name}", base=base, extra_keys=("source", "holidays"))
-        holidays = parse_holidays(rule.get("holidays"), source=source, key=f"{key}.{name}.holidays")
+        holidays = parse_holidays(rule.get("holidays"), source=source, key=f"{key}.{name}.holidays", check_names=not shipped)
         rules[name] = weekly.with_holidays(holidays)
     return rules
 
@@ -72,8 +73,12 @@ def shipped_calling_hours() -> CallingHours:
     default = parse_weekly(data["default"], source=_SHIPPED_SOURCE, key="default", extra_keys=("source",))
     return CallingHours(
         default=default,
-        countries=_scope_rules(data.get("countries", {}), source=_SHIPPED_SOURCE, key="countries", base=default, scope="countries"),
-        us_states=_scope_rules(data.get("us_states", {}), source=_SHIPPED_SOURCE, key="us_states", base=default, scope="us_states"),
+        countries=_scope_rules(
+            data.get("countries", {}), source=_SHIPPED_SOURCE, key="countries", base=default, scope="countries", shipped=True
+        ),
+        us_states=_scope_rules(
+            data.get("us_states", {}), source=_SHIPPED_SOURCE, key="us_states", base=default, scope="us_states", shipped=True
+        ),
     )
 
 

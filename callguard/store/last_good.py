@@ -105,8 +105,10 @@ class LastGoodOptOuts:
         self.kept = kept
 
     def find(self, number: str, account_sid: str, campaign: str | None) -> OptOut | None:
-        found = self.kept.read((number, account_sid), lambda: self.store.find_all(number, account_sid))
-        return choose_optout(found, campaign)
+        return choose_optout(self.find_all(number, account_sid), campaign)
+
+    def find_all(self, number: str, account_sid: str) -> tuple[OptOut, ...]:
+        return self.kept.read((number, account_sid), lambda: self.store.find_all(number, account_sid))
 
 
 class LastGoodConsents:

@@ -21,6 +21,7 @@ from ..numbers.regions import region_name
 from . import keys
 from .counters import Admit, CounterBackend, Op, Release, Reset, SetFlag, Unhit
 from .events import TrafficEvent, until_text
+from .frequency import CalleeFrequencyRule
 from .policy import TrafficPolicy, VelocityRule
 from .tallies import TallyBuffer
 
@@ -58,8 +59,12 @@ def admit(
     deployment_region: str,
     record: bool = True,
     hold_seconds: float | None = None,
+    callee_frequency: CalleeFrequencyRule | None = None,
 ) -> tuple[DialTraffic, list[TrafficEvent]]:
-    """One atomic admission, and the events it fired (none for a what-if)."""
+    """One atomic admission, and the events it fired (none for a what-if).
+
+    ``callee_frequency``: the legal limit on calls to this callee (a telemarketing call's), counted
+    by account family across campaigns and caller IDs."""
     event = os.urandom(16).hex()
     member = call_sid or event
     country = region or "intl"
@@ -82,6 +87,9 @@ def admit(
     if policy.max_calls_per_callee_per_day:
         windows.append((keys.callee(family, campaign_id, e164), keys.DAY, policy.max_calls_per_callee_per_day))
         window_kinds.append(("callee", None))
+    if callee_frequency is not None:
+        windows.append((keys.callee_frequency(family, e164, callee_frequency.window), callee_frequency.window, callee_frequency.max_calls))
+        window_kinds.append(("frequency", None))
     if caller_id and (policy.unanswered or policy.short_calls):
         flags.append(keys.throttle(account_sid, caller_id))
         flag_kinds.append(("throttle", None))
@@ -138,6 +146,13 @@ def admit(
             refusals.append(
                 Refusal("traffic", "traffic.callee_daily", f"{e164} has had {count} calls in 24 hours from this account family, its limit.")
             )
+        elif kind == "frequency" and callee_frequency is not None:
+            law = callee_frequency
+            refusals.append(Refusal(
+                "traffic", "traffic.callee_frequency",
+                f"{e164} has had {count} telemarketing calls from this account family within {law.within()}, the most the law of "
+                f"{law.where} ({law.law}) allows.",
+            ))
         elif kind == "velocity" and counted is not None and counted.target not in blocked:
             if counted.target not in tripped or counted.block_for > tripped[counted.target].block_for:
                 tripped[counted.target] = counted

@@ -49,8 +49,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# The longest sliding window a backend keeps events for (policy validation enforces it).
-MAX_WINDOW = 7 * 86_400.0
+# The longest sliding window a backend keeps events for (policy validation enforces it): a
+# month, for the legal per-callee limits (France: 4 calls in 30 days).
+MAX_WINDOW = 31 * 86_400.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,12 @@ def callee(family: str, campaign_id: str | None, e164: str) -> str:
     return f"callee:{family}:{campaign_id or '*'}:{e164}"
 
 
+def callee_frequency(family: str, e164: str, window: float) -> str:
+    """Telemarketing calls from an account family to one callee, across its campaigns and caller
+    IDs, within a legal frequency rule's window (a window)."""
+    return f"calleefreq:{family}:{e164}:{window:g}"
+
+
 def throttle(account_sid: str, caller_id: str) -> str:
     """The flag of a caller ID's throttle (unanswered or short calls)."""
     return f"thr:{account_sid}:{caller_id}"

@@ -17,6 +17,7 @@ from ..loggers import get_logger
 from .admission import DialTraffic, Taken, admit, undo_ops
 from .counters import CounterBackend
 from .events import TrafficEvent
+from .frequency import CalleeFrequencyRule
 from .outcomes import record_outcome
 from .policy import TrafficPolicy
 from .reports import AccountTraffic, RegionShare, RegionShareRule, read_region_share, read_report
@@ -65,17 +66,19 @@ class TrafficMonitor:
         now: float,
         record: bool = True,
         hold_seconds: float | None = None,
+        callee_frequency: CalleeFrequencyRule | None = None,
     ) -> DialTraffic:
         """One atomic admission: every flag, window and gauge checked, the call recorded in all or none.
 
         With ``record=False`` (a what-if) nothing is recorded and nothing fires: the refusals are
         those a real call would get now. ``hold_seconds`` is how long the call's concurrency slot
         is held if its end is never reported (default: the policy's ``max_call_seconds``).
+        ``callee_frequency`` is the legal limit on calls to the callee, for a telemarketing call.
         """
         traffic, events = admit(
             self.counters, self.tallies, account_sid=account_sid, family=family, e164=e164, region=region, caller_id=caller_id,
             call_sid=call_sid, campaign_id=campaign_id, policy=policy, now=now, deployment_region=self.deployment_region,
-            record=record, hold_seconds=hold_seconds,
+            record=record, hold_seconds=hold_seconds, callee_frequency=callee_frequency,
         )
         if traffic.taken is not None:
             events += self._region_rule.check(account_sid, policy, now)

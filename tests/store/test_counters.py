@@ -283,11 +283,24 @@ def test_pruning_keeps_the_running_counts_exact(tmp_path: Path) -> None:
     backend = SqliteCounters(str(tmp_path / "counters.db"))
     for i in range(5):
         backend.run([Admit((("w", 86_400 * 30, 100),), (("g", 60, 100),), (), f"CA{i}", f"e{i}")], NOW + i)
-    backend.prune(NOW + 8 * 86_400)  # events older than a week and expired gauge members go
-    assert backend.run([Admit((("w", 86_400 * 30, 100),), (("g", 60, 100),), (), "CAx", "ex")], NOW + 8 * 86_400)[0] == AdmitResult(
+    backend.prune(NOW + 32 * 86_400)  # events older than the longest window (31 days) and expired gauge members go
+    assert backend.run([Admit((("w", 86_400 * 30, 100),), (("g", 60, 100),), (), "CAx", "ex")], NOW + 32 * 86_400)[0] == AdmitResult(
         True, (0,), (0,), (), (True,)
     )
     backend.close()
+
+
+def test_a_30_day_window_outlives_pruning_and_slides(counters: CounterBackend) -> None:
+    """The legal per-callee limits count over a month (France: 4 calls in 30 days)."""
+    month = 30 * 86_400.0
+    for i in range(4):
+        assert counters.admit(window("callee", month, 4, f"e{i}"), NOW + i * 86_400).admitted
+    if hasattr(counters, "prune"):
+        counters.prune(NOW + 29 * 86_400)  # the chores' prune keeps what a window may still hold
+    assert counters.admit(window("callee", month, 4, "e4"), NOW + 29 * 86_400).window_counts == (4,)
+    assert not counters.admit(window("callee", month, 4, "e5"), NOW + 29 * 86_400).admitted
+    slid = counters.admit(window("callee", month, 4, "e6"), NOW + month + 1)  # the first call has left the window
+    assert slid.admitted and slid.window_counts == (3,)
 
 
 def test_a_counters_file_of_another_version_is_recreated(tmp_path: Path) -> None:

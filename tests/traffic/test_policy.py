@@ -61,8 +61,8 @@ def test_velocity_rules() -> None:
         ({"velocity": [{"country": "UK", "max_calls": 2, "window": "1m", "block_for": "1h"}]},
          "traffic.velocity[0].country", "not a region"),
         ({"velocity": [{"prefix": "+371", "window": "1m", "block_for": "1h"}]}, "traffic.velocity[0].max_calls", "missing"),
-        ({"velocity": [{"prefix": "+371", "max_calls": 2, "window": "8d", "block_for": "1h"}]},
-         "traffic.velocity[0].window", "at most 7 days"),
+        ({"velocity": [{"prefix": "+371", "max_calls": 2, "window": "32d", "block_for": "1h"}]},
+         "traffic.velocity[0].window", "at most 31 days"),
         (
             {
                 "velocity": [
