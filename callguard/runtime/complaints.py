@@ -31,7 +31,9 @@ def record_complaints(
     return added, judge(store, traffic, policy, added, now=now)
 
 
-def judge(store: ComplaintStore, traffic: TrafficMonitor | None, policy: Policy, added: Sequence[Complaint], *, now: float) -> list[TrafficEvent]:
+def judge(
+    store: ComplaintStore, traffic: TrafficMonitor | None, policy: Policy, added: Sequence[Complaint], *, now: float
+) -> list[TrafficEvent]:
     """The thresholds judged after ``added`` were stored, in order."""
     events: list[TrafficEvent] = []
     for complaint in added:

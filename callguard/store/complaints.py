@@ -63,7 +63,7 @@ def _in_scope(scope: ComplaintScope) -> tuple[ColumnElement[bool], ...]:
 
 
 def _fired(scope: ComplaintScope) -> ColumnElement[bool]:
-    return complaints.c.fired_caller_id if scope.kind == CALLER_ID else complaints.c.fired_campaign  # type: ignore[return-value]
+    return complaints.c.fired_caller_id if scope.kind == CALLER_ID else complaints.c.fired_campaign
 
 
 class ComplaintStore:
@@ -163,6 +163,6 @@ class ComplaintStore:
         with transaction(self.engine, "complaint threshold") as conn:
             # Conditional, so of two hosts that counted the same complaints only one acts on them.
             marked = conn.execute(
-                update(complaints).where(complaints.c.id == complaint_id, fired.is_(False)).values({fired.name: True})  # type: ignore[attr-defined]
+                update(complaints).where(complaints.c.id == complaint_id, fired.is_(False)).values({fired.name: True})
             ).rowcount
         return bool(marked)

@@ -162,9 +162,8 @@ def read_complaint_flags(counters: CounterBackend, account_sid: str, now: float)
     """The caller IDs of ``account_sid`` throttled, and (for an account family's root) the
     campaigns paused, for complaints, in force at ``now``."""
     (members,) = counters.run([ReadIndex(keys.complaint_flags(account_sid))], now)
-    scopes: Sequence[ComplaintScope] = [
-        ComplaintScope(kind, account_sid, subject) for kind, _, subject in (m.partition(":") for m in sorted(members)) if kind in EVENT_KINDS
-    ]
+    named = (member.partition(":") for member in sorted(members))
+    scopes: Sequence[ComplaintScope] = [ComplaintScope(kind, account_sid, subject) for kind, _, subject in named if kind in EVENT_KINDS]
     found = counters.run([GetFlag(scope.flag) for scope in scopes], now) if scopes else []
     return [
         ComplaintFlag(scope.kind, scope.subject, flag[0], flag[1]) for scope, flag in zip(scopes, found, strict=True) if flag is not None

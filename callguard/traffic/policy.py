@@ -279,7 +279,9 @@ def _complaints(table: Any, inherited: ComplaintLimits | None, *, source: str, k
             if required not in values:
                 raise _error(source, f"{where}.{required}", "missing")
         if values["window"] > MAX_COMPLAINT_WINDOW:
-            raise _error(source, f"{where}.window", f"a window is at most {MAX_COMPLAINT_WINDOW / 86_400:g} days, got {table[scope]['window']!r}")
+            raise _error(
+                source, f"{where}.window", f"a window is at most {MAX_COMPLAINT_WINDOW / 86_400:g} days, got {table[scope]['window']!r}"
+            )
         changes[scope] = ComplaintRule(**values)
     limits = dataclasses.replace(current, **changes)
     return limits if limits.caller_id is not None or limits.campaign is not None else None

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from ...paths import API_PREFIX
+from ...traffic.complaints import REFUSAL_CODES
 from ...version import __version__
 from .api import api
 
@@ -361,7 +362,7 @@ _OPERATIONS: dict[str, Any] = {
                     {
                         "allOf": [
                             _ref("Complaint"),
-                            _obj({"fired": {"type": "array", "items": {"type": "string", "enum": ["complaints.caller_id", "complaints.campaign"]}}}),
+                            _obj({"fired": {"type": "array", "items": {"type": "string", "enum": list(REFUSAL_CODES.values())}}}),
                         ]
                     },
                     "Created",
