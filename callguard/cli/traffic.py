@@ -1,4 +1,5 @@
-"""``callguard report traffic`` (per caller ID and per destination country, from the counters)
+"""``callguard report traffic`` (per caller ID and per destination country, from the counters,
+with the caller IDs throttled and campaigns paused for complaints)
 and ``callguard traffic lift`` (end a throttle or a velocity block before its time)."""
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def traffic_report(cli: CliContext, account_sid: str | None, days: int, as_json:
     monitor = TrafficMonitor(counters)
     now = time.time()
     reports = [monitor.report(sid, a.traffic, now, days=days) for sid, a in sorted(policy.accounts.items()) if account_sid in (None, sid)]
+    complaint_flags = {r.account_sid: monitor.complaint_flags(r.account_sid, now) for r in reports}
     if as_json:
         out = [
             {
@@ -66,13 +68,16 @@ def traffic_report(cli: CliContext, account_sid: str | None, days: int, as_json:
                 ],
                 "velocity_blocks": [{"target": b.target, "until": b.until, "reason": b.reason} for b in r.velocity_blocks],
                 "region_calls_24h": r.region_calls,
+                "complaint_throttles": [
+                    {"scope": f.kind, "subject": f.subject, "until": f.until, "reason": f.reason} for f in complaint_flags[r.account_sid]
+                ],
             }
             for r in reports
         ]
         click.echo(json.dumps(out, indent=2))
         return
     for r in reports:
-        if not r.caller_ids and not r.countries and not r.velocity_blocks:
+        if not r.caller_ids and not r.countries and not r.velocity_blocks and not complaint_flags[r.account_sid]:
             continue
         click.echo(f"{r.account_sid}")
         click.echo(f"  {'caller ID':<16} {'attempts':>8} {'answered':>8} {'ratio':>6} {'avg s':>7}  throttled until")
@@ -85,6 +90,9 @@ def traffic_report(cli: CliContext, account_sid: str | None, days: int, as_json:
             click.echo(f"  {country.region:<16} {country.attempts:>8} {country.refused:>8}  {_when(country.blocked_until)}")
         for b in r.velocity_blocks:
             click.echo(f"  calls to {b.target} blocked until {_when(b.until)}: {b.reason}")
+        for f in complaint_flags[r.account_sid]:
+            what = f"caller ID {f.subject} throttled" if f.kind == "caller_id" else f"campaign {f.subject} paused"
+            click.echo(f"  {what} for complaints until {_when(f.until)}: {f.reason}")
         if r.region_calls:
             click.echo("  calls by deployment region, last 24 h: " + ", ".join(f"{k} {v}" for k, v in sorted(r.region_calls.items())))
 
