@@ -61,7 +61,9 @@ def stores(sqlite_url: str) -> tuple[ComplaintStore, OptOutStore]:
 
 def test_add_opts_out_and_the_third_complaint_throttles_the_caller_id(run: Run, sqlite_url: str) -> None:
     for n in (1, 2):
-        code, out, _ = run("complaint", "add", f"(212) 555-010{n}", "--account", TENANT, "--caller-id", "4155550100", "--source", "consumer")
+        code, out, _ = run(
+            "complaint", "add", f"(212) 555-010{n}", "--account", TENANT, "--caller-id", "4155550100", "--source", "consumer"
+        )
         assert code == 0 and out.splitlines() == [
             f"complaint {n}: +1212555010{n} about +14155550100 (consumer); opted out (account family {MAIN}, every campaign)"
         ]
@@ -135,7 +137,7 @@ def test_import_is_all_or_nothing_naming_the_bad_line(run: Run, sqlite_url: str,
 def test_an_import_reaching_a_threshold_fires_it_once(run: Run, tmp_path: Path) -> None:
     lines = tmp_path / "complaints.jsonl"
     lines.write_text(
-        "".join(json.dumps({"number": f"+1212555030{n}", "caller_id": f"+1646555030{n}", "campaign": "spring"}) + "\n" for n in range(1, 4)),
+        "".join(json.dumps({"number": f"+1212555030{n}", "caller_id": f"+1646555030{n}", "campaign": "spring"}) + "\n" for n in (1, 2, 3)),
         encoding="utf-8",
     )
     code, out, _ = run("complaint", "import", str(lines), "--account", MAIN, "--source", "carrier")
