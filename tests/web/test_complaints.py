@@ -5,6 +5,9 @@ sharing SQLite files or PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -125,3 +128,33 @@ def test_complaints_outside_the_window_do_not_count(config: dict[str, Any], make
     assert decide(host, "+13125550401") == "connect; reasons=ok"
     clock.advance(DAY)
     assert complain(host, "+12125550404")["fired"] == ["complaints.caller_id"]
+
+
+def test_a_threshold_reached_is_alerted_and_in_the_change_log(config: dict[str, Any], make_app: Any, write_policy: Any) -> None:
+    received: list[dict[str, Any]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        webhook = f'\n[traffic.alerts]\nwebhook = "http://127.0.0.1:{server.server_address[1]}/alerts"\n'
+        host = make_app({**config, "CALLGUARD_POLICY": str(write_policy(POLICY + webhook, name="alerting.toml"))})
+        for n in range(1, 4):
+            complain(host, f"+1212555050{n}")
+        host.extensions["callguard"].alerts.drain()
+    finally:
+        server.shutdown()
+        server.server_close()
+    (alert,) = received
+    assert (alert["kind"], alert["account_sid"], alert["subject"]) == ("complaints_throttle", MAIN, CALLER_ID)
+    assert alert["details"] == {"complaints": 3, "max": 3, "window": 30 * DAY}
+    changes = host.test_client().get("/v1/changes?entity=traffic", headers=RW).get_json()["changes"]
+    assert [(c["action"], c["entity_id"]) for c in changes] == [("complaints_throttle", f"{MAIN}:{CALLER_ID}")]
