@@ -99,37 +99,46 @@ def traffic_report(cli: CliContext, account_sid: str | None, days: int, as_json:
 
 @click.group()
 def traffic() -> None:
-    """Traffic protection: lift a throttle or a velocity block."""
+    """Traffic protection: lift a throttle, a velocity block or a campaign's pause."""
 
 
 @traffic.command("lift")
 @click.argument("account_sid")
-@click.option("--caller-id", help="End this caller ID's throttle (unanswered or short calls).")
+@click.option("--caller-id", help="End this caller ID's throttle (unanswered or short calls, or complaints).")
 @click.option("--target", help="End the velocity block on this prefix (+371) or country (LV).")
+@click.option("--campaign", help="End this campaign's pause for complaints (for the account's family).")
 @actor_option
 @records_options
 @counters_options
 @pass_cli
-def lift(cli: CliContext, account_sid: str, caller_id: str | None, target: str | None, actor_name: str | None) -> None:
-    """End a throttle or velocity block now, on every worker and host sharing the counters."""
-    if (caller_id is None) == (target is None):
-        raise BadUsage("give exactly one of --caller-id or --target")
+def lift(
+    cli: CliContext, account_sid: str, caller_id: str | None, target: str | None, campaign: str | None, actor_name: str | None
+) -> None:
+    """End a throttle, velocity block or campaign pause now, on every worker and host sharing the counters."""
+    if [caller_id, target, campaign].count(None) != 2:
+        raise BadUsage("give exactly one of --caller-id, --target or --campaign")
     if caller_id is not None and validate_e164_prefix(caller_id):
         raise BadUsage(f"--caller-id: {caller_id!r} is not an E.164 number")
     if target is not None and not (target.isalpha() and target.isupper() and len(target) == 2) and validate_e164_prefix(target):
         raise BadUsage(f"--target: {target!r} is neither an E.164 prefix (+371) nor a country code (LV)")
-    cli.account(account_sid, "ACCOUNT")
+    account = cli.account(account_sid, "ACCOUNT")
+    campaign = cli.campaign(campaign)
     engine = cli.engine()
-    key = keys.throttle(account_sid, caller_id) if caller_id is not None else keys.velocity_block(account_sid, target or "")
+    if caller_id is not None:
+        flags = [keys.throttle(account_sid, caller_id), keys.complaint_throttle(account_sid, caller_id)]
+        what = f"throttle of caller ID {caller_id}"
+    elif campaign is not None:
+        flags, what = [keys.campaign_pause(account.family, campaign)], f"pause of campaign {campaign} for complaints"
+    else:
+        flags, what = [keys.velocity_block(account_sid, target or "")], f"velocity block on {target}"
     counters = cli.counters()
     assert counters is not None
     now = time.time()
-    (lifted,) = counters.run([ClearFlag(key)], now)
-    what = f"throttle of caller ID {caller_id}" if caller_id is not None else f"velocity block on {target}"
+    lifted = [key for key, cleared in zip(flags, counters.run([ClearFlag(key) for key in flags], now), strict=True) if cleared]
     if not lifted:
         raise Failed(f"{account_sid}: no {what} is in force")
     log_change(
-        engine, now=now, actor=actor(actor_name), entity="traffic", entity_id=f"{account_sid}:{caller_id or target}", action="lift",
-        before={"flag": key}, after=None,
+        engine, now=now, actor=actor(actor_name), entity="traffic", entity_id=f"{account_sid}:{caller_id or campaign or target}",
+        action="lift", before={"flag": lifted[0] if len(lifted) == 1 else lifted}, after=None,
     )
     click.echo(f"{account_sid}: {what} lifted")

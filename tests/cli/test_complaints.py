@@ -44,7 +44,7 @@ def policy_path(write_policy: Callable[..., Path]) -> Path:
 def run(policy_path: Path, sqlite_url: str, tmp_path: Path) -> Run:
     def invoke(*args: str, database_url: str = sqlite_url) -> tuple[int, str, str]:
         options = ["--policy", str(policy_path)] + (["--database-url", database_url] if args[0] != "report" else [])
-        if args[0] == "report" or args[:2] in (("complaint", "add"), ("complaint", "import")):
+        if args[0] in ("report", "traffic") or args[:2] in (("complaint", "add"), ("complaint", "import")):
             options += ["--counters-path", str(tmp_path / "counters.db")]
         result = CliRunner().invoke(main, [*args, *options])
         return result.exit_code, result.stdout, result.stderr
@@ -80,6 +80,9 @@ def test_add_opts_out_and_the_third_complaint_throttles_the_caller_id(run: Run, 
     assert [(t["scope"], t["subject"]) for t in report["complaint_throttles"]] == [("caller_id", "+14155550100")]
     code, out, _ = run("report", "traffic", "--account", TENANT)
     assert "caller ID +14155550100 throttled for complaints until" in out
+    lifted = run("traffic", "lift", TENANT, "--caller-id", "+14155550100")
+    assert lifted == (0, f"{TENANT}: throttle of caller ID +14155550100 lifted\n", "")
+    assert json.loads(run("report", "traffic", "--account", TENANT, "--json")[1])[0]["complaint_throttles"] == []
 
 
 def test_bad_options_are_one_line(run: Run) -> None:
@@ -143,3 +146,7 @@ def test_an_import_reaching_a_threshold_fires_it_once(run: Run, tmp_path: Path) 
     code, out, _ = run("complaint", "import", str(lines), "--account", MAIN, "--source", "carrier")
     assert code == 0
     assert [line.split(":")[0] for line in out.splitlines()[1:]] == [f"Campaign spring is paused for account family {MAIN}"]
+    code, out, _ = run("traffic", "lift", TENANT, "--campaign", "spring")  # a subaccount's: the family's pause
+    assert (code, out) == (0, f"{TENANT}: pause of campaign spring for complaints lifted\n")
+    code, _, err = run("traffic", "lift", MAIN, "--campaign", "spring")
+    assert code == 1 and err == f"callguard: {MAIN}: no pause of campaign spring for complaints is in force\n"
