@@ -1,8 +1,10 @@
-"""The records the telemarketing checks read: opt-outs and consent.
+"""The records the telemarketing checks read: opt-outs and consent; and complaints, which
+record an opt-out and count towards the ``[traffic.complaints]`` thresholds.
 
-They are kept durably by :mod:`callguard.store` (``OptOutStore``, ``ConsentStore``) and read by
-the checks through the interfaces of :mod:`callguard.lookups`; here is only what a record says
-and which of a number's records applies to a call.
+They are kept durably by :mod:`callguard.store` (``OptOutStore``, ``ConsentStore``,
+``ComplaintStore``) and read by the checks through the interfaces of :mod:`callguard.lookups`
+(complaints: :mod:`callguard.traffic.complaints`); here is only what a record says and which of
+a number's records applies to a call.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .clock import utc_datetime
 # The campaign of an opt-out or consent that covers every campaign of the account family.
 EVERY_CAMPAIGN = "*"
 
-OPTOUT_SOURCES = ("prompt", "import", "admin", "api")
+OPTOUT_SOURCES = ("prompt", "import", "admin", "api", "complaint")
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,35 @@ def choose_consent(found: Sequence[Consent], campaign: str | None, now: float) -
     return next((c for c in found if c.campaign in scopes and c.valid_at(now)), None)
 
 
+
+
+COMPLAINT_SOURCES = ("consumer", "carrier", "regulator", "other")
+
+
+@dataclass(frozen=True)
+class Complaint:
+    """A complaint about a call: who complained (``number``, the callee), about which caller ID,
+    account and campaign, who passed it on (``source``) and when it was received."""
+
+    id: int
+    number: str
+    caller_id: str
+    account_sid: str  # the account that placed the call
+    family: str  # that account's root: the opt-out the complaint records binds the whole family
+    campaign: str | None
+    source: str  # consumer, carrier, regulator, other
+    received_at: float
+    created_at: float
+    note: str | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        """What the change log keeps of it (and what the admin API answers, less the id)."""
+        return {
+            "number": self.number,
+            "caller_id": self.caller_id,
+            "account_sid": self.account_sid,
+            "campaign": self.campaign,
+            "source": self.source,
+            "received_at": utc_datetime(self.received_at).isoformat(),
+            "note": self.note,
+        }

@@ -13,6 +13,7 @@ import click
 
 from ..errors import CallguardError
 from .check import check
+from .complaints import complaint
 from .db import db
 from .errors import as_command_error
 from .overrides import block, resume, suspend
@@ -43,5 +44,7 @@ def main() -> None:
     """callguard: call-control middleware for Twilio voice."""
 
 
-for _command in (serve, check, simulate_command, policy, optout, consent, suspend, resume, block, report, traffic, sync, registry, db):
+for _command in (
+    serve, check, simulate_command, policy, optout, consent, complaint, suspend, resume, block, report, traffic, sync, registry, db
+):
     main.add_command(_command)

@@ -97,14 +97,15 @@ class CliContext:
             click.get_current_context().call_on_close(engine.dispose)
         return self._engine
 
-    def counters(self, *, must_exist: bool = True) -> CounterBackend | None:
+    def counters(self, *, must_exist: bool = True, create: bool = False) -> CounterBackend | None:
         """The traffic counters (``--redis-url``, else ``--counters-path``), closed when the command ends.
 
         None when the SQLite file does not exist and ``must_exist`` is false: nothing was counted.
+        With ``create``, a missing file is made (a command that writes what the servers will read).
         """
         from ..store.counters import open_counters
 
-        if self.redis_url is None and not os.path.exists(self.counters_path):
+        if self.redis_url is None and not create and not os.path.exists(self.counters_path):
             if must_exist:
                 raise BadUsage(f"--counters-path: {self.counters_path} does not exist (no traffic recorded here yet?)")
             return None

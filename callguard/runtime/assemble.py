@@ -1,7 +1,7 @@
 """The composition root: :func:`assemble` builds a :class:`~callguard.runtime.runtime.Runtime` from the settings.
 
 It loads the policy, opens the database (checking or migrating its schema), the audit log, the
-opt-out, consent and runtime-change stores with their last good answers, the registry files, the
+opt-out, consent, complaint and runtime-change stores with their last good answers, the registry files, the
 traffic counters with their monitor, alerts and report counts, the policy refresher, the Twilio
 sync and its schedule, and, with Redis, the change publisher and listener; then the background
 workers that keep them going, the audit log's pruning among them (:mod:`callguard.runtime.workers`).
@@ -24,6 +24,7 @@ from ..policy.model import Policy
 from ..registry import RegistryDirectory
 from ..store.audit import BatchingAuditLog, SqlAuditLog
 from ..store.audit.pruning import AuditPruner
+from ..store.complaints import ComplaintStore
 from ..store.consents import ConsentStore
 from ..store.counters import open_counters
 from ..store.counters_sqlite import SqliteCounters
@@ -188,6 +189,7 @@ def assemble(
             audit=audit,
             optouts=optouts,
             consents=consents,
+            complaints=ComplaintStore(engine, optouts),
             overrides=overrides,
             refresher=refresher,
             registries=registries,

@@ -22,7 +22,7 @@ def on_traffic_event(event: TrafficEvent, alerts: Callable[[TrafficEvent], None]
     """Alert every traffic event, record blocks and throttles in the change log, and suspend the
     account when a trigger asks for it."""
     alerts(event)
-    if event.kind in ("velocity_block", "throttle_started"):
+    if event.kind in ("velocity_block", "throttle_started", "complaints_throttle", "complaints_pause"):
         try:
             log_change(
                 overrides.engine,

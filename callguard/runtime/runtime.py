@@ -27,6 +27,7 @@ from ..engine import Guard
 from ..loggers import get_logger, show_full_numbers
 from ..registry import RegistryDirectory
 from ..store.audit import BatchingAuditLog, SqlAuditLog
+from ..store.complaints import ComplaintStore
 from ..store.consents import ConsentStore
 from ..store.last_good import LastGood
 from ..store.optouts import OptOutStore
@@ -56,6 +57,7 @@ class Runtime:
     audit: BatchingAuditLog | SqlAuditLog  # where decisions are recorded
     optouts: OptOutStore
     consents: ConsentStore
+    complaints: ComplaintStore
     overrides: OverrideStore
     refresher: PolicyRefresher
     registries: RegistryDirectory

@@ -88,6 +88,17 @@ class OptOutStore:
         self._published(number, account_sid)
         return added
 
+    def add_within(
+        self, conn: Connection, number: str, account_sid: str, *, source: str, now: float, note: str | None, actor: str
+    ) -> bool:
+        """Record a family-wide opt-out inside the caller's transaction (a complaint's), as :meth:`add`
+        does; the caller calls :meth:`announce` once it is committed."""
+        return self._insert(conn, number, account_sid, None, source, now, None, note, actor, log_created=True)
+
+    def announce(self, number: str | None, account_sid: str) -> None:
+        """Tell the other workers and hosts that ``number``'s opt-outs (None: many) changed."""
+        self._published(number, account_sid)
+
     def add_many(
         self, entries: Iterable[tuple[str, str | None]], account_sid: str, *, source: str, now: float, actor: str | None = None
     ) -> int:

@@ -90,6 +90,30 @@ consents = Table(
 )
 Index("ix_callguard_consents_lookup", consents.c.number, consents.c.account_sid)
 
+# Complaints about calls (callguard.store.complaints). Each records an opt-out in its own
+# transaction; fired_caller_id / fired_campaign mark the complaint that made its caller ID's or
+# campaign's count reach the [traffic.complaints] limit, after which counting starts afresh.
+complaints = Table(
+    "callguard_complaints",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False),  # the callee who complained, E.164
+    Column("caller_id", String(32), nullable=False),
+    Column("account_sid", String(34), nullable=False),  # the account that placed the call
+    Column("family", String(34), nullable=False),  # its root
+    Column("campaign", String(64)),
+    Column("source", String(16), nullable=False),  # consumer, carrier, regulator, other
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("note", Text),
+    Column("fired_caller_id", Boolean, nullable=False),
+    Column("fired_campaign", Boolean, nullable=False),
+)
+Index("ix_callguard_complaints_caller_id", complaints.c.account_sid, complaints.c.caller_id)
+Index("ix_callguard_complaints_campaign", complaints.c.family, complaints.c.campaign)
+Index("ix_callguard_complaints_received_at", complaints.c.received_at)
+
 # Runtime changes laid over the policy file (callguard.policy.overrides). Every change bumps the
 # single row of callguard_policy_version in the same transaction, which is what each worker and
 # host polls to pick changes up within a second.

@@ -5,6 +5,7 @@
 - :mod:`.keys`: every counter key, each format named once.
 - :mod:`.events`: what fires (throttles, velocity blocks, suspension requests, region share).
 - :mod:`.admission`, :mod:`.outcomes`: at the dial, and after the call.
+- :mod:`.complaints`: caller IDs throttled and campaigns paused for complaints.
 - :mod:`.tallies`, :mod:`.reports`: the report counts of every call, and what they say.
 - :mod:`.monitor`: :class:`TrafficMonitor`, all of it on one counters backend.
 """

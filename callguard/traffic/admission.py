@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ..decision import Refusal
 from ..numbers.regions import region_name
 from . import keys
+from .complaints import complaint_refusal, dial_flags
 from .counters import Admit, CounterBackend, Op, Release, Reset, SetFlag, Unhit
 from .events import TrafficEvent, until_text
 from .frequency import CalleeFrequencyRule
@@ -93,6 +94,9 @@ def admit(
     if caller_id and (policy.unanswered or policy.short_calls):
         flags.append(keys.throttle(account_sid, caller_id))
         flag_kinds.append(("throttle", None))
+    for flag, kind in dial_flags(policy.complaints, account_sid=account_sid, family=family, caller_id=caller_id, campaign_id=campaign_id):
+        flags.append(flag)
+        flag_kinds.append((f"complaints.{kind}", None))
     if policy.concurrent:
         hold = policy.max_call_seconds if hold_seconds is None else hold_seconds
         gauges.append((keys.concurrent(account_sid), hold, policy.concurrent))
@@ -125,6 +129,8 @@ def admit(
             refusals.append(
                 Refusal("traffic", f"traffic.{code}", f"Caller ID {caller_id} is throttled until {until_text(until)}: {sentence}.")
             )
+        elif kind.startswith("complaints."):
+            refusals.append(complaint_refusal(kind.removeprefix("complaints."), until, reason))
         elif flagged is not None:
             refusals.append(
                 Refusal(

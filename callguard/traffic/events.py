@@ -14,7 +14,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TrafficEvent:
-    kind: str  # throttle_started, velocity_block, suspend_requested, region_share
+    kind: str  # throttle_started, velocity_block, suspend_requested, region_share, complaints_throttle, complaints_pause
     account_sid: str
     subject: str  # the caller ID, prefix/country, or region concerned
     sentence: str

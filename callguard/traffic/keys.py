@@ -55,6 +55,21 @@ def throttle(account_sid: str, caller_id: str) -> str:
     return f"thr:{account_sid}:{caller_id}"
 
 
+def complaint_throttle(account_sid: str, caller_id: str) -> str:
+    """The flag of a caller ID throttled for complaints (``[traffic.complaints].caller_id``)."""
+    return f"cthr:{account_sid}:{caller_id}"
+
+
+def campaign_pause(family: str, campaign_id: str) -> str:
+    """The flag of a campaign paused for an account family's complaints (``[traffic.complaints].campaign``)."""
+    return f"cpause:{family}:{campaign_id}"
+
+
+def complaint_flags(account_sid: str) -> str:
+    """What complaints have throttled or paused for the account (an index, for reports)."""
+    return f"complaintflags:{account_sid}"
+
+
 def concurrent(account_sid: str) -> str:
     """The account's calls up now (a gauge of call SIDs)."""
     return f"conc:{account_sid}"

@@ -2,7 +2,7 @@
 
 It ties the traffic jobs to one counters backend: admission at the dial
 (:mod:`.admission`: rate, concurrency, caller-ID throttles, velocity, callee limits), outcomes
-after the call (:mod:`.outcomes`), the report counts of every call (:mod:`.tallies`), reports and
+after the call (:mod:`.outcomes`), complaint thresholds (:mod:`.complaints`), the report counts of every call (:mod:`.tallies`), reports and
 the multi-region rule (:mod:`.reports`). Velocity blocks and throttles are flags in the counters,
 so they hold across workers, hosts and restarts; every key is named in :mod:`.keys`. What fires
 is reported as a :class:`~.events.TrafficEvent` to ``on_event`` (alerts, automatic suspension).
@@ -14,7 +14,9 @@ from collections.abc import Callable
 
 from ..clock import Clock, system_clock
 from ..loggers import get_logger
+from ..records import Complaint
 from .admission import DialTraffic, Taken, admit, undo_ops
+from .complaints import ComplaintCounts, ComplaintFlag, judge_complaint, read_complaint_flags
 from .counters import CounterBackend
 from .events import TrafficEvent
 from .frequency import CalleeFrequencyRule
@@ -109,6 +111,16 @@ class TrafficMonitor:
         )
         self._emit(events)
         return events
+
+    def after_complaint(self, complaint: Complaint, counts: ComplaintCounts, policy: TrafficPolicy, now: float) -> list[TrafficEvent]:
+        """A complaint was stored: the throttle or pause it started, if any (:mod:`.complaints`)."""
+        events = judge_complaint(self.counters, counts, complaint, policy.complaints, now)
+        self._emit(events)
+        return events
+
+    def complaint_flags(self, account_sid: str, now: float) -> list[ComplaintFlag]:
+        """The account's caller IDs throttled and campaigns paused for complaints, in force now."""
+        return read_complaint_flags(self.counters, account_sid, now)
 
     def region_share(self, account_sid: str, now: float) -> RegionShare:
         self.tallies.flush(now)

@@ -1,5 +1,5 @@
 """The ``[traffic]`` policy: rate, concurrency, caller-ID answer ratio and call length, velocity
-triggers and per-callee limits.
+triggers, per-callee limits and complaint thresholds.
 
 A table may appear at the top level (every account), under an account (inherited by its
 subaccounts) and under a campaign (applied over the calling account's). Each level changes
@@ -21,6 +21,7 @@ import phonenumbers
 
 from ..errors import ConfigError
 from ..numbers.risk import validate_e164_prefix
+from .complaints import MAX_COMPLAINT_WINDOW, ComplaintLimits, ComplaintRule
 from .counters import MAX_WINDOW
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
@@ -76,12 +77,13 @@ class TrafficPolicy:
     unanswered: UnansweredRule | None = None
     short_calls: ShortCallsRule | None = None
     velocity: tuple[VelocityRule, ...] = ()
+    complaints: ComplaintLimits | None = None
 
     @functools.cached_property  # read for every decision and every policed answer
     def enabled(self) -> bool:
         return bool(
             self.cps or self.concurrent or self.max_calls_per_callee_per_day or self.unanswered or self.short_calls
-            or self.velocity or self.home_region
+            or self.velocity or self.home_region or self.complaints
         )
 
 
@@ -89,7 +91,7 @@ NO_TRAFFIC_LIMITS = TrafficPolicy()
 
 _KEYS = (
     "cps", "concurrent", "max_calls_per_callee_per_day", "home_region", "max_call_seconds", "unanswered", "short_calls", "velocity",
-    "alerts",
+    "alerts", "complaints",
 )
 
 
@@ -236,6 +238,8 @@ def parse_traffic(
         changes["short_calls"] = ShortCallsRule(**values) if values is not None else None
     if "velocity" in table:
         changes["velocity"] = _velocity(table["velocity"], source=source, key=f"{key}.velocity")
+    if "complaints" in table:
+        changes["complaints"] = _complaints(table["complaints"], inherited.complaints, source=source, key=f"{key}.complaints")
     return dataclasses.replace(inherited, **changes)
 
 
@@ -250,3 +254,34 @@ def parse_alerts(table: Any, *, source: str) -> str | None:
     if url is not None and (not isinstance(url, str) or not re.fullmatch(r"https?://\S+", url)):
         raise _error(source, "traffic.alerts.webhook", f"{url!r} is not an http(s) URL")
     return url
+
+
+def _complaints(table: Any, inherited: ComplaintLimits | None, *, source: str, key: str) -> ComplaintLimits | None:
+    """``[traffic.complaints]``: ``caller_id`` and ``campaign`` rules of ``max``, ``window`` and
+    ``cooldown``, each changed key by key over the inherited one (``false`` removes it)."""
+    if table is False:
+        return None
+    if not isinstance(table, dict):
+        raise _error(source, key, "expected a table (or false to turn the complaint thresholds off)")
+    _check_keys(table, ("caller_id", "campaign"), source, key)
+    current = inherited or ComplaintLimits()
+    changes: dict[str, ComplaintRule | None] = {}
+    for scope in ("caller_id", "campaign"):
+        if scope not in table:
+            continue
+        where = f"{key}.{scope}"
+        fields = {"max": "count", "window": "duration", "cooldown": "duration"}
+        values = _rule(table[scope], getattr(current, scope), fields, source=source, key=where)
+        if values is None:
+            changes[scope] = None
+            continue
+        for required in ("max", "window"):
+            if required not in values:
+                raise _error(source, f"{where}.{required}", "missing")
+        if values["window"] > MAX_COMPLAINT_WINDOW:
+            raise _error(
+                source, f"{where}.window", f"a window is at most {MAX_COMPLAINT_WINDOW / 86_400:g} days, got {table[scope]['window']!r}"
+            )
+        changes[scope] = ComplaintRule(**values)
+    limits = dataclasses.replace(current, **changes)
+    return limits if limits.caller_id is not None or limits.campaign is not None else None

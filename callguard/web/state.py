@@ -22,6 +22,7 @@ from ..runtime.refresh import PolicyRefresher
 from ..runtime.runtime import Runtime
 from ..runtime.settings import Settings
 from ..store.audit import BatchingAuditLog, SqlAuditLog
+from ..store.complaints import ComplaintStore
 from ..store.consents import ConsentStore
 from ..store.last_good import LastGood
 from ..store.optouts import OptOutStore
@@ -78,6 +79,10 @@ class CallguardState:
     @property
     def consents(self) -> ConsentStore:
         return self.runtime.consents
+
+    @property
+    def complaints(self) -> ComplaintStore:
+        return self.runtime.complaints
 
     @property
     def overrides(self) -> OverrideStore:

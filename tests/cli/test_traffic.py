@@ -94,8 +94,8 @@ def test_bad_input_is_one_line(write_policy: Callable[..., Path], tmp_path: Path
     record_traffic(policy_path, counters)
     common = ("--policy", str(policy_path), "--counters-path", str(counters), "--database-url", sqlite_url)
     for args, message in [
-        ((MAIN,), "give exactly one of --caller-id or --target"),
-        ((MAIN, "--target", "GB", "--caller-id", "+14155550100"), "give exactly one of --caller-id or --target"),
+        ((MAIN,), "give exactly one of --caller-id, --target or --campaign"),
+        ((MAIN, "--target", "GB", "--caller-id", "+14155550100"), "give exactly one of --caller-id, --target or --campaign"),
         ((MAIN, "--target", "Latvia"), "--target: 'Latvia' is neither an E.164 prefix (+371) nor a country code (LV)"),
         ((MAIN, "--caller-id", "4155550100"), "--caller-id: '4155550100' is not an E.164 number"),
         (("AC" + "9" * 32, "--target", "GB"), f"ACCOUNT: AC{'9' * 32} is not an account in {policy_path}"),

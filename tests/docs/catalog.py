@@ -105,6 +105,12 @@ SCENARIOS: dict[str, tuple[Step, ...]] = {
             r"optouts\.txt: 2 opt-outs added",
             rf"^\+14155550123,{ACCOUNT},\*,admin,.*,asked by email$",
         )),
+        Step("docs/cli.md", 'callguard complaint add "(415) 555-0126"', expect=(
+            rf"^complaint 1: \+14155550126 about \+14155550100 \(consumer\); opted out \(account family {ACCOUNT}, every campaign\)$",
+            r"^complaints\.csv: 1 complaints added, 0 lines skipped$",
+            rf"^2,\+14155550127,\+14155550100,{ACCOUNT},{ACCOUNT},,carrier,2026-12-01T09:30:00\+00:00,",
+            rf"^1,\+14155550126,\+14155550100,{ACCOUNT},{ACCOUNT},,consumer,.*,called during dinner$",
+        )),
     ),
     "admin_api": (
         Serve("docs/admin-api.md", "callguard serve --policy examples/policy.toml"),

@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (each registers its routes on the blueprint)
     campaigns,
     changes,
     check,
+    complaints,
     consents,
     decisions,
     openapi,

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from ...paths import API_PREFIX
+from ...traffic.complaints import REFUSAL_CODES
 from ...version import __version__
 from .api import api
 
@@ -110,6 +111,20 @@ SCHEMAS: dict[str, Any] = {
             "expires_at": _NTIME,
             "evidence": _NSTR,
             "revoked_at": _NTIME,
+        }
+    ),
+    "Complaint": _obj(
+        {
+            "id": {"type": "integer"},
+            "number": _STR,
+            "caller_id": _STR,
+            "account_sid": _STR,
+            "family": _STR,
+            "campaign": _NSTR,
+            "source": {"type": "string", "enum": ["consumer", "carrier", "regulator", "other"]},
+            "received_at": _TIME,
+            "created_at": _TIME,
+            "note": _NSTR,
         }
     ),
     "Campaign": _obj(
@@ -315,6 +330,58 @@ _OPERATIONS: dict[str, Any] = {
     "/consents/{id}/revoke": {
         "parameters": [_path_param("id", _ID)],
         "post": _op("Revoke consent", {"200": _json(_obj({"id": {"type": "integer"}, "revoked": _BOOL}))}, errors=(400, 401, 403, 404)),
+    },
+    "/complaints": {
+        "get": _op(
+            "Complaints, newest first (format=csv for a CSV export)",
+            {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {"schema": _obj({"complaints": {"type": "array", "items": _ref("Complaint")}})},
+                        "text/csv": {"schema": _STR},
+                    },
+                }
+            },
+            params=[
+                _query("account_sid"),
+                _query("caller_id"),
+                _query("campaign"),
+                _query("since", _TIME),
+                _LIMIT,
+                _query("before_id", _ID),
+                _query("format", {"type": "string", "enum": ["json", "csv"]}),
+            ],
+            errors=(400, 401, 404),
+        ),
+        "post": _op(
+            "Record a complaint: the callee is opted out across the account family, and the complaint counts towards "
+            "the [traffic.complaints] thresholds",
+            {
+                "201": _json(
+                    {
+                        "allOf": [
+                            _ref("Complaint"),
+                            _obj({"fired": {"type": "array", "items": {"type": "string", "enum": list(REFUSAL_CODES.values())}}}),
+                        ]
+                    },
+                    "Created",
+                )
+            },
+            body=_obj(
+                {
+                    "number": _STR,
+                    "caller_id": _STR,
+                    "account_sid": _STR,
+                    "campaign": _STR,
+                    "source": {"type": "string", "enum": ["consumer", "carrier", "regulator", "other"]},
+                    "received_at": _TIME,
+                    "note": {"type": "string", "maxLength": 1000},
+                },
+                ["number", "caller_id", "account_sid", "source"],
+            ),
+            errors=(400, 401, 403, 404),
+        ),
     },
     "/campaigns": {"get": _op("Campaigns", {"200": _list("campaigns", "Campaign")})},
     "/campaigns/{campaign_id}": {
