@@ -6,8 +6,10 @@ import json
 
 import click
 
+from ..checks.hours import zone_hours
 from ..decision import Action, Decision, DialRequest
 from ..policy.accounts import ACCOUNT_SID
+from ..policy.model import Policy
 from .context import CliContext, counters_options, pass_cli, records_options
 from .errors import BadUsage
 
@@ -75,14 +77,14 @@ def check(
     if as_json:
         click.echo(json.dumps(decision.as_dict(), indent=2))
     else:
-        _explain(decision)
+        _explain(decision, guard.policy)
         if not counted:
             click.echo(f"  traffic: nothing counted yet (no counters file at {runtime.settings.counters_path})")
     if decision.action is Action.REJECT:
         raise click.exceptions.Exit(1)
 
 
-def _explain(decision: Decision) -> None:
+def _explain(decision: Decision, policy: Policy) -> None:
     click.echo(f"{decision.action.value}  {', '.join(decision.reasons)}")
     click.echo(f"  {decision.sentence}")
     for refusal in decision.refusals[1:]:
@@ -97,3 +99,10 @@ def _explain(decision: Decision) -> None:
         click.echo(f"  to: {decision.target.dial_value} ({decision.target.kind.value})")
     click.echo(f"  caller ID: {decision.caller_id or '-'}")
     click.echo(f"  checks run: {', '.join(decision.checks) or '-'}")
+    campaign = policy.campaigns.get(decision.campaign) if decision.campaign else None
+    if "hours" in decision.checks and decision.info is not None and campaign is not None:
+        hours = zone_hours(policy, decision.info, campaign, decision.decided_at)
+        click.echo(f"  calling hours in every zone: {', '.join(map(str, hours))}")
+        closed = next((h.zone for h in hours if not h.open), None)
+        if closed is not None:
+            click.echo(f"  calling hours closed by {closed}")
