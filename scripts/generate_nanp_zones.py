@@ -82,8 +82,8 @@ def _read(entry: Mapping[str, Any], where: str) -> tuple[str, datetime.date]:
     return source, read
 
 
-def build(corrections: Mapping[str, Any]) -> tuple[dict[str, Row], dict[str, Row]]:
-    """The area code rows and the NPA-NXX rows."""
+def build(corrections: Mapping[str, Any], name: str = CORRECTIONS.name) -> tuple[dict[str, Row], dict[str, Row]]:
+    """The area code rows and the NPA-NXX rows; ``name`` names the corrections file in errors."""
     pn_source = f"phonenumbers {phonenumbers.__version__} time-zone data"
     pn_read = corrections["phonenumbers_read"]
     npas: dict[str, Row] = {}
@@ -91,7 +91,7 @@ def build(corrections: Mapping[str, Any]) -> tuple[dict[str, Row], dict[str, Row
         row = npas[npa] = Row(phonenumbers_zones(f"1{npa}"))
         row.cite(pn_source, pn_read)
     for index, entry in enumerate(corrections.get("npa", [])):
-        where = f"{CORRECTIONS.name}: npa[{index}]"
+        where = f"{name}: npa[{index}]"
         source, read = _read(entry, where)
         _check_zones(entry["add"], where)
         for npa in entry["npas"]:
@@ -105,7 +105,7 @@ def build(corrections: Mapping[str, Any]) -> tuple[dict[str, Row], dict[str, Row
     exchanges: dict[str, Row] = {}
     by_npa: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
     for index, entry in enumerate(corrections.get("places", [])):
-        by_npa.setdefault(entry["npa"], []).append((entry, f"{CORRECTIONS.name}: places[{index}]"))
+        by_npa.setdefault(entry["npa"], []).append((entry, f"{name}: places[{index}]"))
     for npa, entries in sorted(by_npa.items()):
         if npa not in npas:
             raise SystemExit(f"{entries[0][1]}: {npa} is not a geographic area code phonenumbers knows")
@@ -134,7 +134,7 @@ def build(corrections: Mapping[str, Any]) -> tuple[dict[str, Row], dict[str, Row
                 row.cite(source, read)
         missing = sorted(set(places) - seen)
         if missing:
-            raise SystemExit(f"{CORRECTIONS.name}: no exchange of {npa} is in {', '.join(missing)} (phonenumbers' geocoder)")
+            raise SystemExit(f"{name}: no exchange of {npa} is in {', '.join(missing)} (phonenumbers' geocoder)")
     return npas, exchanges
 
 
@@ -171,7 +171,7 @@ def render(npas: Mapping[str, Row], exchanges: Mapping[str, Row]) -> str:
 
 
 def generate(out: Path = OUTPUT, corrections: Path = CORRECTIONS) -> Path:
-    text = render(*build(tomllib.loads(corrections.read_text(encoding="utf-8"))))
+    text = render(*build(tomllib.loads(corrections.read_text(encoding="utf-8")), corrections.name))
     tomllib.loads(text)  # what is written parses
     out.write_bytes(text.encode("utf-8"))
     return out
