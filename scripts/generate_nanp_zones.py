@@ -15,6 +15,7 @@ bytes for the same inputs. Run after upgrading phonenumbers or editing the corre
 from __future__ import annotations
 
 import datetime
+import re
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -38,10 +39,18 @@ class Row:
     zones: set[str]
     sources: list[str] = field(default_factory=list)
     read: datetime.date | None = None
+    place: str | None = None
 
     def cite(self, source: str, read: datetime.date) -> None:
         self.sources.append(source)
         self.read = max(self.read, read) if self.read is not None else read
+
+
+@dataclass
+class Table:
+    sources: dict[str, tuple[str, datetime.date]]  # id -> (what it says, when it was read)
+    npa: dict[str, Row]
+    npa_nxx: dict[str, Row]
 
 
 def _number(npa: int | str, nxx: int) -> phonenumbers.PhoneNumber:
@@ -75,48 +84,56 @@ def _check_zones(zones: Iterable[str], where: str) -> None:
             raise SystemExit(f"{where}: {name!r} is not a zone zoneinfo knows") from exc
 
 
-def _read(entry: Mapping[str, Any], where: str) -> tuple[str, datetime.date]:
-    source, read = entry.get("source"), entry.get("read")
+def _read(entry: Mapping[str, Any], where: str) -> tuple[str, str, datetime.date]:
+    ident, source, read = entry.get("id"), entry.get("source"), entry.get("read")
+    if not isinstance(ident, str) or not re.fullmatch(r"[a-z0-9-]+", ident):
+        raise SystemExit(f"{where}: every correction needs an id of lowercase letters, digits and dashes")
     if not isinstance(source, str) or not source or not isinstance(read, datetime.date):
         raise SystemExit(f"{where}: every correction needs a source and the date it was read (read = YYYY-MM-DD)")
-    return source, read
+    return ident, source, read
 
 
-def build(corrections: Mapping[str, Any], name: str = CORRECTIONS.name) -> tuple[dict[str, Row], dict[str, Row]]:
-    """The area code rows and the NPA-NXX rows; ``name`` names the corrections file in errors."""
-    pn_source = f"phonenumbers {phonenumbers.__version__} time-zone data"
+def build(corrections: Mapping[str, Any], name: str = CORRECTIONS.name) -> Table:
+    """The table; ``name`` names the corrections file in errors."""
     pn_read = corrections["phonenumbers_read"]
-    npas: dict[str, Row] = {}
+    table = Table({"phonenumbers": (f"phonenumbers {phonenumbers.__version__}: time-zone data and geocoder", pn_read)}, {}, {})
+
+    def source(entry: Mapping[str, Any], where: str) -> tuple[str, datetime.date]:
+        ident, text, read = _read(entry, where)
+        if ident in table.sources:
+            raise SystemExit(f"{where}: the id {ident!r} is used twice")
+        table.sources[ident] = (text, read)
+        return ident, read
+
     for npa in geographic_npas():
-        row = npas[npa] = Row(phonenumbers_zones(f"1{npa}"))
-        row.cite(pn_source, pn_read)
+        row = table.npa[npa] = Row(phonenumbers_zones(f"1{npa}"))
+        row.cite("phonenumbers", pn_read)
     for index, entry in enumerate(corrections.get("npa", [])):
         where = f"{name}: npa[{index}]"
-        source, read = _read(entry, where)
+        ident, read = source(entry, where)
         _check_zones(entry["add"], where)
         for npa in entry["npas"]:
-            if npa not in npas:
+            if npa not in table.npa:
                 raise SystemExit(f"{where}: {npa} is not a geographic area code phonenumbers knows")
-            npas[npa].zones.update(entry["add"])
-            npas[npa].cite(source, read)
+            table.npa[npa].zones.update(entry["add"])
+            table.npa[npa].cite(ident, read)
 
     from phonenumbers.geocoder import description_for_valid_number  # ~100 MB: the script's alone
 
-    exchanges: dict[str, Row] = {}
     by_npa: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
     for index, entry in enumerate(corrections.get("places", [])):
         by_npa.setdefault(entry["npa"], []).append((entry, f"{name}: places[{index}]"))
     for npa, entries in sorted(by_npa.items()):
-        if npa not in npas:
+        if npa not in table.npa:
             raise SystemExit(f"{entries[0][1]}: {npa} is not a geographic area code phonenumbers knows")
         places: dict[str, tuple[list[str], str, datetime.date]] = {}
         for entry, where in entries:
-            source, read = _read(entry, where)
+            ident, read = source(entry, where)
             _check_zones(entry["zones"], where)
             for place in entry["places"]:
                 if place in places:
                     raise SystemExit(f"{where}: {place!r} is listed twice for {npa}")
-                places[place] = (entry["zones"], source, read)
+                places[place] = (entry["zones"], ident, read)
         seen: set[str] = set()
         for nxx in EXCHANGES:
             number = _number(npa, nxx)
@@ -126,25 +143,29 @@ def build(corrections: Mapping[str, Any], name: str = CORRECTIONS.name) -> tuple
             if place not in places:
                 continue
             seen.add(place)
-            zones, source, read = places[place]
+            zones, ident, read = places[place]
             own = set(zones) | {z for z in pn_timezone.time_zones_for_geographical_number(number) if z != "Etc/Unknown"}
-            if own != npas[npa].zones:
-                row = exchanges[f"{npa}{nxx}"] = Row(own)
-                row.cite(f"phonenumbers {phonenumbers.__version__} geocoder: {place}", pn_read)
-                row.cite(source, read)
+            if own != table.npa[npa].zones:
+                row = table.npa_nxx[f"{npa}{nxx}"] = Row(own, place=place)
+                row.cite("phonenumbers", pn_read)
+                row.cite(ident, read)
         missing = sorted(set(places) - seen)
         if missing:
             raise SystemExit(f"{name}: no exchange of {npa} is in {', '.join(missing)} (phonenumbers' geocoder)")
-    return npas, exchanges
+    return table
 
 
 def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _strings(texts: Iterable[str]) -> str:
+    return "[" + ", ".join(map(_string, texts)) + "]"
+
+
 def _line(key: str, row: Row) -> str:
-    zones = ", ".join(_string(z) for z in sorted(row.zones))
-    return f'"{key}" = {{ zones = [{zones}], source = {_string(" | ".join(row.sources))}, read = {row.read} }}'
+    place = f"place = {_string(row.place)}, " if row.place is not None else ""
+    return f'"{key}" = {{ zones = {_strings(sorted(row.zones))}, {place}sources = {_strings(row.sources)}, read = {row.read} }}'
 
 
 HEADER = """\
@@ -153,25 +174,29 @@ HEADER = """\
 # from phonenumbers {version} and scripts/data/nanp_zone_corrections.toml. Do not edit by hand:
 # correct the corrections file and run `python scripts/generate_nanp_zones.py`.
 #
-# [npa]: one row per geographic area code in service ({npas} rows): the zones phonenumbers gives
-# any prefix of it, united with the corrections. [npa_nxx]: one row per exchange ({exchanges} rows)
-# of a split area code whose place (phonenumbers' geocoder) the corrections give the zones of,
-# where those differ from the area code's row; at run time an exchange's row, else its area
-# code's, is united with phonenumbers' zones for the number. Toll-free and other non-geographic
-# codes (800, 500, 900 ...) have no row. Each row names its sources and when they were read.
+# [sources]: what each source a row names says, and when it was read.
+# [npa]: one row per geographic area code in service ({npas} rows): every zone phonenumbers gives
+# any prefix of it, united with the corrections.
+# [npa_nxx]: one row per exchange ({exchanges} rows) in a place of a split area code that the
+# corrections give the zones of (the place as phonenumbers' geocoder names it), where those differ
+# from the area code's row: the place's zones and phonenumbers' for the exchange.
+# At run time an exchange's row, else its area code's, is united with phonenumbers' zones for the
+# number. Toll-free and other non-geographic codes (800, 500, 900 ...) have no row.
 """
 
 
-def render(npas: Mapping[str, Row], exchanges: Mapping[str, Row]) -> str:
-    lines = [HEADER.format(version=phonenumbers.__version__, npas=len(npas), exchanges=len(exchanges)), "[npa]"]
-    lines += [_line(npa, row) for npa, row in sorted(npas.items())]
+def render(table: Table) -> str:
+    lines = [HEADER.format(version=phonenumbers.__version__, npas=len(table.npa), exchanges=len(table.npa_nxx)), "[sources]"]
+    lines += [f"{ident} = {{ source = {_string(text)}, read = {read} }}" for ident, (text, read) in table.sources.items()]
+    lines += ["", "[npa]"]
+    lines += [_line(npa, row) for npa, row in sorted(table.npa.items())]
     lines += ["", "[npa_nxx]"]
-    lines += [_line(key, row) for key, row in sorted(exchanges.items())]
+    lines += [_line(key, row) for key, row in sorted(table.npa_nxx.items())]
     return "\n".join(lines) + "\n"
 
 
 def generate(out: Path = OUTPUT, corrections: Path = CORRECTIONS) -> Path:
-    text = render(*build(tomllib.loads(corrections.read_text(encoding="utf-8")), corrections.name))
+    text = render(build(tomllib.loads(corrections.read_text(encoding="utf-8")), corrections.name))
     tomllib.loads(text)  # what is written parses
     out.write_bytes(text.encode("utf-8"))
     return out

@@ -72,7 +72,13 @@ EDGES = [
     ("+19285550123", utc(2026, 3, 9, 15, 0), utc(2026, 3, 10, 3, 0), "America/Phoenix", "America/Denver"),
     ("+19285550123", utc(2026, 10, 31, 15, 0), utc(2026, 11, 1, 3, 0), "America/Phoenix", "America/Denver"),
     ("+19285550123", utc(2026, 11, 2, 15, 0), utc(2026, 11, 3, 4, 0), "America/Phoenix", "America/Phoenix"),
-    # Oregon's 541: Pacific opens last, Malheur County's Mountain time closes first.
+    # Flagstaff's exchanges keep Phoenix time only; Window Rock's, on the Navajo Nation, both.
+    ("+19287740123", utc(2026, 7, 16, 15, 0), utc(2026, 7, 17, 4, 0), "America/Phoenix", "America/Phoenix"),
+    ("+19288710123", utc(2026, 7, 16, 15, 0), utc(2026, 7, 17, 3, 0), "America/Phoenix", "America/Denver"),
+    # Oregon's 541: Pacific opens last, Malheur County's Mountain time closes first; Ontario's
+    # exchanges are Mountain only, Eugene's Pacific only.
+    ("+15418890123", utc(2026, 1, 14, 15, 0), utc(2026, 1, 15, 4, 0), "America/Denver", "America/Denver"),
+    ("+15416860123", utc(2026, 1, 14, 16, 0), utc(2026, 1, 15, 5, 0), "America/Los_Angeles", "America/Los_Angeles"),
     ("+15415550123", utc(2026, 1, 14, 16, 0), utc(2026, 1, 15, 4, 0), "America/Los_Angeles", "America/Boise"),
     ("+14585550123", utc(2026, 7, 16, 15, 0), utc(2026, 7, 17, 3, 0), "America/Los_Angeles", "America/Boise"),
     # Indiana's 812 (and its overlay 930): Evansville's Central and the rest's Eastern.

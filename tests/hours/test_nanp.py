@@ -78,15 +78,21 @@ def test_every_row_holds_every_zone_phonenumbers_gives() -> None:
         assert given <= set(zones), exchange
 
 
-def test_every_row_names_real_zones_its_source_and_when_it_was_read() -> None:
+def test_every_row_names_real_zones_its_sources_and_when_they_were_read() -> None:
     data = shipped()
-    for scope in ("npa", "npa_nxx"):
+    sources = data["sources"]
+    assert all(set(entry) == {"source", "read"} and isinstance(entry["read"], datetime.date) for entry in sources.values())
+    used = set()
+    for scope, keys in (("npa", {"zones", "sources", "read"}), ("npa_nxx", {"zones", "place", "sources", "read"})):
         for key, row in data[scope].items():
-            assert set(row) == {"zones", "source", "read"}, key
-            assert row["source"].startswith("phonenumbers ") and isinstance(row["read"], datetime.date), key
+            assert set(row) == keys, key
+            assert row["sources"][0] == "phonenumbers" and set(row["sources"]) <= set(sources), key
+            assert row["read"] == max(sources[s]["read"] for s in row["sources"]), key
             assert row["zones"] == sorted(set(row["zones"])), key
             for name in row["zones"]:
                 ZoneInfo(name)
+            used.update(row["sources"])
+    assert used == set(sources)  # every correction shaped some row
 
 
 @pytest.mark.parametrize(
@@ -132,6 +138,11 @@ def test_exchanges_of_known_places_have_their_place_zones_only() -> None:
     assert table.zones_for("8506440123") == ("America/New_York",)  # Tallahassee
     assert table.zones_for("8505550123") == ("America/Chicago", "America/New_York")  # no place: the area code's
     assert table.zones_for("8005550123") == ()  # toll-free: no row
+    assert table.zones_for("9287740123") == ("America/Phoenix",)  # Flagstaff, off the Navajo Nation
+    assert table.zones_for("9288710123") == ("America/Denver", "America/Phoenix")  # Window Rock
+    assert table.zones_for("5418890123") == ("America/Boise", "America/Denver")  # Ontario, Oregon
+    assert table.zones_for("5416860123") == ("America/Los_Angeles",)  # Eugene
+    assert set(table.zones_for("5415730123")) == {"America/Boise", "America/Denver", "America/Los_Angeles"}  # Burns: not listed
 
 
 def test_the_script_writes_the_shipped_file_again(tmp_path: Path) -> None:
@@ -149,14 +160,18 @@ def corrections_with(tmp_path: Path, extra: str) -> Path:
 @pytest.mark.parametrize(
     "extra, message",
     [
-        ('[[npa]]\nnpas = ["928"]\nadd = ["America/Navajo_Nation"]\nsource = "x"\nread = 2026-12-04\n',
+        ('[[npa]]\nid = "x"\nnpas = ["928"]\nadd = ["America/Navajo_Nation"]\nsource = "x"\nread = 2026-12-04\n',
          "npa[24]: 'America/Navajo_Nation' is not a zone zoneinfo knows"),
-        ('[[npa]]\nnpas = ["928"]\nadd = ["America/Denver"]\nsource = "x"\n',
+        ('[[npa]]\nid = "x"\nnpas = ["928"]\nadd = ["America/Denver"]\nsource = "x"\n',
          "npa[24]: every correction needs a source and the date it was read"),
-        ('[[npa]]\nnpas = ["800"]\nadd = ["America/Denver"]\nsource = "x"\nread = 2026-12-04\n',
+        ('[[npa]]\nid = "x"\nnpas = ["800"]\nadd = ["America/Denver"]\nsource = "x"\nread = 2026-12-04\n',
          "npa[24]: 800 is not a geographic area code phonenumbers knows"),
-        ('[[places]]\nnpa = "850"\nzones = ["America/Chicago"]\nplaces = ["Pensacola, Fla."]\nsource = "x"\nread = 2026-12-04\n',
+        ('[[places]]\nid = "x"\nnpa = "850"\nzones = ["America/Chicago"]\nplaces = ["Pensacola, Fla."]\nsource = "x"\nread = 2026-12-04\n',
          "no exchange of 850 is in Pensacola, Fla."),
+        ('[[npa]]\nid = "Navajo Nation"\nnpas = ["928"]\nadd = ["America/Denver"]\nsource = "x"\nread = 2026-12-04\n',
+         "npa[24]: every correction needs an id of lowercase letters, digits and dashes"),
+        ('[[npa]]\nid = "az-navajo-nation"\nnpas = ["928"]\nadd = ["America/Denver"]\nsource = "x"\nread = 2026-12-04\n',
+         "npa[24]: the id 'az-navajo-nation' is used twice"),
     ],
 )
 def test_the_script_refuses_a_bad_correction(tmp_path: Path, extra: str, message: str) -> None:
