@@ -192,5 +192,12 @@ def test_check_lists_every_zone_the_calling_hours_held_in(write_policy: Callable
     assert code == 1 and out.splitlines()[0] == "reject  hours.outside_window"
     assert re.search(r"America/Chicago \(closed: \w\w\w \d\d:\d\d local, window closed\)", out)
     assert "  calling hours closed by America/New_York" in out.splitlines()
+    assert "  time zones America/New_York, America/Chicago" in out  # phonenumbers gives New York only
+    code, out, _ = run(*common, "-p", str(closed_path), "--json")
+    hours = json.loads(out)["calling_hours"]
+    assert code == 1 and [(h["zone"], h["window"], h["open"]) for h in hours] == [
+        ("America/New_York", "closed", False), ("America/Chicago", "closed", False),
+    ]
+    assert re.fullmatch(r"2\d{3}-\d\d-\d\dT\d\d:\d\d-0[56]:00", hours[1]["local"])
     # A call no calling hours apply to says nothing of them.
     assert "calling hours" not in run("check", "-p", str(closed_path), "--account", MAIN, "--to", "+18505550123", "--no-audit")[1]
