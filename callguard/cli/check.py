@@ -6,8 +6,11 @@ import json
 
 import click
 
+from ..checks.hours import ZoneHours, zone_hours
 from ..decision import Action, Decision, DialRequest
+from ..hours.zones import callee_zones
 from ..policy.accounts import ACCOUNT_SID
+from ..policy.model import Policy
 from .context import CliContext, counters_options, pass_cli, records_options
 from .errors import BadUsage
 
@@ -72,17 +75,31 @@ def check(
             source="cli", campaign=campaign, what_if=True,
         )
     )
+    hours = _calling_hours(decision, guard.policy)
     if as_json:
-        click.echo(json.dumps(decision.as_dict(), indent=2))
+        fields = decision.as_dict()
+        if hours is not None:
+            fields["calling_hours"] = [
+                {"zone": h.zone, "local": h.local.isoformat(timespec="minutes"), "window": h.window, "open": h.open} for h in hours
+            ]
+        click.echo(json.dumps(fields, indent=2))
     else:
-        _explain(decision)
+        _explain(decision, hours)
         if not counted:
             click.echo(f"  traffic: nothing counted yet (no counters file at {runtime.settings.counters_path})")
     if decision.action is Action.REJECT:
         raise click.exceptions.Exit(1)
 
 
-def _explain(decision: Decision) -> None:
+def _calling_hours(decision: Decision, policy: Policy) -> tuple[ZoneHours, ...] | None:
+    """Every zone the calling hours were checked in, when they were."""
+    campaign = policy.campaigns.get(decision.campaign) if decision.campaign else None
+    if "hours" not in decision.checks or decision.info is None or campaign is None:
+        return None
+    return zone_hours(policy, decision.info, campaign, decision.decided_at)
+
+
+def _explain(decision: Decision, hours: tuple[ZoneHours, ...] | None) -> None:
     click.echo(f"{decision.action.value}  {', '.join(decision.reasons)}")
     click.echo(f"  {decision.sentence}")
     for refusal in decision.refusals[1:]:
@@ -91,9 +108,14 @@ def _explain(decision: Decision) -> None:
         info = decision.info
         click.echo(
             f"  to: {info.e164}  region {info.region or '-'}  type {info.type_name}  risk {info.risk.value}"
-            f"  time zones {', '.join(info.time_zones) or '-'}"
+            f"  time zones {', '.join(zone.key for zone in callee_zones(info)) or '-'}"
         )
     elif decision.target.dial_value:
         click.echo(f"  to: {decision.target.dial_value} ({decision.target.kind.value})")
     click.echo(f"  caller ID: {decision.caller_id or '-'}")
     click.echo(f"  checks run: {', '.join(decision.checks) or '-'}")
+    if hours is not None:
+        click.echo(f"  calling hours in every zone: {', '.join(map(str, hours))}")
+        closed = next((h.zone for h in hours if not h.open), None)
+        if closed is not None:
+            click.echo(f"  calling hours closed by {closed}")

@@ -7,6 +7,10 @@ mobile would get every zone from Hawaii to Newfoundland. For shared codes this k
 zones phonenumbers gives the prefixes of the number's own region (a Russian mobile keeps every
 zone of Russia's), so the answer is never narrower than the country. Zone names phonenumbers
 gets wrong for a region are corrected (:data:`_MISNAMED`).
+
+For NANP numbers (+1), where phonenumbers often gives a split area code one zone, the zones of
+the shipped NANP table (:mod:`callguard.hours.nanp`: the exchange's row, else the area code's)
+are added to phonenumbers' own; the window must hold in all of them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from phonenumbers.tzdata import TIMEZONE_DATA
 
 from ..loggers import get_logger
 from ..numbers.classify import NumberInfo
+from .nanp import nanp_zone_table
 
 log = get_logger("callguard.hours")
 
@@ -75,7 +80,20 @@ def _zone_names(region: str | None, country_code: int, zones: tuple[str, ...]) -
     return tuple(_MISNAMED.get((region or "", z), z) for z in zones)
 
 
+@lru_cache(maxsize=65_536)
+def _nanp_names(exchange: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """phonenumbers' zones for a +1 number, then the NANP table's others for its exchange (NPA-NXX)."""
+    return names + tuple(z for z in nanp_zone_table().zones_for(exchange) if z not in names)
+
+
+@lru_cache(maxsize=4096)
+def _zones(names: tuple[str, ...]) -> tuple[ZoneInfo, ...]:
+    return tuple(z for z in map(_zone, names) if z is not None)
+
+
 def callee_zones(info: NumberInfo) -> tuple[ZoneInfo, ...]:
     """Every time zone the callee of ``info`` can be in (empty when unknown)."""
-    zones = (_zone(name) for name in _zone_names(info.region, info.country_code, info.time_zones))
-    return tuple(z for z in zones if z is not None)
+    names = _zone_names(info.region, info.country_code, info.time_zones)
+    if info.country_code == 1:
+        names = _nanp_names(info.e164[2:8], names)
+    return _zones(names)

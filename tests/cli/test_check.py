@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,34 @@ def test_check_where_no_server_has_counted_creates_no_counters_file(
     assert code == 0 and out.splitlines()[0] == "connect  ok"
     assert f"  traffic: nothing counted yet (no counters file at {missing})" in out.splitlines()
     assert not missing.parent.exists()
+
+def test_check_lists_every_zone_the_calling_hours_held_in(write_policy: Callable[..., Path], sqlite_url: str) -> None:
+    from ..conftest import BASE_POLICY
+
+    # All day open, then all day closed, so the answer does not depend on when the test runs.
+    campaign = '[campaigns.spring]\npurpose = "telemarketing"\norganization = "Acme"\ndisclosure = "Acme calling."\n'
+    common = ("check", "--account", MAIN, "--campaign", "spring", "--to", "+18505550123", "--no-audit", "--database-url", sqlite_url)
+    open_path = write_policy(BASE_POLICY + campaign + '[calling_hours.us_states.FL]\nall = "00:00-24:00"\n', name="open.toml")
+    code, out, _ = run(*common, "-p", str(open_path))
+    assert code == 0 and out.splitlines()[0] == "disclose  disclosure.required"
+    line = next(line for line in out.splitlines() if line.startswith("  calling hours in every zone: "))
+    assert re.fullmatch(
+        r"  calling hours in every zone: America/New_York \(open 00:00-24:00, \d\d:\d\d local\), "
+        r"America/Chicago \(open 00:00-24:00, \d\d:\d\d local\)",
+        line,
+    )
+    assert "closed by" not in out
+    closed_path = write_policy(BASE_POLICY + campaign + '[calling_hours.us_states.FL]\nall = "closed"\n', name="closed.toml")
+    code, out, _ = run(*common, "-p", str(closed_path))
+    assert code == 1 and out.splitlines()[0] == "reject  hours.outside_window"
+    assert re.search(r"America/Chicago \(closed: \w\w\w \d\d:\d\d local, window closed\)", out)
+    assert "  calling hours closed by America/New_York" in out.splitlines()
+    assert "  time zones America/New_York, America/Chicago" in out  # phonenumbers gives New York only
+    code, out, _ = run(*common, "-p", str(closed_path), "--json")
+    hours = json.loads(out)["calling_hours"]
+    assert code == 1 and [(h["zone"], h["window"], h["open"]) for h in hours] == [
+        ("America/New_York", "closed", False), ("America/Chicago", "closed", False),
+    ]
+    assert re.fullmatch(r"2\d{3}-\d\d-\d\dT\d\d:\d\d-0[56]:00", hours[1]["local"])
+    # A call no calling hours apply to says nothing of them.
+    assert "calling hours" not in run("check", "-p", str(closed_path), "--account", MAIN, "--to", "+18505550123", "--no-audit")[1]
