@@ -106,8 +106,9 @@ def _explain(decision: Decision, hours: tuple[ZoneHours, ...] | None) -> None:
         click.echo(f"  also: {refusal.sentence}")
     if decision.info is not None:
         info = decision.info
+        risk = " and ".join(category.value for category in info.risk_categories)
         click.echo(
-            f"  to: {info.e164}  region {info.region or '-'}  type {info.type_name}  risk {info.risk.value}"
+            f"  to: {info.e164}  region {info.region or '-'}  type {info.type_name}  risk {risk}"
             f"  time zones {', '.join(zone.key for zone in callee_zones(info)) or '-'}"
         )
     elif decision.target.dial_value:

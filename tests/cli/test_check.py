@@ -29,6 +29,11 @@ def test_check_connect(policy_path: Path, sqlite_url: str) -> None:
     rows = SqlAuditLog(create_database_engine(sqlite_url)).recent(5)
     assert [(r.source, r.e164) for r in rows] == [("cli", "+442079460000")]
 
+def test_check_names_every_risk_category_of_the_number(policy_path: Path) -> None:
+    code, out, _ = run("check", "-p", str(policy_path), "--account", MAIN, "--from", "+14155550100", "--to", "+538071234567", "--no-audit")
+    assert code == 1
+    assert "to: +538071234567  region CU  type shared_cost  risk high_risk_special and high_risk_tollfraud" in out
+
 def test_check_reject_explains_every_refusal(policy_path: Path) -> None:
     code, out, _ = run(
         "check", "-p", str(policy_path), "--account", MAIN, "--from", "+14155550177", "--to", "+18765550100", "--no-audit"
