@@ -15,7 +15,11 @@ the figure. The scenarios:
 - ``wrapped1``, ``wrapped3``: ``examples/protected_app.py``'s ``@guard.protect``-ed view dialling
   one number, and three of which the policy refuses one, as ``wrap.py``;
 - ``traffic-sqlite``, ``traffic-redis``: ``/voice/outbound`` with a ``[traffic]`` policy (every
-  call counted), counters in SQLite or in Redis (127.0.0.1:6379; skipped when unreachable).
+  call counted), counters in SQLite or in Redis (127.0.0.1:6379; skipped when unreachable);
+- ``telemarketing``: ``/voice/outbound?campaign=spring``, a telemarketing campaign (opt-outs read,
+  calling hours in every zone of the callee, disclosure), 50 US and Canadian destinations in turn,
+  split area codes among them (928, 541, 208, 306, 250, 807); calling hours are open all day, so
+  the answer does not depend on when the run is.
 
 Background work is held still (no policy refresh, no Twilio sync, no timed audit flush) so that
 it is counted once per request, in the flush. Needs valgrind (Debian: valgrind).
@@ -39,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "AC00000000000000000000000000000001"
 TOKEN = "benchmark-auth-token-0123456789ab"
 CALLER_ID = "+14155550100"
-SCENARIOS = ["outbound", "outbound-unique", "wrapped1", "wrapped3", "traffic-sqlite", "traffic-redis"]
+SCENARIOS = ["outbound", "outbound-unique", "wrapped1", "wrapped3", "traffic-sqlite", "traffic-redis", "telemarketing"]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 COUNTRIES = ("US", "CA", "GB", "DE", "FR", "AU", "NL", "IT", "ES", "BR", "IN", "MX")  # decide.py's
@@ -64,6 +68,17 @@ default_region = "US"
 [accounts.{ACCOUNT}.permissions]
 US = {{ low_risk = true }}
 """
+TELEMARKETING_POLICY = OUTBOUND_POLICY + """
+[campaigns.spring]
+purpose = "telemarketing"
+organization = "Acme Solar"
+disclosure = "This is Acme Solar calling about our spring offer."
+[calling_hours]
+keep_shipped = false
+default = { all = "00:00-24:00" }
+"""
+# Area codes in states without a legal per-callee limit, so every call is disclosed.
+TELEMARKETING_AREA_CODES = ("928", "541", "208", "212", "415", "306", "250", "807", "312", "503")
 WRAP_POLICY = f"""
 [accounts.{ACCOUNT}]
 caller_ids = ["{CALLER_ID}"]
@@ -85,8 +100,10 @@ def request_loop(scenario: str, warm: int, count: int) -> None:
         path, port = "/voice/incoming", 18600
         os.environ["SALES_TEAM"] = "+14155550123" if scenario == "wrapped1" else "+14155550123,+442079460018,+4930901820"
     else:
-        policy.write_text(TRAFFIC_POLICY if scenario.startswith("traffic") else OUTBOUND_POLICY)
+        texts = {"traffic-sqlite": TRAFFIC_POLICY, "traffic-redis": TRAFFIC_POLICY, "telemarketing": TELEMARKETING_POLICY}
+        policy.write_text(texts.get(scenario, OUTBOUND_POLICY))
         path, port = "/voice/outbound", 18601
+    query = "campaign=spring" if scenario == "telemarketing" else ""
     if scenario == "traffic-redis":
         redis_prefix = f"callguard-bench:{uuid.uuid4().hex[:8]}:"
         os.environ.update(CALLGUARD_REDIS_URL=REDIS_URL, CALLGUARD_REDIS_PREFIX=redis_prefix)
@@ -119,6 +136,9 @@ def request_loop(scenario: str, warm: int, count: int) -> None:
         from decide import unique_numbers
 
         numbers = unique_numbers(warm + count, seed=3)
+    elif scenario == "telemarketing":
+        codes = TELEMARKETING_AREA_CODES
+        numbers = [f"+1{codes[i % len(codes)]}555{(i % 50) // len(codes):04d}" for i in range(warm + count)]
     else:
         numbers = [f"+1415555{i % 50:04d}" for i in range(warm + count)]
     validator = RequestValidator(TOKEN)
@@ -128,9 +148,10 @@ def request_loop(scenario: str, warm: int, count: int) -> None:
             "AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": f"CA{i:032x}", "CallStatus": "ringing", "Direction": "inbound",
             "From": "+12125550199" if wrapped else CALLER_ID, "To": CALLER_ID if wrapped else number,
         }
-        headers = {"X-Twilio-Signature": validator.compute_signature(base + path, params)}
-        environs.append(EnvironBuilder(path=path, method="POST", base_url=base, data=urlencode(params), headers=headers,
-                                       content_type="application/x-www-form-urlencoded").get_environ())
+        url = f"{base}{path}?{query}" if query else base + path
+        headers = {"X-Twilio-Signature": validator.compute_signature(url, params)}
+        environs.append(EnvironBuilder(path=path, query_string=query, method="POST", base_url=base, data=urlencode(params),
+                                       headers=headers, content_type="application/x-www-form-urlencoded").get_environ())
     answers: dict[str, int] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
