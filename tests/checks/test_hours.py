@@ -105,6 +105,27 @@ EDGES = [
     ("+17095550123", utc(2026, 1, 14, 13, 0), utc(2026, 1, 15, 1, 0), "America/Halifax", "America/St_Johns"),
     # 867: Yukon to Nunavut, opened by the Pacific and closed by the Eastern zones.
     ("+18675550123", utc(2026, 1, 14, 17, 0), utc(2026, 1, 15, 2, 30), "America/Vancouver", "America/Atikokan"),
+    # Exchanges of places on one side of a split area code keep that side's zone only: without
+    # their rows each would open later or close earlier in the area code's other zones.
+    ("+12082870123", utc(2026, 1, 14, 15, 0), utc(2026, 1, 15, 4, 0), "America/Denver", "America/Denver"),  # Boise
+    ("+12082920123", utc(2026, 1, 14, 16, 0), utc(2026, 1, 15, 5, 0), "America/Los_Angeles", "America/Los_Angeles"),  # Coeur d'Alene
+    ("+18124010123", utc(2026, 1, 14, 14, 0), utc(2026, 1, 15, 3, 0), "America/Chicago", "America/Chicago"),  # Evansville
+    ("+18123230123", utc(2026, 1, 14, 13, 0), utc(2026, 1, 15, 2, 0), "America/New_York", "America/New_York"),  # Bloomington
+    # Kentucky's window is 10:00-21:00.
+    ("+12703930123", utc(2026, 1, 14, 16, 0), utc(2026, 1, 15, 3, 0), "America/Chicago", "America/Chicago"),  # Bowling Green
+    ("+12702340123", utc(2026, 1, 14, 15, 0), utc(2026, 1, 15, 2, 0), "America/New_York", "America/New_York"),  # Elizabethtown
+    ("+14232090123", utc(2026, 1, 14, 13, 0), utc(2026, 1, 15, 2, 0), "America/New_York", "America/New_York"),  # Chattanooga
+    ("+14239420123", utc(2026, 1, 14, 14, 0), utc(2026, 1, 15, 3, 0), "America/Chicago", "America/Chicago"),  # Jasper, TN
+    ("+17852150123", utc(2026, 1, 14, 14, 0), utc(2026, 1, 15, 3, 0), "America/Chicago", "America/Chicago"),  # Topeka
+    ("+17858900123", utc(2026, 1, 14, 15, 0), utc(2026, 1, 15, 4, 0), "America/Denver", "America/Denver"),  # Goodland
+    # Texas's window is 09:00-21:00 on weekdays.
+    ("+14322180123", utc(2026, 1, 14, 15, 0), utc(2026, 1, 15, 3, 0), "America/Chicago", "America/Chicago"),  # Midland
+    ("+13062050123", utc(2026, 7, 16, 15, 0), utc(2026, 7, 17, 3, 30), "America/Regina", "America/Regina"),  # Regina
+    ("+17784780123", utc(2026, 7, 16, 16, 0), utc(2026, 7, 17, 4, 30), "America/Vancouver", "America/Vancouver"),  # Kelowna
+    ("+12504170123", utc(2026, 7, 16, 15, 0), utc(2026, 7, 17, 3, 30), "America/Edmonton", "America/Edmonton"),  # Cranbrook
+    ("+18074670123", utc(2026, 1, 14, 15, 0), utc(2026, 1, 15, 3, 30), "America/Winnipeg", "America/Winnipeg"),  # Kenora
+    ("+18072850123", utc(2026, 1, 14, 14, 0), utc(2026, 1, 15, 2, 30), "America/Toronto", "America/Toronto"),  # Thunder Bay
+    ("+14182630123", utc(2026, 1, 14, 14, 0), utc(2026, 1, 15, 2, 30), "America/Toronto", "America/Toronto"),  # Quebec City
 ]
 
 
@@ -140,6 +161,15 @@ def test_the_window_holds_in_every_zone_on_both_sides_of_each_edge(
 def test_the_three_measured_numbers_are_refused(hours_guard: Guard, clock: FakeClock, to: str, when: datetime, sentence: str) -> None:
     decision = decide_at(hours_guard, clock, to, when)
     assert decision.action is Action.REJECT and decision.sentence == sentence
+
+
+def test_a_quebec_city_number_is_called_until_21_30_eastern(hours_guard: Guard, clock: FakeClock) -> None:
+    # 21:00 Eastern on a Wednesday: the Magdalen Islands' 22:00 would close the window for an
+    # exchange of no known place in 418, not for Quebec City's.
+    when = utc(2026, 1, 15, 2, 0)
+    assert decide_at(hours_guard, clock, "+14182630123", when).action is Action.DISCLOSE
+    refused = decide_at(hours_guard, clock, "+14185550123", when)
+    assert refused.reasons == ("hours.outside_window",) and " in America/Blanc-Sablon for " in refused.sentence, refused.sentence
 
 
 def test_zone_hours_says_what_each_zone_decided(hours_guard: Guard) -> None:

@@ -143,6 +143,23 @@ def test_exchanges_of_known_places_have_their_place_zones_only() -> None:
     assert table.zones_for("5418890123") == ("America/Boise", "America/Denver")  # Ontario, Oregon
     assert table.zones_for("5416860123") == ("America/Los_Angeles",)  # Eugene
     assert set(table.zones_for("5415730123")) == {"America/Boise", "America/Denver", "America/Los_Angeles"}  # Burns: not listed
+    assert table.zones_for("2082870123") == ("America/Boise", "America/Denver")  # Boise
+    assert table.zones_for("2082920123") == ("America/Los_Angeles",)  # Coeur d'Alene
+    assert table.zones_for("8124010123") == ("America/Chicago",)  # Evansville
+    assert table.zones_for("8125470123") == ("America/Chicago", "America/Indiana/Tell_City")  # Tell City
+    assert table.zones_for("8128820123") == ("America/Indiana/Vincennes", "America/New_York")  # Vincennes
+    assert table.zones_for("2703930123") == ("America/Chicago",)  # Bowling Green
+    assert table.zones_for("2702340123") == ("America/New_York",)  # Elizabethtown
+    assert table.zones_for("4239420123") == ("America/Chicago",)  # Jasper, Marion County
+    assert table.zones_for("7858900123") == ("America/Denver",)  # Goodland
+    assert table.zones_for("4322180123") == ("America/Chicago",)  # Midland
+    assert table.zones_for("3062050123") == ("America/Regina",)  # Regina
+    assert table.zones_for("7784780123") == ("America/Vancouver",)  # Kelowna, in the 778 overlay
+    assert table.zones_for("2504170123") == ("America/Edmonton",)  # Cranbrook
+    assert table.zones_for("8074670123") == ("America/Winnipeg",)  # Kenora
+    assert table.zones_for("4182630123") == ("America/Toronto",)  # Quebec City
+    assert table.zones_for("8679790123") == ("America/Iqaluit", "America/Toronto")  # Iqaluit
+    assert table.zones_for("9305550123") == table.npa["930"]  # 930: the geocoder names no place, so the area code's row
 
 
 def test_the_script_writes_the_shipped_file_again(tmp_path: Path) -> None:
