@@ -66,7 +66,8 @@ class ContactLimits:
 
 
 def _unknown_key(name: str, allowed: tuple[str, ...], *, source: str, key: str) -> ConfigError:
-    hint = difflib.get_close_matches(name, allowed, n=1)
+    starts = [a for a in allowed if a.startswith(name)]
+    hint = starts[:1] if len(starts) == 1 else difflib.get_close_matches(name, allowed, n=1)
     suggestion = f" (did you mean {hint[0]!r}?)" if hint else f"; allowed: {', '.join(allowed)}"
     return ConfigError(f"unknown key{suggestion}", source=source, key=key)
 

@@ -160,7 +160,9 @@ def test_a_window_of_31_days_and_a_long_quiet_period_are_allowed() -> None:
 
 
 def test_the_policy_loader_reads_the_table(write_policy: Callable[..., Path]) -> None:
-    policy = load_policy(write_policy('[contact_limits]\nus_states.MD = false\n[contact_limits.countries.DE]\nafter_refusal = "30d"\nlaw = "UWG"\n'))
+    policy = load_policy(
+        write_policy('[contact_limits]\nus_states.MD = false\n[contact_limits.countries.DE]\nafter_refusal = "30d"\nlaw = "UWG"\n')
+    )
     assert "MD" not in policy.contact_limits.us_states and policy.contact_limits.countries["DE"].after_refusal == 30 * 86_400
     assert load_policy(write_policy("")).contact_limits is shipped_contact_limits()
     with pytest.raises(ConfigError) as caught:
