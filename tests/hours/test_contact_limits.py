@@ -17,6 +17,8 @@ from callguard.hours import ContactLimits, parse_contact_limits, shipped_contact
 from callguard.hours.calendars import check_calendar_name
 from callguard.numbers.classify import classify_number
 
+from ..docs.markdown import ROOT, read_blocks
+
 PARIS, MIAMI, BALTIMORE, TULSA, BERLIN = "+33612345678", "+13055550123", "+14105550123", "+14055550123", "+4930123456"
 
 
@@ -168,3 +170,14 @@ def test_the_policy_loader_reads_the_table(write_policy: Callable[..., Path]) ->
     with pytest.raises(ConfigError) as caught:
         load_policy(write_policy("contact_limits = 3\n"))
     assert caught.value.key == "contact_limits"
+
+
+def test_the_example_in_the_docs_loads_and_does_what_it_says(write_policy: Callable[..., Path]) -> None:
+    [block] = [b for b in read_blocks(ROOT / "docs" / "telemarketing.md") if b.language == "toml" and "[contact_limits]" in b.text]
+    parsed = load_policy(write_policy(block.text)).contact_limits
+    germany = parsed.for_number(classify_number("+493012345678"))
+    assert germany is not None and germany.frequency is not None and germany.frequency.within() == "7 days"
+    assert germany.quiet_period() == "90 days"
+    florida = parsed.for_number(classify_number(MIAMI))
+    assert florida is not None and florida.frequency is not None and florida.frequency.max_calls == 2
+    assert parsed.for_number(classify_number(BALTIMORE)) is None and parsed.for_number(classify_number(PARIS)) is not None
