@@ -2,8 +2,8 @@
 
 An opt-out always refuses, consent or not. Where the callee's law keeps a quiet period after a
 refusal (France: 60 days; :mod:`callguard.hours.contact_limits`, as the policy's
-``[contact_limits]`` leaves them), an opt-out of any scope — one
-for another campaign of the family too — refuses every campaign's call until it has passed.
+``[contact_limits]`` leaves them), an opt-out of any scope — one for another campaign of the
+family too — refuses every campaign's call until it has passed.
 
 A number on a national registry is refused unless a valid consent record covers the campaign. A
 campaign that names its registries requires them: if one is not loaded the call is refused

@@ -1,7 +1,8 @@
 """Refuse calls over the account's rate, concurrency, velocity or per-callee limits, and calls from
 caller IDs throttled for too many unanswered or too short calls (the ``[traffic]`` policy); and
 telemarketing calls over the legal limit on calls to one callee of the callee's country or US
-state (:mod:`callguard.hours.contact_limits`, as the policy's ``[contact_limits]`` leaves them), counted across the account family.
+state (:mod:`callguard.hours.contact_limits`, as the policy's ``[contact_limits]`` leaves them),
+counted across the account family.
 
 The counting itself is the :class:`~callguard.traffic.TrafficMonitor`'s, behind the context's
 lookups; a call already refused by an earlier check is not counted at all, and a what-if
