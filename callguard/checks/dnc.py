@@ -1,8 +1,9 @@
 """Telemarketing only: the internal Do-Not-Call list (opt-outs) and the national registries.
 
 An opt-out always refuses, consent or not. Where the callee's law keeps a quiet period after a
-refusal (France: 60 days, :mod:`callguard.hours.contact_limits`), an opt-out of any scope — one
-for another campaign of the family too — refuses every campaign's call until it has passed.
+refusal (France: 60 days; :mod:`callguard.hours.contact_limits`, as the policy's
+``[contact_limits]`` leaves them), an opt-out of any scope — one for another campaign of the
+family too — refuses every campaign's call until it has passed.
 
 A number on a national registry is refused unless a valid consent record covers the campaign. A
 campaign that names its registries requires them: if one is not loaded the call is refused
@@ -14,7 +15,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..decision import Refusal
-from ..hours.contact_limits import shipped_contact_limits
 from ..records import OptOut, choose_optout
 from .context import SKIP, DialContext, Outcome
 
@@ -45,7 +45,7 @@ def check_optout(ctx: DialContext) -> Outcome:
 
 def _refused_recently(ctx: DialContext, optouts: tuple[OptOut, ...]) -> Refusal | None:
     info = ctx.info
-    limit = shipped_contact_limits().for_number(info) if optouts and info is not None else None
+    limit = ctx.policy.contact_limits.for_number(info) if optouts and info is not None else None
     if limit is None or limit.after_refusal is None:
         return None
     since = ctx.now - limit.after_refusal
@@ -57,7 +57,7 @@ def _refused_recently(ctx: DialContext, optouts: tuple[OptOut, ...]) -> Refusal 
         "dnc.optout",
         "dnc.refused_recently",
         f"{latest.number} refused calls from this account family ({latest.scope}) on {_when(latest.created_at)}; "
-        f"under the law of {limit.where} ({limit.law}) no campaign may call it for {limit.after_refusal / 86_400:g} days after.",
+        f"under the law of {limit.where} ({limit.law}) no campaign may call it for {limit.quiet_period()} after.",
     )
 
 

@@ -1,7 +1,8 @@
 """Refuse calls over the account's rate, concurrency, velocity or per-callee limits, and calls from
 caller IDs throttled for too many unanswered or too short calls (the ``[traffic]`` policy); and
 telemarketing calls over the legal limit on calls to one callee of the callee's country or US
-state (:mod:`callguard.hours.contact_limits`), counted across the account family.
+state (:mod:`callguard.hours.contact_limits`, as the policy's ``[contact_limits]`` leaves them),
+counted across the account family.
 
 The counting itself is the :class:`~callguard.traffic.TrafficMonitor`'s, behind the context's
 lookups; a call already refused by an earlier check is not counted at all, and a what-if
@@ -13,7 +14,6 @@ from __future__ import annotations
 import functools
 import json
 
-from ..hours.contact_limits import shipped_contact_limits
 from ..policy.model import Campaign
 from ..traffic.policy import TrafficPolicy, parse_traffic
 from .context import SKIP, DialContext, Outcome
@@ -37,7 +37,7 @@ def check_traffic(ctx: DialContext) -> Outcome:
     if monitor is None or ctx.refused or account is None or info is None or not info.valid:
         return SKIP
     policy = effective_traffic(account.traffic, ctx.campaign, ctx.policy.source)
-    limit = shipped_contact_limits().for_number(info) if ctx.telemarketing_number else None
+    limit = ctx.policy.contact_limits.for_number(info) if ctx.telemarketing_number else None
     frequency = limit.frequency if limit is not None else None
     if not policy.enabled and frequency is None:
         return SKIP

@@ -3,8 +3,8 @@
 :func:`load_policy` reads the file (an unreadable, non-UTF-8 or malformed one is a one-line
 error with its line); :func:`parse_policy` reads each top-level table through the module that
 owns it (:mod:`.defaults`, :mod:`.risk_overrides`, :mod:`.accounts`, :mod:`.campaigns`,
-:mod:`.proxy_routes`, :mod:`.prefix_blocks`; calling hours and traffic limits are parsed by
-:mod:`callguard.hours` and :mod:`callguard.traffic`), in the order that makes a cross-reference
+:mod:`.proxy_routes`, :mod:`.prefix_blocks`; calling hours, limits on calls to one consumer and
+traffic limits are parsed by :mod:`callguard.hours` and :mod:`callguard.traffic`), in the order that makes a cross-reference
 (an account's campaign, a block's account) checkable, then resolves the account tree.
 Validation is strict and every error names the file, the dotted key and the problem in one
 line (:mod:`.tables`).
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..hours.contact_limits import parse_contact_limits
 from ..hours.rules import parse_calling_hours
 from ..numbers.risk import shipped_risk_data
 from ..traffic.policy import parse_alerts, parse_traffic
@@ -32,7 +33,9 @@ from .proxy_routes import read_proxy
 from .risk_overrides import read_risk
 from .tables import Table
 
-TOP_LEVEL_KEYS = ("defaults", "accounts", "blocked_prefixes", "risk", "campaigns", "calling_hours", "traffic", "proxy")
+TOP_LEVEL_KEYS = (
+    "defaults", "accounts", "blocked_prefixes", "risk", "campaigns", "calling_hours", "contact_limits", "traffic", "proxy",
+)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -50,6 +53,8 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
     check_campaigns(declared, campaigns)
     calling_hours_table = root.table("calling_hours")
     calling_hours = parse_calling_hours(calling_hours_table.data if calling_hours_table else None, source=source)
+    contact_limits_table = root.table("contact_limits")
+    contact_limits = parse_contact_limits(contact_limits_table.data if contact_limits_table else None, source=source)
 
     traffic_table = root.table("traffic")
     traffic = parse_traffic(traffic_table.data if traffic_table else None, source=source, key="traffic", top_level=True)
@@ -66,6 +71,7 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "<policy>") -> Policy
         global_blocks=PrefixBlockIndex(tuple(b for b in blocks if b.account is None)),
         campaigns=campaigns,
         calling_hours=calling_hours,
+        contact_limits=contact_limits,
         traffic=traffic,
         alert_webhook=alert_webhook,
         proxy=proxy,

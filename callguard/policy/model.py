@@ -11,6 +11,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..hours.contact_limits import ContactLimits, shipped_contact_limits
 from ..hours.rules import CallingHours, shipped_calling_hours
 from ..hours.windows import WeeklyWindows
 from ..numbers.dialstring import DEFAULT_EXTENSION_DIGITS
@@ -313,6 +314,7 @@ class Policy:
     global_blocks: PrefixBlockIndex = field(default_factory=PrefixBlockIndex)
     campaigns: Mapping[str, Campaign] = field(default_factory=dict)
     calling_hours: CallingHours = field(default_factory=shipped_calling_hours)
+    contact_limits: ContactLimits = field(default_factory=shipped_contact_limits)
     traffic: TrafficPolicy = NO_TRAFFIC_LIMITS
     alert_webhook: str | None = None
     proxy: ProxyRoutes = NO_PROXY_ROUTES

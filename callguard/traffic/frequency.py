@@ -27,7 +27,12 @@ class CalleeFrequencyRule:
 
     def within(self) -> str:
         """The window in words: "24 hours", "30 days"."""
-        days, rest = divmod(self.window, 86_400)
-        if not rest:
-            return f"{days:g} days" if days != 1 else "24 hours"
-        return f"{self.window / 3600:g} hours"
+        return in_words(self.window)
+
+
+def in_words(seconds: float) -> str:
+    """A duration as a refusal says it: whole days as days ("30 days"), one day or less as hours."""
+    days, rest = divmod(seconds, 86_400)
+    if not rest and days != 1:
+        return f"{days:g} days"
+    return f"{seconds / 3600:g} hours"

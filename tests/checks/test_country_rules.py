@@ -1,7 +1,7 @@
 """Country and state rules of telemarketing beyond the TCPA window: France's calling hours, public
 holidays from the holidays package, the legal limits on calls to one consumer across the account
-family, and France's 60 days after a refusal (callguard.checks.hours, .traffic, .dnc), on both
-counter backends."""
+family, France's 60 days after a refusal, and a policy's ``[contact_limits]`` changing them
+(callguard.checks.hours, .traffic, .dnc), on both counter backends."""
 
 from __future__ import annotations
 
@@ -243,6 +243,53 @@ def test_florida_allows_three_calls_in_24_hours(guard: Guard, clock: FakeClock) 
         assert call(guard, "+12125550123", from_="+14155550100").action is Action.DISCLOSE
     clock.set(start + timedelta(days=1, seconds=1))
     assert call(guard, miami, from_="+14155550100").action is Action.DISCLOSE
+
+
+# -- a policy's [contact_limits] ------------------------------------------------------------------
+
+
+def test_a_policy_may_add_a_limit_for_another_country(make_guard: Callable[[str], Guard], clock: FakeClock) -> None:
+    guard = make_guard(
+        f'\n[accounts.{MAIN}.permissions.DE]\nlow_risk = true\n'
+        '\n[contact_limits.countries.DE]\nmax_calls = 2\nwithin = "7d"\nlaw = "UWG 7"\n'
+    )
+    berlin = "+493012345678"
+    clock.set(paris(TUESDAY, 11))  # 11:00 in Berlin too
+    for campaign in ("printemps", "ete"):
+        assert call(guard, berlin, campaign=campaign).action is Action.DISCLOSE
+    third = call(guard, berlin, account=TENANT, from_="+33145678901")
+    assert third.reasons == ("traffic.callee_frequency",)
+    assert third.sentence == (
+        f"{berlin} has had 2 telemarketing calls from this account family within 7 days, the most the law of country DE (UWG 7) allows."
+    )
+    assert make_guard("\n").policy.contact_limits.countries.get("DE") is None  # not without the table
+
+
+def test_a_policy_may_remove_floridas_limit(make_guard: Callable[[str], Guard], clock: FakeClock) -> None:
+    guard = make_guard("\n[contact_limits]\nus_states.FL = false\n")
+    miami = "+13055550123"
+    clock.set(datetime(2026, 6, 1, 15, 0, tzinfo=UTC))  # Monday, 11:00 in Miami
+    for _ in range(5):
+        assert call(guard, miami, from_="+14155550100").action is Action.DISCLOSE
+    for _ in range(3):  # Oklahoma keeps the shipped limit
+        assert call(guard, "+14055550123", from_="+14155550100").action is Action.DISCLOSE
+    assert call(guard, "+14055550123", from_="+14155550100").reasons == ("traffic.callee_frequency",)
+
+
+def test_a_policys_quiet_period_after_a_refusal_applies(
+    make_guard: Callable[[str], Guard], clock: FakeClock, optouts: OptOutStore
+) -> None:
+    guard = make_guard('\n[contact_limits.countries.FR]\nafter_refusal = "10d"\nlaw = "our reading of D. 223-9"\n')
+    refused_at = paris(TUESDAY - timedelta(days=1), 11)  # Monday 1 June
+    optouts.add(PARIS_MOBILE, MAIN, campaign="ete", source="prompt", now=refused_at.timestamp())
+    clock.set(refused_at + timedelta(days=10, minutes=-1))  # Thursday 11 June, 10:59
+    refused = call(guard, campaign="printemps")
+    assert refused.reasons == ("dnc.refused_recently",)
+    assert refused.sentence.endswith("under the law of country FR (our reading of D. 223-9) no campaign may call it for 10 days after.")
+    clock.set(refused_at + timedelta(days=10, minutes=1))  # the shipped 60 days no longer hold
+    assert call(guard, campaign="printemps").action is Action.DISCLOSE
+    for _ in range(5):  # the policy's entry replaced France's: it counts no calls
+        assert call(guard, campaign="printemps").action is Action.DISCLOSE
 
 
 # -- France: none for 60 days after the consumer refuses ---------------------------------------
