@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,7 +44,14 @@ class AlertSink:
         self.delivered = 0
         self.failed = 0
         self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
-        self.worker = BackgroundWorker("alerts", self.drain, interval=IDLE_WAKE, after_fork=self._queue.clear, clock=clock)
+        # Held while a drain delivers, so that a second drain (at shutdown, or a test's) returns
+        # only once the alert the worker took is delivered, not while it is still on its way.
+        self._draining = threading.Lock()
+        self.worker = BackgroundWorker("alerts", self.drain, interval=IDLE_WAKE, after_fork=self._after_fork, clock=clock)
+
+    def _after_fork(self) -> None:
+        self._queue.clear()
+        self._draining = threading.Lock()  # a parent's drain may have held it when the worker forked
 
     def __call__(self, event: TrafficEvent) -> None:
         payload = event.as_dict()
@@ -79,7 +87,9 @@ class AlertSink:
         return False
 
     def drain(self) -> None:
-        """Deliver everything queued now, on this thread (what the worker runs; shutdown, tests)."""
-        while self._queue:
-            url, body = self._queue.popleft()
-            self.deliver(url, body)
+        """Deliver everything queued now, on this thread (what the worker runs; shutdown, tests);
+        returns once nothing is queued or being delivered by another drain."""
+        with self._draining:
+            while self._queue:
+                url, body = self._queue.popleft()
+                self.deliver(url, body)

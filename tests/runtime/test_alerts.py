@@ -89,6 +89,31 @@ def test_an_alert_wakes_the_sender(receiver: tuple[str, type[Receiver]]) -> None
         sink.worker.stop()
 
 
+def test_a_drain_returns_once_the_alert_the_worker_took_is_delivered(
+    receiver: tuple[str, type[Receiver]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, handler = receiver
+    sink = AlertSink(lambda: url, sleep=lambda s: None)
+    taken, release = threading.Event(), threading.Event()
+    deliver = sink.deliver
+
+    def held_deliver(target: str, body: bytes) -> bool:
+        taken.set()
+        release.wait(WAIT)
+        return deliver(target, body)
+
+    monkeypatch.setattr(sink, "deliver", held_deliver)
+    sink.worker.start()
+    try:
+        sink(EVENT)
+        assert taken.wait(WAIT)  # the worker has the alert: the queue is empty, the delivery not done
+        threading.Timer(0.2, release.set).start()
+        sink.drain()
+        assert handler.received == [EVENT.as_dict()]
+    finally:
+        sink.worker.stop()
+
+
 def test_no_webhook_no_queue() -> None:
     sink = AlertSink(lambda: None)
     sink(EVENT)
