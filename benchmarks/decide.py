@@ -153,8 +153,9 @@ def start_server(kind: str, port: int, policy_path: Path, workdir: Path) -> subp
     return process
 
 
-def write_wrk_script(path: Path, port: int, numbers: list[str], request_path: str = "/voice/outbound") -> None:
-    requests = [
+def outbound_params(numbers: list[str]) -> list[dict[str, str]]:
+    """The webhook parameters Twilio sends for an outbound dial from the benchmark account, one per number."""
+    return [
         {
             "AccountSid": ACCOUNT,
             "ApiVersion": "2010-04-01",
@@ -166,7 +167,10 @@ def write_wrk_script(path: Path, port: int, numbers: list[str], request_path: st
         }
         for i, number in enumerate(numbers)
     ]
-    write_signed_posts_script(path, port, request_path, requests, TOKEN)
+
+
+def write_wrk_script(path: Path, port: int, numbers: list[str], request_path: str = "/voice/outbound") -> None:
+    write_signed_posts_script(path, port, request_path, outbound_params(numbers), TOKEN)
 
 
 def write_signed_posts_script(path: Path, port: int, request_path: str, requests: list[dict[str, str]], token: str) -> None:

@@ -58,7 +58,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import phonenumbers  # noqa: E402
-from decide import ACCOUNT, CALLER_ID, COUNTRIES, ROOT, TOKEN, unique_numbers  # noqa: E402
+from decide import ACCOUNT, CALLER_ID, COUNTRIES, ROOT, TOKEN, outbound_params, unique_numbers  # noqa: E402
 from phonenumbers import region_code_for_number  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
@@ -233,18 +233,7 @@ def write_load_script(
     """soak.lua for one instance, after a line setting its SOAK table; ``interval`` paces each connection, ``None`` sends flat out."""
     validator = RequestValidator(TOKEN)
     url = f"http://127.0.0.1:{port}{CALL_PATH}"  # what CALLGUARD_PUBLIC_URL + path makes: the signed URL
-    params = [
-        {
-            "AccountSid": ACCOUNT,
-            "ApiVersion": "2010-04-01",
-            "CallSid": f"CA{i:032x}",
-            "CallStatus": "ringing",
-            "Direction": "inbound",
-            "From": CALLER_ID,
-            "To": number,
-        }
-        for i, number in enumerate(numbers)
-    ]
+    params = outbound_params(numbers)
     settings = {
         "path": lua_string(CALL_PATH),
         "deadline": repr(deadline),
