@@ -29,7 +29,7 @@ from ..numbers.classify import NumberInfo
 from ..traffic.counters import MAX_WINDOW
 from ..traffic.frequency import CalleeFrequencyRule, in_words
 from ..traffic.policy import parse_duration
-from .rules import us_area_code_states
+from .rules import us_area_code_states, us_state
 
 _SHIPPED_SOURCE = "callguard/hours/data/contact_limits.toml"
 _KEYS = ("max_calls", "within", "after_refusal", "law", "source")
@@ -57,12 +57,10 @@ class ContactLimits:
 
     def for_number(self, info: NumberInfo) -> ContactLimit | None:
         """The limit of ``info``'s US state (by area code), else of its country; None if neither has one."""
-        region = info.region
-        if region == "US":
-            state = us_area_code_states().get(info.e164[2:5])
-            if state is not None and state in self.us_states:
-                return self.us_states[state]
-        return self.countries.get(region) if region is not None else None
+        state = us_state(info)
+        if state is not None and state in self.us_states:
+            return self.us_states[state]
+        return self.countries.get(info.region) if info.region is not None else None
 
 
 def _unknown_key(name: str, allowed: tuple[str, ...], *, source: str, key: str) -> ConfigError:

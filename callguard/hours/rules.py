@@ -32,6 +32,11 @@ def us_area_code_states() -> Mapping[str, str]:
     return dict(tomllib.loads(text)["area_codes"])
 
 
+def us_state(info: NumberInfo) -> str | None:
+    """The US state whose laws apply to ``info``'s callee, by area code (None outside the US)."""
+    return us_area_code_states().get(info.e164[2:5]) if info.region == "US" else None
+
+
 @dataclass(frozen=True)
 class CallingHours:
     default: WeeklyWindows
@@ -40,11 +45,10 @@ class CallingHours:
 
     def rule_for(self, info: NumberInfo) -> tuple[WeeklyWindows, str]:
         """The rule for ``info``'s number and a label saying where it comes from."""
+        state = us_state(info)
+        if state is not None and state in self.us_states:
+            return self.us_states[state], f"US state {state}"
         region = info.region
-        if region == "US":
-            state = us_area_code_states().get(info.e164[2:5])
-            if state is not None and state in self.us_states:
-                return self.us_states[state], f"US state {state}"
         if region is not None and region in self.countries:
             return self.countries[region], f"country {region}"
         return self.default, "the default"
