@@ -17,10 +17,9 @@ from .traffic.monitor import TrafficMonitor
 
 
 class OptOutLookup(Protocol):
-    def find(self, number: str, account_sid: str, campaign: str | None) -> OptOut | None: ...
-
     def find_all(self, number: str, account_sid: str) -> tuple[OptOut, ...]:
-        """Every opt-out of ``number`` in the family ``account_sid``, whatever its scope, oldest first."""
+        """Every opt-out of ``number`` in the family ``account_sid``, whatever its scope, oldest first
+        (the check picks the one that stops the campaign, :func:`~callguard.records.choose_optout`)."""
         ...
 
 
