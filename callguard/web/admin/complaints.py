@@ -5,13 +5,10 @@ as a CSV export (whose cells no spreadsheet reads as formulas: :mod:`callguard.c
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Response, jsonify, request
 
-from ...csv_cells import safe_row
 from ...numbers.e164 import valid_e164
 from ...records import COMPLAINT_SOURCES, Complaint
 from ...runtime.complaints import record_complaints
@@ -20,6 +17,7 @@ from ...traffic.complaints import EVENT_KINDS, REFUSAL_CODES
 from ..state import current_state
 from .api import ApiError, actor, api, endpoint, write_time
 from .fields import MAX_ID, account_named, iso, json_body, limit, parse_time, phone_number, text_field
+from .listing import list_response
 
 COMPLAINT_FIELDS = ("id", "number", "caller_id", "account_sid", "family", "campaign", "source", "received_at", "created_at", "note")
 MAX_NOTE = 1000
@@ -91,14 +89,4 @@ def list_complaints() -> Response:
         before_id=int(before_id) if before_id is not None else None,
         limit=limit(),
     )
-    rows = [complaint_json(c) for c in found]
-    if args.get("format") == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(COMPLAINT_FIELDS)
-        for row in rows:
-            writer.writerow(safe_row(row[f] for f in COMPLAINT_FIELDS))
-        return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="complaints.csv"'})
-    if args.get("format") not in (None, "json"):
-        raise ApiError(400, "bad_request", "format must be json or csv", "format")
-    return jsonify({"complaints": rows})
+    return list_response("complaints", COMPLAINT_FIELDS, [complaint_json(c) for c in found])

@@ -3,18 +3,16 @@ CSV export (whose cells no spreadsheet reads as formulas: :mod:`callguard.csv_ce
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, request
 
-from ...csv_cells import safe_row
 from ...numbers.e164 import valid_e164
 from ...store.audit import AuditRecord
 from ..state import current_state
 from .api import ApiError, api, endpoint
 from .fields import MAX_ID, iso, limit, parse_time
+from .listing import list_response
 
 DECISION_FIELDS = (
     "id", "decided_at", "account_sid", "call_sid", "action", "reasons", "sentence", "to", "from", "e164",
@@ -68,14 +66,4 @@ def list_decisions() -> Response:
         limit=limit(),
         before_id=int(before_id) if before_id is not None else None,
     )
-    rows = [decision_json(r) for r in records]
-    if args.get("format") == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(DECISION_FIELDS)
-        for row in rows:
-            writer.writerow(safe_row(",".join(row[f]) if isinstance(row[f], list) else row[f] for f in DECISION_FIELDS))
-        return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="decisions.csv"'})
-    if args.get("format") not in (None, "json"):
-        raise ApiError(400, "bad_request", "format must be json or csv", "format")
-    return jsonify({"decisions": rows})
+    return list_response("decisions", DECISION_FIELDS, [decision_json(r) for r in records])
