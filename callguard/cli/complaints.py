@@ -35,6 +35,7 @@ from ..store.overrides import OverrideStore
 from ..traffic.monitor import TrafficMonitor
 from .context import CliContext, actor, actor_option, counters_options, pass_cli, records_options
 from .errors import BadUsage
+from .input_lines import BadLines, read_lines
 
 LIST_FIELDS = ("id", "number", "caller_id", "account_sid", "family", "campaign", "source", "received_at", "created_at", "note")
 IMPORT_FIELDS = ("number", "caller_id", "source", "received_at", "campaign", "note")
@@ -218,28 +219,21 @@ def complaint_import(
     account = cli.account(account_sid)
     campaign = cli.campaign(campaign)
     policy = cli.policy()
-    name = getattr(file, "name", "<stdin>")
-    try:
-        lines = list(file)
-    except UnicodeDecodeError:
-        raise BadUsage(f"{name}: not UTF-8 text") from None
+    name, lines = read_lines(file)
+    bad_lines = BadLines(name, skip_bad_lines)
     now = time.time()
     entries: list[NewComplaint] = []
-    skipped = 0
     for line_number, record in _records(lines, name):
+        if isinstance(record, str):
+            bad_lines.bad(line_number, record)
+            continue
         try:
-            if isinstance(record, str):
-                raise ValueError(record)
             entries.append(_entry(record, account, policy, source, campaign, now))
         except ValueError as exc:
-            message = f"{name}:{line_number}: {exc}"
-            if not skip_bad_lines:
-                raise BadUsage(message) from None
-            click.echo(f"callguard: skipped {message}", err=True)
-            skipped += 1
+            bad_lines.bad(line_number, str(exc))
     fired: list[str] = []
     if entries:
         _, fired = _Recorder(cli).record(entries, actor=actor(actor_name))
-    click.echo(f"{name}: {len(entries)} complaints added, {skipped} lines skipped")
+    click.echo(f"{name}: {len(entries)} complaints added, {bad_lines.skipped} lines skipped")
     for sentence in fired:
         click.echo(sentence)

@@ -24,6 +24,7 @@ from ..store.consents import ConsentStore
 from ..store.optouts import OptOutStore
 from .context import CliContext, actor, pass_cli, records_options
 from .errors import BadUsage, Failed
+from .input_lines import BadLines, read_lines
 
 _EXPORT_FIELDS = ("number", "account_sid", "campaign", "source", "created_at", "call_sid", "note")
 
@@ -132,13 +133,9 @@ def optout_import(cli: CliContext, file: IO[str], account_sid: str, campaign: st
     campaign = cli.campaign(campaign)
     policy = cli.policy()
     store = OptOutStore(cli.engine())
-    name = getattr(file, "name", "<stdin>")
-    try:
-        lines = list(file)
-    except UnicodeDecodeError:
-        raise BadUsage(f"{name}: not UTF-8 text") from None
+    name, lines = read_lines(file)
+    bad_lines = BadLines(name, skip_bad_lines)
     entries: list[tuple[str, str | None]] = []
-    skipped = 0
     for line_number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text.startswith("#"):
@@ -155,13 +152,9 @@ def optout_import(cli: CliContext, file: IO[str], account_sid: str, campaign: st
         else:
             entries.append((number, line_campaign))
             continue
-        message = f"{name}:{line_number}: {problem}"
-        if not skip_bad_lines:
-            raise BadUsage(message)
-        click.echo(f"callguard: skipped {message}", err=True)
-        skipped += 1
+        bad_lines.bad(line_number, problem)
     added = store.add_many(entries, account.family, source="import", now=time.time(), actor=actor())
-    click.echo(f"{name}: {added} opt-outs added, {len(entries) - added} already present, {skipped} lines skipped")
+    click.echo(f"{name}: {added} opt-outs added, {len(entries) - added} already present, {bad_lines.skipped} lines skipped")
 
 
 @click.group()
